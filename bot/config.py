@@ -1,0 +1,95 @@
+"""Settings, read from the environment and `.env` (environment wins), validated at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_BASE_URL = "https://getnexai.net/api/v1"
+
+#: Context windows (tokens) of the models the API reference lists; unknown models get
+#: DEFAULT_CONTEXT_TOKENS.
+REFERENCE_CONTEXT_TOKENS: dict[str, int] = {
+    "gpt-5.5": 1_050_000,
+    "gpt-4o": 128_000,
+    "gpt-4o-mini": 128_000,
+    "gpt-5.4-mini": 128_000,
+    "gpt-5.1-codex-mini": 128_000,
+    "gpt-5.3-codex": 128_000,
+    "gpt-5.4": 128_000,
+    "grok-4-fast-reasoning": 128_000,
+    "DeepSeek-R1": 65_000,
+}
+
+
+class Settings(BaseSettings):
+    """Everything the operator can set. Every field is documented in `.env.example`."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    discord_token: SecretStr
+    nexai_api_key: SecretStr
+    nexai_base_url: str = DEFAULT_BASE_URL
+    database_path: Path = Path("nexbot.db")
+    default_chat_model: str = "gpt-4o-mini"
+    dev_guild_id: int | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    system_prompt: str = (
+        "You are nexbot, a helpful assistant in a Discord server. Answer concisely and use "
+        "Discord markdown."
+    )
+    vision_models: Annotated[list[str], NoDecode] = ["gpt-4o", "gpt-4o-mini"]
+    model_context_tokens: dict[str, int] = Field(
+        default_factory=lambda: dict(REFERENCE_CONTEXT_TOKENS)
+    )
+    default_context_tokens: int = Field(default=32_000, ge=1_000)
+    history_max_turns: int = Field(default=20, ge=0, le=200)
+    answer_max_tokens: int = Field(default=2_000, ge=16)
+
+    nexai_connect_timeout_s: float = Field(default=10.0, gt=0)
+    nexai_first_byte_timeout_s: float = Field(default=60.0, gt=0)
+    nexai_total_timeout_s: float = Field(default=300.0, gt=0)
+    nexai_max_retries: int = Field(default=2, ge=0, le=10)
+
+    @field_validator("nexai_base_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("discord_token", "nexai_api_key")
+    @classmethod
+    def _not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("vision_models", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    def context_tokens(self, model: str) -> int:
+        return self.model_context_tokens.get(model, self.default_context_tokens)
+
+    def has_vision(self, model: str) -> bool:
+        return model in self.vision_models
+
+
+def describe_errors(error: ValidationError) -> list[str]:
+    """One line per bad setting, naming its environment variable and what to do."""
+    lines = []
+    for problem in error.errors():
+        name = str(problem["loc"][0]).upper() if problem["loc"] else "settings"
+        if problem["type"] == "missing":
+            lines.append(f"{name} is not set: add it to the environment or .env (see .env.example)")
+        else:
+            lines.append(f"{name} is invalid: {problem['msg']} (see .env.example)")
+    return lines

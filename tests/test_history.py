@@ -1,0 +1,109 @@
+"""History: trimming to a budget, and memory stored per channel."""
+
+from pathlib import Path
+
+from bot.history import History, Turn, as_message, build_messages, estimate_tokens, fit_turns
+from bot.store import Store
+
+
+def turns(count: int, size: int = 40) -> list[Turn]:
+    roles = ("user", "assistant")
+    return [Turn(roles[i % 2], "ana", f"{i:03d}" + "x" * size) for i in range(count)]
+
+
+def test_all_turns_fit_a_large_budget() -> None:
+    assert fit_turns(turns(6), budget_tokens=10_000, max_turns=20) == turns(6)
+
+
+def test_oldest_turns_are_dropped_first_to_fit_the_budget() -> None:
+    history = turns(10)
+    kept = fit_turns(history, budget_tokens=60, max_turns=20)
+    assert kept == history[-len(kept) :]
+    assert sum(estimate_tokens(as_message(t)["content"]) for t in kept) <= 60
+    assert 0 < len(kept) < 10
+
+
+def test_turn_limit_caps_history_whatever_the_budget() -> None:
+    assert len(fit_turns(turns(30), budget_tokens=10**9, max_turns=4)) == 4
+
+
+def test_kept_history_never_starts_with_an_assistant_turn() -> None:
+    kept = fit_turns(turns(5), budget_tokens=10**9, max_turns=4)  # would start at index 1
+    assert kept[0].role == "user"
+
+
+def test_zero_turn_limit_means_no_memory() -> None:
+    assert fit_turns(turns(4), budget_tokens=10**9, max_turns=0) == []
+
+
+def test_messages_carry_system_prompt_history_and_named_prompt() -> None:
+    messages = build_messages(
+        system_prompt="Be brief.",
+        turns=[Turn("user", "bao", "hi"), Turn("assistant", "nexbot", "hello")],
+        prompt="how are you?",
+        author_name="ana",
+        image_url=None,
+        context_tokens=10_000,
+        answer_tokens=100,
+        max_turns=10,
+    )
+    assert messages == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "bao: hi"},
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "ana: how are you?"},
+    ]
+
+
+def test_an_image_becomes_an_image_part() -> None:
+    messages = build_messages(
+        system_prompt="s",
+        turns=[],
+        prompt="what is this?",
+        author_name="ana",
+        image_url="data:image/png;base64,AAAA",
+        context_tokens=10_000,
+        answer_tokens=100,
+        max_turns=10,
+    )
+    assert messages[-1]["content"] == [
+        {"type": "text", "text": "ana: what is this?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+    ]
+
+
+def test_a_small_context_window_leaves_no_room_for_history() -> None:
+    messages = build_messages(
+        system_prompt="s",
+        turns=turns(6),
+        prompt="p",
+        author_name="a",
+        image_url=None,
+        context_tokens=120,
+        answer_tokens=100,
+        max_turns=10,
+    )
+    assert len(messages) == 2
+
+
+async def test_exchanges_are_kept_per_channel_and_forgotten(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "h.db")
+    history = History(store)
+    try:
+        await history.add_exchange(
+            1, author_id=7, author_name="ana", prompt="q1", answer="a1", model="m",
+            bot_id=9, bot_name="nexbot",
+        )  # fmt: skip
+        await history.add_exchange(
+            2, author_id=7, author_name="ana", prompt="other", answer="x", model="m",
+            bot_id=9, bot_name="nexbot",
+        )  # fmt: skip
+        assert await history.recent(1, 10) == [
+            Turn("user", "ana", "q1"),
+            Turn("assistant", "nexbot", "a1"),
+        ]
+        assert await history.forget(1) == 2
+        assert await history.recent(1, 10) == []
+        assert len(await history.recent(2, 10)) == 2
+    finally:
+        await store.close()

@@ -1,0 +1,58 @@
+"""Store: WAL, migrations recorded and idempotent, metadata."""
+
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot import migrations
+from bot.store import Store
+
+
+async def test_new_database_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "a.db")
+    try:
+        assert await store.schema_version() == len(migrations.MIGRATIONS)
+        async with store.conn.execute("PRAGMA journal_mode") as cur:
+            assert (await cur.fetchone()) == ("wal",)
+    finally:
+        await store.close()
+
+
+async def test_opening_twice_applies_nothing_again(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    await (await Store.open(path)).close()
+    store = await Store.open(path)
+    try:
+        async with store.conn.execute("SELECT COUNT(*) FROM schema_version") as cur:
+            assert (await cur.fetchone()) == (len(migrations.MIGRATIONS),)
+    finally:
+        await store.close()
+
+
+async def test_a_failing_migration_leaves_no_half_applied_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = (*migrations.MIGRATIONS, "CREATE TABLE half (x INTEGER); THIS IS NOT SQL;")
+    monkeypatch.setattr("bot.store.MIGRATIONS", broken)
+    with pytest.raises(aiosqlite.Error):
+        await Store.open(tmp_path / "b.db")
+    monkeypatch.setattr("bot.store.MIGRATIONS", migrations.MIGRATIONS)
+    store = await Store.open(tmp_path / "b.db")
+    try:
+        assert await store.schema_version() == len(migrations.MIGRATIONS)
+        async with store.conn.execute("SELECT name FROM sqlite_master WHERE name = 'half'") as cur:
+            assert await cur.fetchone() is None
+    finally:
+        await store.close()
+
+
+async def test_meta_values_are_stored_and_replaced(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "c.db")
+    try:
+        assert await store.get_meta("k") is None
+        await store.set_meta("k", "1")
+        await store.set_meta("k", "2")
+        assert await store.get_meta("k") == "2"
+    finally:
+        await store.close()
