@@ -1,5 +1,7 @@
 """i18n: Vietnamese when asked, English fallback, placeholders filled."""
 
+from typing import Any
+
 import discord
 
 from bot.i18n import VIETNAMESE, CommandTranslator, t
@@ -37,8 +39,10 @@ def test_translations_keep_every_placeholder() -> None:
 async def test_command_translator_localises_vietnamese_only() -> None:
     translator = CommandTranslator()
     string = discord.app_commands.locale_str("ask")
-    context = discord.app_commands.TranslationContext(
-        location=discord.app_commands.TranslationContextLocation.command_name, data=None
+    context: discord.app_commands.TranslationContext[Any, Any] = (
+        discord.app_commands.TranslationContext(
+            location=discord.app_commands.TranslationContextLocation.other, data=None
+        )
     )
     assert await translator.translate(string, discord.Locale.vietnamese, context) == "hỏi"
     assert await translator.translate(string, discord.Locale.french, context) is None
