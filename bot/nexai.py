@@ -1,0 +1,327 @@
+"""Client for the nexai API, an OpenAI-compatible gateway. Knows nothing about Discord.
+
+Every call returns frozen dataclasses or raises one of the errors in `bot.nexai_errors`
+(re-exported here). Calls are retried a bounded number of times on 429, 5xx, timeouts and
+broken connections; a stream is never retried once text has reached the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import logging
+import random
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import aiohttp
+
+from bot.nexai_errors import (
+    AuthenticationError,
+    BadRequestError,
+    MalformedResponseError,
+    NexaiConnectionError,
+    NexaiError,
+    NexaiStatusError,
+    NexaiTimeoutError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    StreamInterruptedError,
+    make_status_error,
+)
+from bot.nexai_payloads import (
+    ApiCall,
+    ChatResult,
+    Model,
+    Transcript,
+    Usage,
+    chat_body,
+    parse_chat,
+    parse_response,
+    read_json,
+    uses_responses_api,
+)
+from bot.nexai_stream import ChatStream
+from bot.retry import DEFAULT_MAX_BACKOFF_S, is_retryable_status, retry_delay
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatResult",
+    "ChatStream",
+    "MalformedResponseError",
+    "Model",
+    "NexaiClient",
+    "NexaiConnectionError",
+    "NexaiError",
+    "NexaiStatusError",
+    "NexaiTimeoutError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "StreamInterruptedError",
+    "Transcript",
+    "Usage",
+    "make_status_error",
+    "uses_responses_api",
+]
+
+log = logging.getLogger(__name__)
+
+MODELS_PATH = "/models"
+CHAT_PATH = "/chat/completions"
+RESPONSES_PATH = "/responses"
+IMAGES_PATH = "/images/generations"
+SPEECH_PATH = "/audio/speech"
+TRANSCRIPTIONS_PATH = "/audio/transcriptions"
+
+#: The API refuses bigger uploads with 413; bytes are checked before sending.
+MAX_TRANSCRIPTION_BYTES = 50 * 1024 * 1024
+#: Uploading and transcribing audio may take longer than a chat answer.
+TRANSCRIPTION_TIMEOUT_FACTOR = 2.0
+USER_AGENT = "nexbot"
+
+T = TypeVar("T")
+
+
+class NexaiClient:
+    """One client per bot, sharing the bot's aiohttp session."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        api_key: str,
+        *,
+        max_retries: int = 2,
+        connect_timeout_s: float = 10,
+        first_byte_timeout_s: float = 60,
+        total_timeout_s: float = 300,
+        backoff_base_s: float = 0.5,
+        max_retry_wait_s: float = 20,
+    ) -> None:
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._max_retries = max(0, max_retries)
+        self._backoff_base_s = backoff_base_s
+        self._max_retry_wait_s = max_retry_wait_s
+        self._rng = random.Random()
+        self._timeout = aiohttp.ClientTimeout(total=total_timeout_s, connect=connect_timeout_s)
+        self._stream_timeout = aiohttp.ClientTimeout(
+            total=total_timeout_s, connect=connect_timeout_s, sock_read=first_byte_timeout_s
+        )
+        self._upload_timeout = aiohttp.ClientTimeout(
+            total=total_timeout_s * TRANSCRIPTION_TIMEOUT_FACTOR, connect=connect_timeout_s
+        )
+
+    async def list_models(self) -> list[Model]:
+        data = await self._call(ApiCall("GET", MODELS_PATH, "-", self._timeout), read_json)
+        items = data.get("data")
+        if not isinstance(items, list):
+            raise MalformedResponseError("model list without data")
+        return [
+            Model(str(item["id"]), item.get("owned_by"))
+            for item in items
+            if isinstance(item, dict) and "id" in item
+        ]
+
+    async def chat(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> ChatResult:
+        body = chat_body(model, messages, max_tokens, temperature, stream=False)
+        path = RESPONSES_PATH if uses_responses_api(model) else CHAT_PATH
+        parse = parse_response if path == RESPONSES_PATH else parse_chat
+
+        async def read_answer(resp: aiohttp.ClientResponse) -> ChatResult:
+            return parse(await read_json(resp), model)
+
+        return await self._call(ApiCall("POST", path, model, self._timeout, json=body), read_answer)
+
+    def stream_chat(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> ChatStream:
+        body = chat_body(model, messages, max_tokens, temperature, stream=True)
+        path = RESPONSES_PATH if uses_responses_api(model) else CHAT_PATH
+        return ChatStream(
+            self, ApiCall("POST", path, model, self._stream_timeout, json=body, stream=True)
+        )
+
+    async def generate_images(
+        self, model: str, prompt: str, *, n: int = 1, size: str = "1024x1024"
+    ) -> list[bytes]:
+        body = {"model": model, "prompt": prompt, "n": n, "size": size}
+        data = await self._call(
+            ApiCall("POST", IMAGES_PATH, model, self._timeout, json=body), read_json
+        )
+        items = data.get("data")
+        if not isinstance(items, list) or not items:
+            raise MalformedResponseError("image answer without data")
+        try:
+            return [base64.b64decode(item["b64_json"], validate=True) for item in items]
+        except (KeyError, TypeError, binascii.Error) as exc:
+            raise MalformedResponseError("image answer without valid b64_json") from exc
+
+    async def speech(
+        self, model: str, text: str, *, voice: str, response_format: str = "mp3"
+    ) -> bytes:
+        body = {"model": model, "input": text, "voice": voice, "response_format": response_format}
+
+        async def read_audio(resp: aiohttp.ClientResponse) -> bytes:
+            audio = await resp.read()
+            if not audio or resp.content_type.startswith(("text/", "application/json")):
+                raise MalformedResponseError(f"expected audio, got {resp.content_type}")
+            return audio
+
+        return await self._call(
+            ApiCall("POST", SPEECH_PATH, model, self._timeout, json=body), read_audio
+        )
+
+    async def transcribe(
+        self,
+        model: str,
+        audio: bytes | AsyncIterable[bytes],
+        *,
+        filename: str,
+        content_type: str,
+        language: str | None = None,
+    ) -> Transcript:
+        """Upload audio as multipart. An async iterable is streamed, so it is sent only once."""
+        if isinstance(audio, bytes) and len(audio) > MAX_TRANSCRIPTION_BYTES:
+            raise BadRequestError("audio is larger than the API's 50 MB limit", status=413)
+
+        def form() -> aiohttp.FormData:
+            data = aiohttp.FormData()
+            data.add_field("model", model)
+            if language:
+                data.add_field("language", language)
+            data.add_field("file", audio, filename=filename, content_type=content_type)
+            return data
+
+        call = ApiCall(
+            "POST",
+            TRANSCRIPTIONS_PATH,
+            model,
+            self._upload_timeout,
+            form=form,
+            retryable=isinstance(audio, bytes),
+        )
+        data = await self._call(call, read_json)
+        text = data.get("text")
+        if not isinstance(text, str):
+            raise MalformedResponseError("transcription without text")
+        language = data.get("language")
+        duration = data.get("duration")
+        return Transcript(
+            text,
+            language if isinstance(language, str) else None,
+            float(duration) if isinstance(duration, int | float) else None,
+        )
+
+    async def _call(
+        self, call: ApiCall, read: Callable[[aiohttp.ClientResponse], Awaitable[T]]
+    ) -> T:
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            try:
+                async with self._open(call) as resp:
+                    result = await read(resp)
+                    usage = result.usage if isinstance(result, ChatResult) else None
+                    self._log_call(call, resp.status, started, usage)
+                    return result
+            except NexaiError as exc:
+                delay = self._retry_delay(exc, attempt) if call.retryable else None
+                if delay is None:
+                    raise
+            await self._sleep_before_retry(call, attempt, delay)
+            attempt += 1
+
+    @contextlib.asynccontextmanager
+    async def _open(self, call: ApiCall) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Send the call once; yield a 2xx response. Transport failures become NexaiErrors."""
+        headers = {"Authorization": f"Bearer {self._api_key}", "User-Agent": USER_AGENT}
+        if call.stream:
+            headers["Accept"] = "text/event-stream"
+        started = time.monotonic()
+        try:
+            async with self._session.request(
+                call.method,
+                self._base_url + call.path,
+                json=call.json,
+                data=call.form() if call.form else None,
+                headers=headers,
+                timeout=call.timeout,
+            ) as resp:
+                if resp.status >= 400:
+                    body = await resp.read()
+                    self._log_call(call, resp.status, started)
+                    raise make_status_error(
+                        resp.status, body, resp.headers, secrets=(self._api_key,)
+                    )
+                yield resp
+        except TimeoutError as exc:
+            self._log_call(call, "timeout", started)
+            raise NexaiTimeoutError(f"{call.method} {call.path} timed out") from exc
+        except aiohttp.ClientError as exc:
+            self._log_call(call, "connection error", started)
+            raise NexaiConnectionError(
+                f"{call.method} {call.path} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _retry_delay(self, exc: NexaiError, attempt: int) -> float | None:
+        """Seconds to wait before retrying after `exc`, or None to give up."""
+        if not self._call_retryable(exc) or attempt >= self._max_retries:
+            return None
+        retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
+        if retry_after is not None and retry_after > self._max_retry_wait_s:
+            return None
+        cap = min(DEFAULT_MAX_BACKOFF_S, self._max_retry_wait_s)
+        return retry_delay(attempt, retry_after, self._rng, base_s=self._backoff_base_s, max_s=cap)
+
+    @staticmethod
+    def _call_retryable(exc: NexaiError) -> bool:
+        if isinstance(exc, NexaiTimeoutError | NexaiConnectionError):
+            return True
+        return isinstance(exc, NexaiStatusError) and is_retryable_status(exc.status)
+
+    async def _sleep_before_retry(self, call: ApiCall, attempt: int, delay: float) -> None:
+        log.info(
+            "retrying %s %s (retry %s of %s) in %.2fs",
+            call.method,
+            call.path,
+            attempt + 1,
+            self._max_retries,
+            delay,
+        )
+        await asyncio.sleep(delay)
+
+    def _log_call(
+        self, call: ApiCall, status: int | str, started: float, usage: Usage | None = None
+    ) -> None:
+        log.debug(
+            "%s %s model=%s status=%s latency_ms=%.0f prompt_tokens=%s completion_tokens=%s",
+            call.method,
+            call.path,
+            call.model,
+            status,
+            (time.monotonic() - started) * 1000,
+            usage.prompt_tokens if usage else "-",
+            usage.completion_tokens if usage else "-",
+        )

@@ -1,0 +1,176 @@
+"""Shapes of the nexai API: the dataclasses the client returns, request bodies, answer parsing.
+
+Chat messages use the OpenAI chat shape; codex models go to the Responses API, so their
+messages are converted here (system messages become `instructions`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from bot.nexai_errors import MalformedResponseError
+from bot.reasoning import strip_think
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Model:
+    id: str
+    owned_by: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    text: str
+    model: str
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    language: str | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One API call, described so the retry loop can send it again."""
+
+    method: str
+    path: str
+    model: str
+    timeout: aiohttp.ClientTimeout
+    json: dict[str, Any] | None = None
+    form: Callable[[], aiohttp.FormData] | None = None
+    retryable: bool = True
+    stream: bool = False
+
+
+def uses_responses_api(model: str) -> bool:
+    """Codex models are served by POST /responses, everything else by /chat/completions."""
+    return "codex" in model.lower()
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def parse_usage(data: Any, prompt_key: str, completion_key: str) -> Usage:
+    if not isinstance(data, dict):
+        return Usage()
+    return Usage(_int(data.get(prompt_key)), _int(data.get(completion_key)))
+
+
+def _text_of(content: Any) -> str:
+    """The text of OpenAI-style content: a string, or the text of a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return ""
+
+
+def _responses_part(part: Any, text_type: str) -> Any:
+    if not isinstance(part, dict):
+        return part
+    kind = part.get("type")
+    if kind == "text":
+        return {"type": text_type, "text": part.get("text", "")}
+    if kind == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else image
+        converted: dict[str, Any] = {"type": "input_image", "image_url": url}
+        if isinstance(image, dict) and image.get("detail"):
+            converted["detail"] = image["detail"]
+        return converted
+    return part  # already in Responses shape, or unknown: the API will judge
+
+
+def responses_input(messages: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
+    """Chat messages as Responses `(instructions, input)`: system messages become instructions."""
+    instructions: list[str] = []
+    items: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.get("role", "user")
+        content = message.get("content", "")
+        if role in ("system", "developer"):
+            instructions.append(_text_of(content))
+            continue
+        if isinstance(content, list):
+            text_type = "output_text" if role == "assistant" else "input_text"
+            content = [_responses_part(part, text_type) for part in content]
+        items.append({"role": role, "content": content})
+    return ("\n\n".join(instructions) if instructions else None), items
+
+
+def chat_body(
+    model: str,
+    messages: list[dict[str, Any]],
+    max_tokens: int | None,
+    temperature: float | None,
+    stream: bool,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": model}
+    if uses_responses_api(model):
+        instructions, body["input"] = responses_input(messages)
+        if instructions is not None:
+            body["instructions"] = instructions
+        if max_tokens is not None:
+            body["max_output_tokens"] = max_tokens
+    else:
+        body["messages"] = messages
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+    if temperature is not None:
+        body["temperature"] = temperature
+    if stream:
+        body["stream"] = True
+    return body
+
+
+def parse_chat(data: dict[str, Any], model: str) -> ChatResult:
+    try:
+        text = _text_of(data["choices"][0]["message"].get("content"))
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise MalformedResponseError("chat completion without choices[0].message") from exc
+    usage = parse_usage(data.get("usage"), "prompt_tokens", "completion_tokens")
+    return ChatResult(strip_think(text), str(data.get("model") or model), usage)
+
+
+def parse_response(data: dict[str, Any], model: str) -> ChatResult:
+    output = data.get("output")
+    if not isinstance(output, list):
+        raise MalformedResponseError("response without an output list")
+    texts = [
+        part.get("text", "")
+        for item in output
+        if isinstance(item, dict) and item.get("type") == "message"
+        for part in item.get("content") or ()
+        if isinstance(part, dict) and part.get("type") == "output_text"
+    ]
+    usage = parse_usage(data.get("usage"), "input_tokens", "output_tokens")
+    return ChatResult(strip_think("".join(texts)), str(data.get("model") or model), usage)
+
+
+async def read_json(resp: aiohttp.ClientResponse) -> dict[str, Any]:
+    body = await resp.read()
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedResponseError(f"expected JSON, got {resp.content_type}") from exc
+    if not isinstance(data, dict):
+        raise MalformedResponseError("expected a JSON object")
+    return data

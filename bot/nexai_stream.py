@@ -1,0 +1,208 @@
+"""Streaming chat answers: Server-Sent Events read line by line, reasoning hidden on the way."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import AsyncGenerator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from bot.nexai_errors import (
+    MalformedResponseError,
+    NexaiConnectionError,
+    NexaiError,
+    NexaiStatusError,
+    StreamInterruptedError,
+    make_status_error,
+)
+from bot.nexai_payloads import ApiCall, Usage, parse_usage, uses_responses_api
+from bot.reasoning import ThinkFilter
+
+if TYPE_CHECKING:
+    from bot.nexai import NexaiClient
+
+#: A single SSE line longer than this is treated as a malformed stream.
+MAX_SSE_LINE_BYTES = 4 * 1024 * 1024
+SSE_DONE = "[DONE]"
+#: A generic status for an error event inside an otherwise successful stream.
+STREAM_ERROR_STATUS = 500
+
+
+async def sse_payloads(content: aiohttp.StreamReader) -> AsyncGenerator[str, None]:
+    """The `data` of each Server-Sent Event, however the bytes were split into reads."""
+    pending = b""
+    data: list[str] = []
+    async for chunk in content.iter_any():
+        pending += chunk
+        if b"\n" not in chunk:
+            if len(pending) > MAX_SSE_LINE_BYTES:
+                raise MalformedResponseError("event stream line too long")
+            continue
+        *lines, pending = pending.split(b"\n")
+        for raw in lines:
+            if (payload := _take_line(raw, data)) is not None:
+                yield payload
+    if pending:
+        _take_line(pending, data)
+    if data:
+        yield "\n".join(data)
+
+
+def _take_line(raw: bytes, data: list[str]) -> str | None:
+    """Add one SSE line to the event in `data`; a blank line ends it and returns its payload."""
+    try:
+        line = raw.rstrip(b"\r").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedResponseError("event stream is not UTF-8") from exc
+    if not line:
+        payload = "\n".join(data) if data else None
+        data.clear()
+        return payload
+    if line.startswith("data:"):
+        value = line[5:]
+        data.append(value[1:] if value.startswith(" ") else value)
+    # comments (":...") and the event/id/retry fields are not needed
+    return None
+
+
+def load_event(payload: str) -> dict[str, Any]:
+    try:
+        event = json.loads(payload)
+    except ValueError as exc:
+        raise MalformedResponseError("stream event is not JSON") from exc
+    if not isinstance(event, dict):
+        raise MalformedResponseError("stream event is not a JSON object")
+    return event
+
+
+def stream_error(detail: Any) -> NexaiStatusError:
+    body = json.dumps({"error": detail if isinstance(detail, dict) else {"message": detail}})
+    return make_status_error(STREAM_ERROR_STATUS, body.encode(), {})
+
+
+class ChatStream:
+    """Visible text deltas of one chat answer; iterate with `async for`, then read `usage`.
+
+    The request is sent on first iteration and retried while nothing has been delivered.
+    Call `aclose()` (or use `async with`) when stopping early, to release the connection.
+    """
+
+    def __init__(self, client: NexaiClient, call: ApiCall) -> None:
+        self.usage = Usage()
+        self._client = client
+        self._call = call
+        self._parts: list[str] = []
+        self._gen: AsyncGenerator[str, None] | None = None
+        self._closed = False
+        self._complete = False
+
+    @property
+    def text(self) -> str:
+        """All visible text delivered so far."""
+        return "".join(self._parts)
+
+    def __aiter__(self) -> ChatStream:
+        return self
+
+    async def __anext__(self) -> str:
+        if self._gen is None:
+            if self._closed:
+                raise StopAsyncIteration
+            self._gen = self._run()
+        return await self._gen.__anext__()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._gen is not None:
+            await self._gen.aclose()
+
+    async def __aenter__(self) -> ChatStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _run(self) -> AsyncGenerator[str, None]:
+        attempt = 0
+        while True:
+            think = ThinkFilter()
+            self.usage = Usage()
+            started = time.monotonic()
+            try:
+                async with (
+                    self._client._open(self._call) as resp,
+                    contextlib.aclosing(self._pieces(resp)) as pieces,
+                ):
+                    async for piece in pieces:
+                        if visible := think.feed(piece):
+                            self._parts.append(visible)
+                            yield visible
+                    if tail := think.flush():
+                        self._parts.append(tail)
+                        yield tail
+                    self._client._log_call(self._call, resp.status, started, self.usage)
+                return
+            except NexaiError as exc:
+                if self._parts:
+                    raise StreamInterruptedError(
+                        f"stream interrupted after {len(self.text)} characters: {exc}",
+                        partial=self.text,
+                    ) from exc
+                delay = self._client._retry_delay(exc, attempt)
+                if delay is None:
+                    raise
+            await self._client._sleep_before_retry(self._call, attempt, delay)
+            attempt += 1
+
+    async def _pieces(self, resp: aiohttp.ClientResponse) -> AsyncGenerator[str, None]:
+        """Raw answer text from the event stream; sets `usage`; checks the stream completed."""
+        read = self._responses_event if uses_responses_api(self._call.model) else self._chat_event
+        self._complete = False
+        async with contextlib.aclosing(sse_payloads(resp.content)) as payloads:
+            async for payload in payloads:
+                if payload == SSE_DONE:
+                    self._complete = True
+                    break
+                if text := read(load_event(payload)):
+                    yield text
+        if not self._complete:
+            raise NexaiConnectionError("the event stream ended before the answer was complete")
+
+    def _chat_event(self, event: dict[str, Any]) -> str | None:
+        """A /chat/completions chunk: `choices[0].delta.content`; reasoning fields are skipped."""
+        if "error" in event:
+            raise stream_error(event["error"])
+        if usage := event.get("usage"):
+            self.usage = parse_usage(usage, "prompt_tokens", "completion_tokens")
+        choices = event.get("choices")
+        if not choices or not isinstance(choices[0], dict):
+            return None
+        if choices[0].get("finish_reason"):
+            self._complete = True
+        content = (choices[0].get("delta") or {}).get("content")
+        return content if isinstance(content, str) else None
+
+    def _responses_event(self, event: dict[str, Any]) -> str | None:
+        """A /responses event: text deltas, and usage on completion."""
+        match event.get("type"):
+            case "response.output_text.delta":
+                delta = event.get("delta")
+                return delta if isinstance(delta, str) else None
+            case "response.completed" | "response.incomplete":
+                response = event.get("response") or {}
+                self.usage = parse_usage(response.get("usage"), "input_tokens", "output_tokens")
+                self._complete = True
+            case "response.failed":
+                raise stream_error((event.get("response") or {}).get("error"))
+            case "error":
+                raise stream_error(event.get("message") or event)
+        return None

@@ -1,0 +1,117 @@
+"""Retry policy for nexai calls, as small pure functions.
+
+Bounded attempts, exponential backoff with full jitter, and `Retry-After` honoured when the
+server sends one. The client decides *whether* to retry; these functions say *how long* to wait.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+
+#: Statuses worth another try: rate limited, or the upstream failed.
+RATE_LIMITED_STATUS = 429
+SERVER_ERROR_MIN_STATUS = 500
+SERVER_ERROR_MAX_STATUS = 599
+#: Backoff grows as base * 2**attempt up to this ceiling, then full jitter picks in [0, that].
+DEFAULT_BACKOFF_BASE_S = 0.5
+DEFAULT_MAX_BACKOFF_S = 8.0
+MS_PER_S = 1000.0
+
+
+def is_retryable_status(status: int) -> bool:
+    """True for 429 and 5xx; every other status is final."""
+    return status == RATE_LIMITED_STATUS or (
+        SERVER_ERROR_MIN_STATUS <= status <= SERVER_ERROR_MAX_STATUS
+    )
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a `Retry-After` value (delta-seconds or HTTP-date).
+
+    `now` is a Unix time. A date in the past gives 0. Anything malformed, negative or
+    not finite gives None, meaning "no hint".
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(seconds) or seconds < 0:
+            return None
+        return seconds
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000" means UTC with no claim about the local zone
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    for key, candidate in headers.items():
+        if key.lower() == lowered:
+            return candidate
+    return None
+
+
+def _parse_retry_after_ms(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        millis = float(value.strip())
+    except ValueError:
+        return None
+    if not math.isfinite(millis) or millis < 0:
+        return None
+    return millis / MS_PER_S
+
+
+def retry_after_from_headers(headers: Mapping[str, str], now: float) -> float | None:
+    """The server's wait hint in seconds: `retry-after-ms` if valid, else `Retry-After`."""
+    seconds = _parse_retry_after_ms(_header(headers, "retry-after-ms"))
+    if seconds is not None:
+        return seconds
+    return parse_retry_after(_header(headers, "retry-after"), now)
+
+
+def backoff_delay(
+    attempt: int,
+    rng: random.Random,
+    *,
+    base_s: float = DEFAULT_BACKOFF_BASE_S,
+    max_s: float = DEFAULT_MAX_BACKOFF_S,
+) -> float:
+    """Full jitter: uniform in [0, min(max_s, base_s * 2**attempt)]. `attempt` counts from 0."""
+    ceiling = min(max_s, base_s * 2 ** min(attempt, 62))
+    return rng.uniform(0.0, max(0.0, ceiling))
+
+
+def retry_delay(
+    attempt: int,
+    retry_after: float | None,
+    rng: random.Random,
+    *,
+    base_s: float = DEFAULT_BACKOFF_BASE_S,
+    max_s: float = DEFAULT_MAX_BACKOFF_S,
+) -> float:
+    """How long to sleep before retry number `attempt` (from 0).
+
+    A server hint wins over backoff; the caller refuses hints it finds too long.
+    """
+    if retry_after is not None:
+        return max(0.0, retry_after)
+    return backoff_delay(attempt, rng, base_s=base_s, max_s=max_s)

@@ -1,0 +1,547 @@
+"""A fake nexai API on 127.0.0.1, for tests that talk real HTTP to a loopback server.
+
+By default every endpoint answers like the real API. `enqueue(path, *steps)` scripts the next
+requests to one path: errors, hangs, cut-off streams, garbage, slow first bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import struct
+import time
+import zlib
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+API_PREFIX = "/api/v1"
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+DEFAULT_REPLY = "Hello from nexai."
+DEFAULT_REASONING = "The user greets me. I should greet them back."
+SHUTDOWN_TIMEOUT_S = 1.0
+REFERENCE_MODELS = (
+    "gpt-5.5",
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-5.4-mini",
+    "gpt-5.1-codex-mini",
+    "gpt-5.3-codex",
+    "gpt-5.4",
+    "grok-4-fast-reasoning",
+    "DeepSeek-R1",
+    "gpt-image-2",
+    "gpt-image-1.5",
+    "tts-1",
+    "whisper-1",
+)
+GARBAGE = b"<html><body>502 Bad Gateway (not JSON)</body></html>"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str  # relative to the base URL, e.g. "/chat/completions"
+    headers: dict[str, str]
+    json: dict[str, Any] | None
+    form: dict[str, str] | None
+    files: dict[str, bytes]
+    size: int
+    filenames: dict[str, str] = field(default_factory=dict)  # multipart file parts
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Answer this text (streamed or not, as requested), optionally with reasoning first."""
+
+    text: str
+    reasoning: str | None = None
+
+
+@dataclass(frozen=True)
+class Error:
+    """Answer an OpenAI-shaped error, or `body` verbatim."""
+
+    status: int
+    message: str = "fake error"
+    retry_after: str | None = None
+    body: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Hang:
+    """Accept the request and send nothing for `seconds` (or until the fake closes)."""
+
+    seconds: float = 60
+
+
+@dataclass(frozen=True)
+class CutOff:
+    """Send the first `after_chars` characters of the answer, then drop the connection."""
+
+    after_chars: int
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """Answer 200 with a garbage body, or garbage SSE data when streaming.
+
+    With `after_chars`, a stream first sends that many characters of the answer.
+    """
+
+    after_chars: int | None = None
+
+
+@dataclass(frozen=True)
+class Stall:
+    """Stream the first `after_chars` characters, then send nothing for `seconds`."""
+
+    after_chars: int
+    seconds: float = 60
+
+
+@dataclass(frozen=True)
+class SlowFirstByte:
+    """Wait `seconds` before answering normally."""
+
+    seconds: float
+
+
+Step = Reply | Error | Hang | CutOff | Malformed | SlowFirstByte | Stall
+
+
+def count_tokens(text: str) -> int:
+    """The fake's token count: words."""
+    return len(text.split())
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
+
+
+def tiny_png() -> bytes:
+    """A valid 1x1 transparent PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\x00\x00\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def error_response(
+    status: int, message: str, *, code: str | None = None, headers: dict[str, str] | None = None
+) -> web.Response:
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    payload = {"error": {"message": message, "type": kind, "code": code}}
+    return web.json_response(payload, status=status, headers=headers)
+
+
+@dataclass
+class _Answer:
+    """What the current request should answer, after the scripted step is applied."""
+
+    text: str
+    reasoning: str | None
+    cut_after: int | None = None  # stop the answer after this many characters, then...
+    stall_s: float = 0.0  # ...wait this long, then drop the connection
+    garbage: bool = False  # ...or send a garbage event instead
+
+
+Handler = Callable[[web.Request, RecordedRequest, _Answer], Awaitable[web.StreamResponse]]
+
+
+class FakeNexai:
+    """The fake API. Attributes may be changed by a test at any time."""
+
+    def __init__(self, *, api_key: str = "sk-billing-test", reply: str = DEFAULT_REPLY) -> None:
+        self.api_key = api_key
+        self.reply = reply
+        self.chunk_size = 8  # characters per SSE chunk
+        self.chunk_delay_s = 0.0
+        self.line_ending = "\n"  # "\r\n" to test CRLF streams
+        self.split_writes = False  # write each SSE event in two pieces, to split TCP reads
+        self.max_upload_bytes = MAX_UPLOAD_BYTES
+        self.models: list[dict[str, Any]] = [
+            {"id": name, "object": "model", "owned_by": "nexai"} for name in REFERENCE_MODELS
+        ]
+        self.requests: list[RecordedRequest] = []
+        self.base_url = ""
+        self._steps: defaultdict[str, deque[Step]] = defaultdict(deque)
+        self._runner: web.AppRunner | None = None
+        self._closing = asyncio.Event()
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=self.max_upload_bytes * 2)
+        routes: list[tuple[str, str, Handler]] = [
+            ("GET", "/models", self._models),
+            ("POST", "/chat/completions", self._chat),
+            ("POST", "/responses", self._responses),
+            ("POST", "/images/generations", self._images),
+            ("POST", "/audio/speech", self._speech),
+            ("POST", "/audio/transcriptions", self._transcriptions),
+        ]
+        for method, path, handler in routes:
+            app.router.add_route(method, API_PREFIX + path, self._wrap(path, handler))
+        self._runner = web.AppRunner(
+            app, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S, access_log=None
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}{API_PREFIX}"
+
+    async def close(self) -> None:
+        self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeNexai:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def enqueue(self, path: str, *steps: Step) -> None:
+        self._steps[path].extend(steps)
+
+    def calls(self, path: str) -> list[RecordedRequest]:
+        return [request for request in self.requests if request.path == path]
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _wrap(self, path: str, handler: Handler) -> Callable[[web.Request], Awaitable[Any]]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            recorded = await self._record(request, path)
+            auth = request.headers.get("Authorization", "")
+            if auth != f"Bearer {self.api_key}":
+                # Like some gateways, echo what was sent: the client must redact it.
+                return error_response(
+                    401, f"Incorrect API key provided: {auth}", code="invalid_api_key"
+                )
+            answer = _Answer(self.reply, None)
+            step = self._steps[path].popleft() if self._steps[path] else None
+            match step:
+                case Error(status, message, retry_after, body):
+                    headers = {"Retry-After": retry_after} if retry_after is not None else None
+                    if body is not None:
+                        return web.Response(status=status, body=body, headers=headers)
+                    return error_response(status, message, headers=headers)
+                case Hang(seconds):
+                    await self._sleep(seconds)
+                    return error_response(504, "hung up")
+                case Malformed(after_chars):
+                    streaming = bool(recorded.json and recorded.json.get("stream"))
+                    if after_chars is None or not streaming:
+                        return await self._malformed(request, recorded)
+                    answer.cut_after, answer.garbage = after_chars, True
+                case Stall(after_chars, seconds):
+                    answer.cut_after, answer.stall_s = after_chars, seconds
+                case SlowFirstByte(seconds):
+                    await self._sleep(seconds)
+                case Reply(text, reasoning):
+                    answer = _Answer(text, reasoning)
+                case CutOff(after_chars):
+                    answer.cut_after = after_chars
+            return await handler(request, recorded, answer)
+
+        return handle
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), timeout=seconds)
+
+    async def _record(self, request: web.Request, path: str) -> RecordedRequest:
+        body_json: dict[str, Any] | None = None
+        form: dict[str, str] | None = None
+        files: dict[str, bytes] = {}
+        filenames: dict[str, str] = {}
+        if request.content_type.startswith("multipart/"):
+            form = {}
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if not isinstance(part, BodyPartReader) or part.name is None:
+                    continue
+                if part.filename is None:
+                    form[part.name] = await part.text()
+                    continue
+                chunks: list[bytes] = []
+                while chunk := await part.read_chunk():
+                    chunks.append(chunk)
+                files[part.name] = b"".join(chunks)
+                filenames[part.name] = part.filename
+        else:
+            raw = await request.read()
+            if raw:
+                try:
+                    loaded = json.loads(raw)
+                except ValueError:
+                    loaded = None
+                body_json = loaded if isinstance(loaded, dict) else None
+        recorded = RecordedRequest(
+            method=request.method,
+            path=path,
+            headers=dict(request.headers),
+            json=body_json,
+            form=form,
+            files=files,
+            size=request.content.total_bytes,
+            filenames=filenames,
+        )
+        self.requests.append(recorded)
+        return recorded
+
+    async def _malformed(
+        self, request: web.Request, recorded: RecordedRequest
+    ) -> web.StreamResponse:
+        if recorded.json and recorded.json.get("stream"):
+            resp = await self._start_sse(request)
+            await self._send(resp, "data: {this is not json" + self.line_ending * 2)
+            return resp
+        return web.Response(body=GARBAGE, content_type="text/html")
+
+    async def _start_sse(self, request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        await self._send(resp, ": keep-alive" + self.line_ending * 2)
+        return resp
+
+    async def _send(self, resp: web.StreamResponse, event: str) -> None:
+        data = event.encode()
+        if self.split_writes and len(data) > 1:
+            half = len(data) // 2
+            await resp.write(data[:half])
+            await asyncio.sleep(0.001)
+            data = data[half:]
+        await resp.write(data)
+
+    async def _stream(
+        self,
+        request: web.Request,
+        answer: _Answer,
+        events: Callable[[str], AsyncIterator[str]],
+    ) -> web.StreamResponse:
+        """Send SSE events; with a cut-off, drop the connection once enough text went out."""
+        resp = await self._start_sse(request)
+        text = answer.text if answer.cut_after is None else answer.text[: answer.cut_after]
+        async for event in events(text):
+            await self._send(resp, event)
+            if self.chunk_delay_s:
+                await asyncio.sleep(self.chunk_delay_s)
+        if answer.garbage:
+            await self._send(resp, "data: {this is not json" + self.line_ending * 2)
+        elif answer.cut_after is not None:
+            await self._sleep(answer.stall_s)
+            self._drop(request)
+            return resp
+        await resp.write_eof()
+        return resp
+
+    @staticmethod
+    def _drop(request: web.Request) -> None:
+        if request.transport is not None:
+            request.transport.close()
+
+    def _chunks(self, text: str) -> list[str]:
+        size = max(1, self.chunk_size)
+        return [text[i : i + size] for i in range(0, len(text), size)]
+
+    def _sse(self, payload: dict[str, Any] | str, event: str | None = None) -> str:
+        end = self.line_ending
+        data = payload if isinstance(payload, str) else json.dumps(payload)
+        prefix = f"event: {event}{end}" if event else ""
+        return f"{prefix}data: {data}{end}{end}"
+
+    # -- endpoints --------------------------------------------------------------------------
+
+    async def _models(
+        self, request: web.Request, recorded: RecordedRequest, answer: _Answer
+    ) -> web.StreamResponse:
+        return web.json_response({"object": "list", "data": self.models})
+
+    async def _chat(
+        self, request: web.Request, recorded: RecordedRequest, answer: _Answer
+    ) -> web.StreamResponse:
+        body = recorded.json or {}
+        model, messages = body.get("model"), body.get("messages")
+        if not isinstance(model, str) or not isinstance(messages, list):
+            return error_response(400, "model and messages are required")
+        reasoning = answer.reasoning
+        if reasoning is None and ("r1" in model.lower() or "reasoning" in model.lower()):
+            reasoning = DEFAULT_REASONING
+        prompt_tokens = sum(count_tokens(_text_of(m.get("content"))) for m in messages)
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": count_tokens(answer.text),
+            "total_tokens": prompt_tokens + count_tokens(answer.text),
+        }
+        base = {"id": "chatcmpl-fake", "created": int(time.time()), "model": model}
+        if not body.get("stream"):
+            message: dict[str, Any] = {"role": "assistant", "content": answer.text}
+            if reasoning:
+                message["reasoning_content"] = reasoning
+            if answer.cut_after is not None:
+                return await self._cut_json(request, {**base, "choices": []}, answer.cut_after)
+            choice = {"index": 0, "message": message, "finish_reason": "stop"}
+            payload = {**base, "object": "chat.completion", "choices": [choice], "usage": usage}
+            return web.json_response(payload)
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish}
+            return self._sse({**base, "object": "chat.completion.chunk", "choices": [choice]})
+
+        async def events(text: str) -> AsyncIterator[str]:
+            yield chunk({"role": "assistant", "content": ""})
+            for piece in self._chunks(reasoning or ""):
+                yield chunk({"reasoning_content": piece})
+            for piece in self._chunks(text):
+                yield chunk({"content": piece})
+            if answer.cut_after is not None:
+                return
+            yield chunk({}, "stop")
+            if include_usage:
+                usage_chunk = {**base, "object": "chat.completion.chunk", "choices": []}
+                yield self._sse({**usage_chunk, "usage": usage})
+            yield self._sse("[DONE]")
+
+        return await self._stream(request, answer, events)
+
+    async def _cut_json(
+        self, request: web.Request, payload: dict[str, Any], after_bytes: int
+    ) -> web.StreamResponse:
+        data = json.dumps(payload).encode()
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        resp.content_length = len(data) + 100
+        await resp.prepare(request)
+        await resp.write(data[:after_bytes])
+        self._drop(request)
+        return resp
+
+    async def _responses(
+        self, request: web.Request, recorded: RecordedRequest, answer: _Answer
+    ) -> web.StreamResponse:
+        body = recorded.json or {}
+        model, items = body.get("model"), body.get("input")
+        if not isinstance(model, str) or not isinstance(items, str | list):
+            return error_response(400, "model and input are required")
+        prompt = items if isinstance(items, str) else ""
+        if isinstance(items, list):
+            prompt = " ".join(_text_of(item.get("content")) for item in items)
+        prompt_tokens = count_tokens(prompt) + count_tokens(body.get("instructions") or "")
+        usage = {
+            "input_tokens": prompt_tokens,
+            "output_tokens": count_tokens(answer.text),
+            "total_tokens": prompt_tokens + count_tokens(answer.text),
+        }
+        response: dict[str, Any] = {
+            "id": "resp_fake",
+            "object": "response",
+            "created_at": int(time.time()),
+            "model": model,
+            "status": "completed",
+            "output": [],
+            "usage": None,
+        }
+        message = {
+            "type": "message",
+            "id": "msg_fake",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": answer.text, "annotations": []}],
+        }
+        done = {**response, "output": [message], "usage": usage}
+        if not body.get("stream"):
+            if answer.cut_after is not None:
+                return await self._cut_json(request, done, answer.cut_after)
+            return web.json_response(done)
+
+        async def events(text: str) -> AsyncIterator[str]:
+            created = {
+                "type": "response.created",
+                "response": {**response, "status": "in_progress"},
+            }
+            yield self._sse(created, "response.created")
+            for piece in self._chunks(text):
+                delta = {
+                    "type": "response.output_text.delta",
+                    "item_id": "msg_fake",
+                    "output_index": 0,
+                    "content_index": 0,
+                    "delta": piece,
+                }
+                yield self._sse(delta, "response.output_text.delta")
+            if answer.cut_after is None:
+                completed = {"type": "response.completed", "response": done}
+                yield self._sse(completed, "response.completed")
+
+        return await self._stream(request, answer, events)
+
+    async def _images(
+        self, request: web.Request, recorded: RecordedRequest, answer: _Answer
+    ) -> web.StreamResponse:
+        body = recorded.json or {}
+        if not isinstance(body.get("prompt"), str) or not body["prompt"]:
+            return error_response(400, "prompt is required")
+        count = body.get("n", 1)
+        if not isinstance(count, int) or not 1 <= count <= 10:
+            return error_response(400, "n must be between 1 and 10")
+        image = base64.b64encode(tiny_png()).decode()
+        data = [{"b64_json": image} for _ in range(count)]
+        return web.json_response({"created": int(time.time()), "data": data})
+
+    async def _speech(
+        self, request: web.Request, recorded: RecordedRequest, answer: _Answer
+    ) -> web.StreamResponse:
+        body = recorded.json or {}
+        text, voice = body.get("input"), body.get("voice")
+        if not isinstance(text, str) or not isinstance(voice, str):
+            return error_response(400, "input and voice are required")
+        match body.get("response_format", "mp3"):
+            case "mp3":
+                return web.Response(body=b"ID3" + text.encode(), content_type="audio/mpeg")
+            case "wav":
+                audio = b"RIFF" + struct.pack("<I", len(text)) + b"WAVE" + text.encode()
+                return web.Response(body=audio, content_type="audio/wav")
+            case other:
+                return error_response(400, f"unsupported response_format {other!r}")
+
+    async def _transcriptions(
+        self, request: web.Request, recorded: RecordedRequest, answer: _Answer
+    ) -> web.StreamResponse:
+        form = recorded.form or {}
+        if "file" not in recorded.files or "model" not in form:
+            return error_response(400, "file and model are required")
+        size = len(recorded.files["file"])
+        if size > self.max_upload_bytes:
+            return error_response(413, "Maximum content size limit exceeded (50 MB)")
+        name = recorded.filenames["file"]
+        result: dict[str, Any] = {"text": f"transcript of {name} ({size} bytes)"}
+        if "language" in form:
+            result["language"] = form["language"]
+        return web.json_response(result)
