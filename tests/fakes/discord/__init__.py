@@ -1,0 +1,125 @@
+"""A loopback fake of Discord (REST, gateway, CDN) that the real, unmodified discord.py logs into.
+
+One aiohttp server on a random 127.0.0.1 port serves ``/api/v10/...`` (REST), ``/gateway`` and
+``/resume`` (websocket) and ``/attachments/...`` (CDN). ``start()``/``async with`` also
+``install()``s it: ``discord.http.Route.BASE`` and ``DiscordWebSocket.DEFAULT_GATEWAY`` point at
+the fake (process-wide; ``_set_api_version`` is wrapped so it cannot point them back), and
+``close()`` undoes that. Stop the bot before closing the fake.
+
+The world: one guild (``guild_id``) with text channels ``channel_id`` ("general") and
+``other_channel_id`` ("random"), roles @everyone and the bot's, members: the bot
+(``bot_user_id`` == ``application_id``, as on Discord) and a default member ``user_id`` who
+sends messages and invokes commands unless told otherwise; ``dm_channel_id`` is that member's
+DM with the bot. ``add_member``/``add_role``/``add_channel`` work before or after the bot starts.
+
+Fast start: pass ``guild_ready_timeout=0.1`` to ``commands.Bot(...)`` — discord.py waits that
+long (default 2 s) after the last GUILD_CREATE before ``on_ready``.
+
+Module-scoped bot (pytest-asyncio 1.x; pyproject sets ``asyncio_mode = "auto"``)::
+
+    import pytest
+    import pytest_asyncio
+    from tests.fakes.discord import FakeDiscord, run_bot, stop_bot
+
+    pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+    @pytest_asyncio.fixture(scope="module", loop_scope="module")
+    async def env():
+        async with FakeDiscord() as fake:
+            bot = make_bot()  # a commands.Bot(..., guild_ready_timeout=0.1)
+            task = await run_bot(bot, fake)  # returns after on_ready
+            yield fake, bot
+            await stop_bot(bot, task)
+
+    async def test_ask(env):
+        fake, bot = env
+        inter = await fake.invoke("ask", {"prompt": "hi"})
+        await inter.wait_done()  # a reply, or a defer that was edited / followed up
+        assert inter.original is not None and inter.original.content == "..."
+
+Every test of the module shares the fake's records (``messages``, ``requests``, ...): look at
+what your test created (its ``FakeInteraction``, ``await fake.wait_reply(sent)``) rather than
+at counts or ``[-1]`` — the bot may still be answering an earlier test's message.
+
+Members act: ``invoke`` (slash command; options typed from the registered command, user /
+channel / role options take ids, attachment options ``FakeAttachment``s), ``autocomplete``
+(returns the choices), ``invoke_message_command`` / ``invoke_user_command`` (context menus),
+``send_message`` (MESSAGE_CREATE; returns the payload). The bot's doings: ``messages`` /
+``bot_messages(channel_id=None)`` (``FakeMessage``s of every channel, in order), each
+``FakeInteraction``'s ``callbacks``/``original``/``followups``, ``requests`` ((method, path
+after ``/api/v10``) of every call, CDN GETs as ``/attachments/...``), ``typing``,
+``commands``/``command_syncs``. Waiting: ``wait_for(predicate)``, ``interaction.wait_done()``,
+``wait_reply(message)``, ``wait_bot_message(predicate)``.
+
+Behaviour worth knowing (all as on Discord):
+
+- JSON answers carry ``Content-Type: application/json`` exactly and ``X-RateLimit-*`` headers;
+  ``rate_limit(method, path_regex, times, retry_after)`` makes the next matching calls 429
+  (with ``Via`` and a JSON ``retry_after``, so discord.py sleeps and retries).
+  ``edit_rate_limit = (5, 5.0)`` limits message edits per channel (off by default).
+- Unknown routes answer 404 JSON, are logged as warnings and listed in ``unhandled``; a bug in
+  the fake answers 400 and lands in ``errors`` (never 5xx, which discord.py retries slowly).
+- Interactions: the first callback must come within ``interaction_response_timeout`` (3 s;
+  None disables) else 404 10062; a second callback is 400 40060; the token works for
+  ``interaction_token_ttl`` seconds (900; lower it to test long streams) else 401 50027.
+  A defer creates a "thinking" message (flags LOADING, plus EPHEMERAL if asked) that the first
+  edit of ``@original`` or the first follow-up completes: that follow-up *is* ``original``
+  (also appended to ``followups``; it keeps the defer's visibility). After the thinking message
+  was deleted, follow-ups are new messages (an ephemeral one is then possible).
+  ``messages``/``bot_messages`` hold every message the bot created, ephemeral ones too
+  (``.ephemeral``); ``edits`` starts with the creation content ("" after a defer).
+- Validation: content > 2000 chars, > 10 embeds, an embed description > 4096 or 6000 in all
+  -> 400 50035; an empty message -> 50006; a file over ``upload_limit`` (10 MiB; interactions
+  carry it as ``attachment_size_limit``) -> 413 40005; a voice message (flag 1 << 13) needs one
+  audio file with ``duration_secs`` and ``waveform`` in its attachment entry and no content
+  (50159-50161), and cannot be edited (50162). Files' ``content_type`` is sniffed from the bytes
+  or the filename, as Discord does (discord.py sends every file as application/octet-stream).
+- Intents from IDENTIFY are honoured: MESSAGE_CREATE needs GUILD_MESSAGES / DIRECT_MESSAGES;
+  without MESSAGE_CONTENT the bot gets empty content unless it is mentioned or it is a DM;
+  GUILD_MEMBER_ADD needs GUILD_MEMBERS.
+- The bot's own non-ephemeral messages are echoed as MESSAGE_CREATE/UPDATE/DELETE
+  (``echo_bot_messages = False`` turns that off).
+- ``wait_for(predicate)`` re-checks on every change of the fake's state (REST call, gateway
+  frame sent or received, ...), never by polling; ``notify()`` wakes it for other reasons. It
+  raises ``TimeoutError`` listing the last requests and any unhandled routes. The fake does not
+  know when the bot has *processed* a frame: for the bot's internal state use discord.py's own
+  ``bot.wait_for(...)``, or wait for a REST effect.
+- ``disconnect_gateway()`` closes the socket (4000); discord.py RESUMEs on ``/resume``
+  (``resume_gateway_url``) and gets the missed events replayed; ``resume=False`` sends
+  INVALID_SESSION and the bot IDENTIFYs again after its ``before_identify_hook`` (5 s unless
+  the bot overrides it). Both return once the bot is back (``resumes``/``identifies`` count).
+- Frames are zlib-stream (one compressor per connection, each ending 00 00 ff ff) when the
+  client asks for it, as discord.py does without ``zstandard``; for ``zstd-stream`` (or none)
+  they are plain text, which discord.py accepts too.
+- ``commands.AutoShardedBot`` works as well (``GET /gateway/bot``, one shard).
+"""
+
+from ._fake import FakeDiscord, run_bot, stop_bot
+from ._models import (
+    BOT_ROLE_PERMISSIONS,
+    EPHEMERAL,
+    EVERYONE_PERMISSIONS,
+    IS_VOICE_MESSAGE,
+    LOADING,
+    FakeAttachment,
+    FakeFile,
+    FakeInteraction,
+    FakeMessage,
+)
+from ._rest import DiscordError
+
+__all__ = [
+    "BOT_ROLE_PERMISSIONS",
+    "EPHEMERAL",
+    "EVERYONE_PERMISSIONS",
+    "IS_VOICE_MESSAGE",
+    "LOADING",
+    "DiscordError",
+    "FakeAttachment",
+    "FakeDiscord",
+    "FakeFile",
+    "FakeInteraction",
+    "FakeMessage",
+    "run_bot",
+    "stop_bot",
+]
