@@ -1,0 +1,59 @@
+"""One place that turns a failure into the message a Discord user sees."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import discord
+
+from bot import nexai
+from bot.i18n import t
+
+log = logging.getLogger(__name__)
+
+#: Upstream reasons shown to users are cut to this many characters.
+MAX_REASON_CHARS = 300
+
+
+def error_message(error: BaseException, locale: discord.Locale | str | None) -> str:
+    """A short, specific, localised explanation of `error`, saying what to do next."""
+    match error:
+        case nexai.AuthenticationError():
+            text = (
+                "The bot's API key was rejected, so I can't answer right now. "
+                "Please let the bot's operator know."
+            )
+        case nexai.PaymentRequiredError():
+            text = (
+                "The bot's nexai account is out of credits, so I can't answer right now. "
+                "Please let the bot's operator know."
+            )
+        case nexai.PermissionDeniedError():
+            text = (
+                "The bot's API key is suspended or expired, so I can't answer right now. "
+                "Please let the bot's operator know."
+            )
+        case nexai.RateLimitError(retry_after=float() | int() as wait) if wait > 0:
+            return t(
+                "nexai is busy right now. Please try again in {seconds} s.",
+                locale,
+                seconds=math.ceil(wait),
+            )
+        case nexai.RateLimitError():
+            text = "nexai is busy right now. Please try again in a minute."
+        case nexai.ServerError():
+            text = "nexai had an internal error. Sorry! Please try again in a moment."
+        case nexai.NexaiTimeoutError():
+            text = "nexai took too long to answer. Please try again, perhaps with a shorter prompt."
+        case nexai.NexaiConnectionError():
+            text = "I couldn't reach nexai. Please try again in a moment."
+        case nexai.MalformedResponseError():
+            text = "nexai sent an answer I couldn't read. Please try again."
+        case nexai.BadRequestError():
+            reason = error.message[:MAX_REASON_CHARS] or str(error.status)
+            return t("nexai refused the request: {reason}", locale, reason=reason)
+        case _:
+            log.error("Unexpected error", exc_info=error)
+            text = "Something went wrong on my side. Please try again."
+    return t(text, locale)

@@ -1,0 +1,221 @@
+"""/ask, /forget and @mention chat: Discord in, bot.chat out."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str as _
+from discord.ext import commands
+
+from bot.app import NexBot
+from bot.chat import ChatRequest
+from bot.errors import error_message
+from bot.i18n import t
+from bot.nexai import NexaiError
+from bot.render import InteractionTarget, ReplyChainTarget, ReplyTarget
+
+log = logging.getLogger(__name__)
+
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+
+class InputError(Exception):
+    """Bad input, refused before any API call; the message is already localised."""
+
+
+class Ask(commands.Cog):
+    def __init__(self, bot: NexBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(
+        name=_("ask"),
+        description=_("Ask nexai anything; the channel's recent conversation goes with it."),
+    )
+    @app_commands.rename(
+        prompt=_("prompt"), model=_("model"), image=_("image"), private=_("private")
+    )
+    @app_commands.describe(
+        prompt=_("What you want to ask"),
+        model=_("Which model answers (default: the server's)"),
+        image=_("An image for the model to look at (vision models)"),
+        private=_("Only you see the answer, and the channel's memory keeps nothing"),
+    )
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        prompt: app_commands.Range[str, 1, 4000],
+        model: str | None = None,
+        image: discord.Attachment | None = None,
+        private: bool = False,
+    ) -> None:
+        locale = str(interaction.locale)
+        model = model or self.bot.settings.default_chat_model
+        try:
+            self._check_model(model, image, locale)
+        except InputError as refusal:
+            await interaction.response.send_message(str(refusal), ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=private, thinking=True)
+        target = InteractionTarget(interaction, ephemeral=private)
+        try:
+            request = ChatRequest(
+                channel_id=interaction.channel_id or interaction.user.id,
+                author_id=interaction.user.id,
+                author_name=interaction.user.display_name,
+                prompt=prompt,
+                model=model,
+                locale=locale,
+                image_url=await self._image_url(image, locale) if image else None,
+                remember=not private,
+            )
+            await self._answer(request, target)
+        except (NexaiError, InputError) as error:
+            await self._fail_interaction(interaction, error, locale, private)
+
+    @ask.autocomplete("model")
+    async def _model_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=m, value=m) for m in self.bot.catalog.suggest(current)]
+
+    @app_commands.command(
+        name=_("forget"), description=_("Clear this channel's conversation memory.")
+    )
+    async def forget(self, interaction: discord.Interaction) -> None:
+        locale = str(interaction.locale)
+        if interaction.guild is not None and not interaction.permissions.manage_messages:
+            text = t(
+                "You need the Manage Messages permission to clear this channel's memory.", locale
+            )
+            await interaction.response.send_message(text, ephemeral=True)
+            return
+        channel_id = interaction.channel_id or interaction.user.id
+        count = await self.bot.history.forget(channel_id)
+        text = t("I forgot this channel's conversation ({count} messages).", locale, count=count)
+        await interaction.response.send_message(
+            text, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """A mention (or a DM) is a prompt; the answer is a reply chain under it."""
+        if message.author.bot or self.bot.user is None:
+            return
+        is_dm = message.guild is None
+        if not is_dm and self.bot.user not in message.mentions:
+            return
+        locale = str(message.guild.preferred_locale) if message.guild else "en-US"
+        prompt = strip_mentions(message.content, self.bot.user.id)
+        image = next((a for a in message.attachments if is_image(a)), None)
+        model = self.bot.settings.default_chat_model
+        target = ReplyChainTarget(message)
+        try:
+            if not prompt:
+                raise InputError(
+                    t("Your prompt is empty. Write something after the mention.", locale)
+                )
+            self._check_model(model, image, locale)
+            async with message.channel.typing():
+                request = ChatRequest(
+                    channel_id=message.channel.id,
+                    author_id=message.author.id,
+                    author_name=message.author.display_name,
+                    prompt=prompt,
+                    model=model,
+                    locale=locale,
+                    image_url=await self._image_url(image, locale) if image else None,
+                )
+                await self._answer(request, target)
+        except (NexaiError, InputError) as error:
+            text = str(error) if isinstance(error, InputError) else error_message(error, locale)
+            await message.reply(
+                text, mention_author=False, allowed_mentions=discord.AllowedMentions.none()
+            )
+
+    async def _answer(self, request: ChatRequest, target: ReplyTarget) -> None:
+        me = self.bot.user
+        assert me is not None
+        await self.bot.chat.answer(request, target, bot_id=me.id, bot_name=me.display_name)
+
+    def _check_model(self, model: str, image: discord.Attachment | None, locale: str) -> None:
+        settings = self.bot.settings
+        if not self.bot.catalog.accepts_chat(model):
+            raise InputError(
+                t(
+                    "The model `{model}` isn't available for chat. Pick one from the list.",
+                    locale,
+                    model=model,
+                )
+            )
+        if image is None:
+            return
+        if not is_image(image):
+            raise InputError(
+                t("That file isn't an image. Attach a PNG, JPEG, GIF or WebP picture.", locale)
+            )
+        if not settings.has_vision(model):
+            models = ", ".join(f"`{m}`" for m in settings.vision_models)
+            raise InputError(
+                t(
+                    "`{model}` can't see images. Try a vision model: {models}.",
+                    locale,
+                    model=model,
+                    models=models,
+                )
+            )
+        if image.size > MAX_IMAGE_BYTES:
+            raise InputError(
+                t(
+                    "That image is too large ({size} MB); the limit is {limit} MB.",
+                    locale,
+                    size=round(image.size / 2**20, 1),
+                    limit=MAX_IMAGE_BYTES // 2**20,
+                )
+            )
+
+    async def _image_url(self, image: discord.Attachment, locale: str) -> str:
+        """The image as a data URL, so the API need not reach Discord's CDN."""
+        data = await image.read()
+        if len(data) > MAX_IMAGE_BYTES:
+            raise InputError(
+                t(
+                    "That image is too large ({size} MB); the limit is {limit} MB.",
+                    locale,
+                    size=round(len(data) / 2**20, 1),
+                    limit=MAX_IMAGE_BYTES // 2**20,
+                )
+            )
+        content_type = (image.content_type or "image/png").split(";")[0]
+        return f"data:{content_type};base64,{base64.b64encode(data).decode()}"
+
+    async def _fail_interaction(
+        self, interaction: discord.Interaction, error: Exception, locale: str, private: bool
+    ) -> None:
+        """Replace the public "thinking…" message with an error only the user sees."""
+        text = str(error) if isinstance(error, InputError) else error_message(error, locale)
+        if private:
+            await interaction.edit_original_response(content=text)
+            return
+        try:
+            await interaction.delete_original_response()
+        except discord.HTTPException:
+            log.debug("Could not delete the thinking message", exc_info=True)
+        await interaction.followup.send(text, ephemeral=True)
+
+
+def is_image(attachment: discord.Attachment) -> bool:
+    content_type = (attachment.content_type or "").split(";")[0].strip().lower()
+    return content_type in IMAGE_TYPES
+
+
+def strip_mentions(content: str, bot_id: int) -> str:
+    return re.sub(rf"<@!?{bot_id}>", "", content).strip()
+
+
+async def setup(bot: NexBot) -> None:
+    await bot.add_cog(Ask(bot))
