@@ -18,6 +18,7 @@ from bot.models import ModelCatalog
 from bot.nexai import NexaiClient
 from bot.render import RateLimitMonitor
 from bot.store import Store
+from bot.usage import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class NexBot(commands.Bot):
     nexai: NexaiClient
     catalog: ModelCatalog
     history: History
+    ledger: Ledger
     chat: ChatService
 
     def __init__(self, settings: Settings, **options: object) -> None:
@@ -71,7 +73,9 @@ class NexBot(commands.Bot):
         self.catalog = ModelCatalog(self.nexai, fallback)
         self.catalog.start()
         self.history = History(self.store)
-        self.chat = ChatService(settings, self.nexai, self.history, self.rate_limits)
+        self.ledger = Ledger(self.store)
+        await self.ledger.refund_open()
+        self.chat = ChatService(settings, self.nexai, self.history, self.ledger, self.rate_limits)
         await self.tree.set_translator(CommandTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from bot.config import Settings
 from bot.history import History, build_messages
 from bot.i18n import t
 from bot.nexai import NexaiClient, StreamInterruptedError
 from bot.render import RateLimitMonitor, ReplyTarget, StreamedReply
+from bot.usage import Caller, Ledger
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ChatRequest:
+    caller: Caller
     channel_id: int
-    author_id: int
     author_name: str
     prompt: str
     model: str
@@ -30,6 +32,7 @@ class ChatRequest:
 class ChatOutcome:
     text: str
     complete: bool
+    tokens: int = 0
 
 
 class ChatService:
@@ -38,24 +41,44 @@ class ChatService:
         settings: Settings,
         client: NexaiClient,
         history: History,
+        ledger: Ledger,
         monitor: RateLimitMonitor | None = None,
     ) -> None:
         self._settings = settings
         self._client = client
         self._history = history
+        self._ledger = ledger
         self._monitor = monitor
 
     async def answer(
         self, request: ChatRequest, target: ReplyTarget, *, bot_id: int, bot_name: str
     ) -> ChatOutcome:
-        """Stream the answer to `target`.
+        """Stream the answer to `target`, charged to the caller as one `ask`.
 
-        Errors before any text arrived propagate (nothing was sent); a stream cut midway keeps
-        what arrived, says so, and leaves memory untouched.
+        Errors before any text arrived propagate (nothing was sent, the charge is refunded); a
+        stream cut midway keeps what arrived, says so, and leaves memory untouched.
         """
+        messages = await self._messages(request)
+        async with self._ledger.charge(request.caller, "ask", 1, request.model) as charge:
+            outcome = await self._stream(request, messages, target)
+            charge.settle(tokens=outcome.tokens)
+        if request.remember and outcome.complete and outcome.text.strip():
+            await self._history.add_exchange(
+                request.channel_id,
+                author_id=request.caller.user_id,
+                author_name=request.author_name,
+                prompt=request.prompt,
+                answer=outcome.text,
+                model=request.model,
+                bot_id=bot_id,
+                bot_name=bot_name,
+            )
+        return outcome
+
+    async def _messages(self, request: ChatRequest) -> list[dict[str, Any]]:
         settings = self._settings
         turns = await self._history.recent(request.channel_id, settings.history_max_turns)
-        messages = build_messages(
+        return build_messages(
             system_prompt=settings.system_prompt,
             turns=turns,
             prompt=request.prompt,
@@ -65,38 +88,33 @@ class ChatService:
             answer_tokens=settings.answer_max_tokens,
             max_turns=settings.history_max_turns,
         )
+
+    async def _stream(
+        self, request: ChatRequest, messages: list[dict[str, Any]], target: ReplyTarget
+    ) -> ChatOutcome:
         reply = StreamedReply(
             target,
             pacer=self._monitor,
             empty_text=t("(The model returned an empty answer.)", request.locale),
         )
         stream = self._client.stream_chat(
-            request.model, messages, max_tokens=settings.answer_max_tokens
+            request.model, messages, max_tokens=self._settings.answer_max_tokens
         )
+        complete = True
         try:
             async for delta in stream:
                 await reply.push(delta)
         except StreamInterruptedError:
             log.warning("Answer in channel %s was cut off midway", request.channel_id)
-            await reply.finish(
-                note=t("⚠️ The answer was cut off before it finished.", request.locale)
-            )
-            return ChatOutcome(reply.text, complete=False)
+            complete = False
         except BaseException:
             reply.cancel()
             raise
         finally:
             await stream.aclose()
-        await reply.finish()
-        if request.remember and reply.text.strip():
-            await self._history.add_exchange(
-                request.channel_id,
-                author_id=request.author_id,
-                author_name=request.author_name,
-                prompt=request.prompt,
-                answer=reply.text,
-                model=request.model,
-                bot_id=bot_id,
-                bot_name=bot_name,
-            )
-        return ChatOutcome(reply.text, complete=True)
+        note = (
+            None if complete else t("⚠️ The answer was cut off before it finished.", request.locale)
+        )
+        await reply.finish(note=note)
+        usage = stream.usage
+        return ChatOutcome(reply.text, complete, usage.prompt_tokens + usage.completion_tokens)

@@ -12,6 +12,7 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.app import NexBot
+from bot.callers import caller_of, caller_of_message
 from bot.chat import ChatRequest
 from bot.errors import error_message
 from bot.i18n import t
@@ -64,8 +65,8 @@ class Ask(commands.Cog):
         target = InteractionTarget(interaction, ephemeral=private)
         try:
             request = ChatRequest(
+                caller=caller_of(interaction),
                 channel_id=interaction.channel_id or interaction.user.id,
-                author_id=interaction.user.id,
                 author_name=interaction.user.display_name,
                 prompt=prompt,
                 model=model,
@@ -122,8 +123,8 @@ class Ask(commands.Cog):
             self._check_model(model, image, locale)
             async with message.channel.typing():
                 request = ChatRequest(
+                    caller=caller_of_message(message),
                     channel_id=message.channel.id,
-                    author_id=message.author.id,
                     author_name=message.author.display_name,
                     prompt=prompt,
                     model=model,

@@ -1,0 +1,117 @@
+"""The usage ledger: every API call is reserved before it is made and settled or refunded after.
+
+A reservation is a row with outcome 'reserved'; settling sets the real units, refunding marks
+it 'refunded' (it then counts for nothing). Quotas (bot/quotas.py) count reserved and settled
+rows, so a reservation holds its units while the call is in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+Feature = Literal["ask", "imagine", "tts", "transcribe"]
+FEATURES: tuple[Feature, ...] = ("ask", "imagine", "tts", "transcribe")
+#: What one unit of each feature is, as the ledger counts it.
+UNIT_NAMES: dict[Feature, str] = {
+    "ask": "requests",
+    "imagine": "images",
+    "tts": "characters",
+    "transcribe": "seconds of audio",
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is charged: a member of a guild (guild_id None in DMs)."""
+
+    user_id: int
+    guild_id: int | None = None
+    channel_id: int | None = None
+    role_ids: tuple[int, ...] = ()
+
+
+class Charge:
+    """An open reservation; `settle` may correct the units (e.g. real audio length)."""
+
+    def __init__(self, reservation_id: int, units: float) -> None:
+        self.id = reservation_id
+        self.units = units
+        self.tokens = 0
+
+    def settle(self, *, units: float | None = None, tokens: int | None = None) -> None:
+        if units is not None:
+            self.units = units
+        if tokens is not None:
+            self.tokens = tokens
+
+
+class Ledger:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._db = store.conn
+
+    async def reserve(
+        self, caller: Caller, feature: Feature, units: float, model: str | None
+    ) -> int:
+        """Record a reservation and return its id. (Quotas wrap this check-and-insert.)"""
+        cursor = await self._db.execute(
+            "INSERT INTO usage (guild_id, channel_id, user_id, feature, units, model, outcome,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, 'reserved', ?)",
+            (
+                caller.guild_id,
+                caller.channel_id,
+                caller.user_id,
+                feature,
+                units,
+                model,
+                time.time(),
+            ),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def settle(self, reservation_id: int, units: float, tokens: int = 0) -> None:
+        await self._db.execute(
+            "UPDATE usage SET outcome = 'ok', units = ?, tokens = ?, settled_at = ?"
+            " WHERE id = ? AND outcome = 'reserved'",
+            (units, tokens, time.time(), reservation_id),
+        )
+
+    async def refund(self, reservation_id: int) -> None:
+        await self._db.execute(
+            "UPDATE usage SET outcome = 'refunded', settled_at = ?"
+            " WHERE id = ? AND outcome = 'reserved'",
+            (time.time(), reservation_id),
+        )
+
+    async def refund_open(self) -> int:
+        """Refund reservations a crash left open; run at start, before any new work."""
+        cursor = await self._db.execute(
+            "UPDATE usage SET outcome = 'refunded', settled_at = ? WHERE outcome = 'reserved'",
+            (time.time(),),
+        )
+        if cursor.rowcount:
+            log.warning("Refunded %s reservations left open by an earlier run", cursor.rowcount)
+        return cursor.rowcount
+
+    @asynccontextmanager
+    async def charge(
+        self, caller: Caller, feature: Feature, units: float, model: str | None = None
+    ) -> AsyncIterator[Charge]:
+        """Reserve `units`; settle when the block ends normally, refund when it raises."""
+        charge = Charge(await self.reserve(caller, feature, units, model), units)
+        try:
+            yield charge
+        except BaseException:
+            await self.refund(charge.id)
+            raise
+        await self.settle(charge.id, charge.units, charge.tokens)

@@ -1,0 +1,54 @@
+"""A real NexBot against the loopback fakes, started once per test module."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from bot.app import NexBot
+from bot.config import Settings
+from tests.fakes.discord import FakeDiscord, run_bot, stop_bot
+from tests.fakes.nexai import FakeNexai
+
+
+@dataclass
+class BotEnv:
+    discord: FakeDiscord
+    api: FakeNexai
+    bot: NexBot
+    settings: Settings
+
+
+def e2e_settings(discord: FakeDiscord, api: FakeNexai, db: Path, **overrides: Any) -> Settings:
+    """Settings for a test bot: fast retries and timeouts, no .env."""
+    values: dict[str, Any] = {
+        "discord_token": discord.token,
+        "nexai_api_key": api.api_key,
+        "nexai_base_url": api.base_url,
+        "database_path": db,
+        "nexai_max_retries": 1,
+        "nexai_retry_backoff_s": 0.01,
+        "nexai_first_byte_timeout_s": 0.5,
+        "nexai_total_timeout_s": 5.0,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotEnv]:
+    db = tmp_path_factory.mktemp("e2e") / "nexbot.db"
+    async with FakeNexai() as api, FakeDiscord() as discord:
+        settings = e2e_settings(discord, api, db)
+        bot = NexBot(settings, guild_ready_timeout=0.1)
+        task = await run_bot(bot, discord)
+        await bot.catalog.refresh()
+        try:
+            yield BotEnv(discord, api, bot, settings)
+        finally:
+            await stop_bot(bot, task)
