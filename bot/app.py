@@ -81,6 +81,9 @@ class NexBot(commands.Bot):
             await self.load_extension(extension)
         await self.sync_commands()
 
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No prefix commands: mentions are chat, handled by the ask cog's listener."""
+
     async def sync_commands(self) -> bool:
         """Sync the command tree only when it changed since the last sync (hash in the DB)."""
         guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None

@@ -15,6 +15,8 @@ from bot.usage import Caller, Ledger
 
 log = logging.getLogger(__name__)
 
+CUT_OFF_NOTE = "⚠️ The answer was cut off before it finished."
+
 
 @dataclass(frozen=True)
 class ChatRequest:
@@ -56,11 +58,22 @@ class ChatService:
         """Stream the answer to `target`, charged to the caller as one `ask`.
 
         Errors before any text arrived propagate (nothing was sent, the charge is refunded); a
-        stream cut midway keeps what arrived, says so, and leaves memory untouched.
+        stream cut midway keeps what arrived, says so, and leaves memory untouched. A complete
+        answer is remembered before its last edit, so a follow-up question always sees it.
         """
         messages = await self._messages(request)
+        reply = StreamedReply(
+            target,
+            pacer=self._monitor,
+            edit_interval_s=self._settings.stream_edit_interval_s,
+            empty_text=t("(The model returned an empty answer.)", request.locale),
+        )
         async with self._ledger.charge(request.caller, "ask", 1, request.model) as charge:
-            outcome = await self._stream(request, messages, target)
+            try:
+                outcome = await self._stream(request, messages, reply)
+            except BaseException:
+                reply.cancel()
+                raise
             charge.settle(tokens=outcome.tokens)
         if request.remember and outcome.complete and outcome.text.strip():
             await self._history.add_exchange(
@@ -73,6 +86,8 @@ class ChatService:
                 bot_id=bot_id,
                 bot_name=bot_name,
             )
+        note = None if outcome.complete else t(CUT_OFF_NOTE, request.locale)
+        await reply.finish(note=note)
         return outcome
 
     async def _messages(self, request: ChatRequest) -> list[dict[str, Any]]:
@@ -90,13 +105,9 @@ class ChatService:
         )
 
     async def _stream(
-        self, request: ChatRequest, messages: list[dict[str, Any]], target: ReplyTarget
+        self, request: ChatRequest, messages: list[dict[str, Any]], reply: StreamedReply
     ) -> ChatOutcome:
-        reply = StreamedReply(
-            target,
-            pacer=self._monitor,
-            empty_text=t("(The model returned an empty answer.)", request.locale),
-        )
+        """Push the answer into `reply` until the stream ends or breaks."""
         stream = self._client.stream_chat(
             request.model, messages, max_tokens=self._settings.answer_max_tokens
         )
@@ -107,14 +118,7 @@ class ChatService:
         except StreamInterruptedError:
             log.warning("Answer in channel %s was cut off midway", request.channel_id)
             complete = False
-        except BaseException:
-            reply.cancel()
-            raise
         finally:
             await stream.aclose()
-        note = (
-            None if complete else t("⚠️ The answer was cut off before it finished.", request.locale)
-        )
-        await reply.finish(note=note)
         usage = stream.usage
         return ChatOutcome(reply.text, complete, usage.prompt_tokens + usage.completion_tokens)

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     default_context_tokens: int = Field(default=32_000, ge=1_000)
     history_max_turns: int = Field(default=20, ge=0, le=200)
     answer_max_tokens: int = Field(default=2_000, ge=16)
+    stream_edit_interval_s: float = Field(default=1.0, ge=0.05)
 
     nexai_connect_timeout_s: float = Field(default=10.0, gt=0)
     nexai_first_byte_timeout_s: float = Field(default=60.0, gt=0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ def e2e_settings(discord: FakeDiscord, api: FakeNexai, db: Path, **overrides: An
         "nexai_retry_backoff_s": 0.01,
         "nexai_first_byte_timeout_s": 0.5,
         "nexai_total_timeout_s": 5.0,
+        "stream_edit_interval_s": 0.1,
         **overrides,
     }
     return Settings(_env_file=None, **values)
@@ -52,3 +53,11 @@ async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotEnv]
             yield BotEnv(discord, api, bot, settings)
         finally:
             await stop_bot(bot, task)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_api(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Scripted API steps a test left unused must not leak into the next test."""
+    yield
+    if "env" in request.fixturenames:
+        request.getfixturevalue("env").api.reset()

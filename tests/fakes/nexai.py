@@ -231,6 +231,16 @@ class FakeNexai:
     def enqueue(self, path: str, *steps: Step) -> None:
         self._steps[path].extend(steps)
 
+    def pending(self, path: str) -> int:
+        """How many scripted steps for `path` no request has used yet."""
+        return len(self._steps[path])
+
+    def reset(self) -> None:
+        """Forget scripted steps and restore the default answer and pacing (between tests)."""
+        self._steps.clear()
+        self.reply = DEFAULT_REPLY
+        self.chunk_delay_s = 0.0
+
     def calls(self, path: str) -> list[RecordedRequest]:
         return [request for request in self.requests if request.path == path]
 
