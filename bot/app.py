@@ -10,19 +10,31 @@ import aiohttp
 import discord
 from discord.ext import commands
 
+from bot.alerts import Alerts
 from bot.chat import ChatService
 from bot.config import Settings
+from bot.errors import on_app_command_error
+from bot.guild_settings import GuildSettings
 from bot.history import History
 from bot.i18n import VIETNAMESE, CommandTranslator
 from bot.models import ModelCatalog
 from bot.nexai import NexaiClient
+from bot.quotas import Quotas
 from bot.render import RateLimitMonitor
 from bot.store import Store
 from bot.usage import Ledger
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.ask",)
+EXTENSIONS = (
+    "cogs.ask",
+    "cogs.imagine",
+    "cogs.speech",
+    "cogs.transcribe",
+    "cogs.limits",
+    "cogs.usage",
+    "cogs.settings",
+)
 COMMANDS_HASH_KEY = "commands_hash"
 
 
@@ -36,6 +48,9 @@ class NexBot(commands.Bot):
     history: History
     ledger: Ledger
     chat: ChatService
+    quotas: Quotas
+    guild_settings: GuildSettings
+    alerts: Alerts
 
     def __init__(self, settings: Settings, **options: object) -> None:
         self.settings = settings
@@ -73,10 +88,14 @@ class NexBot(commands.Bot):
         self.catalog = ModelCatalog(self.nexai, fallback)
         self.catalog.start()
         self.history = History(self.store)
-        self.ledger = Ledger(self.store)
+        self.quotas = Quotas(self.store, settings.dm_limits)
+        self.ledger = Ledger(self.store, self.quotas)
+        self.guild_settings = GuildSettings(self.store)
+        self.alerts = Alerts(self.store, self.guild_settings, self)
         await self.ledger.refund_open()
         self.chat = ChatService(settings, self.nexai, self.history, self.ledger, self.rate_limits)
         await self.tree.set_translator(CommandTranslator())
+        self.tree.error(on_app_command_error)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()

@@ -28,6 +28,8 @@ class ChatRequest:
     locale: str
     image_url: str | None = None
     remember: bool = True
+    #: The server's system prompt; None: the bot's (SYSTEM_PROMPT).
+    system_prompt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class ChatService:
         settings = self._settings
         turns = await self._history.recent(request.channel_id, settings.history_max_turns)
         return build_messages(
-            system_prompt=settings.system_prompt,
+            system_prompt=request.system_prompt or settings.system_prompt,
             turns=turns,
             prompt=request.prompt,
             author_name=request.author_name,

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.quota_rules import LimitSpec, parse_limit_specs
+
 DEFAULT_BASE_URL = "https://getnexai.net/api/v1"
 
 #: Context windows (tokens) of the models the API reference lists; unknown models get
@@ -51,11 +53,25 @@ class Settings(BaseSettings):
     answer_max_tokens: int = Field(default=2_000, ge=16)
     stream_edit_interval_s: float = Field(default=1.0, ge=0.05)
 
+    #: Per-member limits in DMs, e.g. "ask:day:50,imagine:day:5" (transcribe in minutes).
+    dm_limits: Annotated[list[LimitSpec], NoDecode] = []
+    #: Usage rows older than this are deleted (at start and daily); 32+ keeps monthly limits exact.
+    usage_retention_days: int = Field(default=90, ge=32)
+
     nexai_connect_timeout_s: float = Field(default=10.0, gt=0)
     nexai_first_byte_timeout_s: float = Field(default=60.0, gt=0)
     nexai_total_timeout_s: float = Field(default=300.0, gt=0)
     nexai_max_retries: int = Field(default=2, ge=0, le=10)
     nexai_retry_backoff_s: float = Field(default=0.5, ge=0)
+
+    default_image_model: str = "gpt-image-2"
+    image_models: Annotated[list[str], NoDecode] = ["gpt-image-2", "gpt-image-1.5"]
+    tts_model: str = "tts-1"
+    tts_voices: Annotated[list[str], NoDecode] = Field(
+        default=["alloy", "echo", "fable", "onyx", "nova", "shimmer"], min_length=1
+    )
+    transcribe_model: str = "whisper-1"
+    voice_note_concurrency: int = Field(default=2, ge=1, le=32)
 
     @field_validator("nexai_base_url")
     @classmethod
@@ -64,6 +80,11 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("dm_limits", mode="before")
+    @classmethod
+    def _parse_dm_limits(cls, value: object) -> object:
+        return parse_limit_specs(value) if isinstance(value, str) else value
+
     @field_validator("discord_token", "nexai_api_key")
     @classmethod
     def _not_blank(cls, value: SecretStr) -> SecretStr:
@@ -71,7 +92,7 @@ class Settings(BaseSettings):
             raise ValueError("must not be empty")
         return value
 
-    @field_validator("vision_models", mode="before")
+    @field_validator("vision_models", "image_models", "tts_voices", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):

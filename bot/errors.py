@@ -6,9 +6,12 @@ import logging
 import math
 
 import discord
+from discord import app_commands
 
 from bot import nexai
 from bot.i18n import t
+from bot.quota_text import refusal_message
+from bot.quotas import QuotaExceeded
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +22,8 @@ MAX_REASON_CHARS = 300
 def error_message(error: BaseException, locale: discord.Locale | str | None) -> str:
     """A short, specific, localised explanation of `error`, saying what to do next."""
     match error:
+        case QuotaExceeded():
+            return refusal_message(error, locale)
         case nexai.AuthenticationError():
             text = (
                 "The bot's API key was rejected, so I can't answer right now. "
@@ -57,3 +62,28 @@ def error_message(error: BaseException, locale: discord.Locale | str | None) -> 
             log.error("Unexpected error", exc_info=error)
             text = "Something went wrong on my side. Please try again."
     return t(text, locale)
+
+
+async def send_error(interaction: discord.Interaction, text: str) -> None:
+    """Tell only the invoking user: at once, or in place of a "thinking…" response."""
+    if not interaction.response.is_done():
+        await interaction.response.send_message(text, ephemeral=True)
+        return
+    try:  # a public "thinking…" would make the follow-up public too
+        await interaction.delete_original_response()
+    except discord.HTTPException:
+        log.debug("Could not delete the original response", exc_info=True)
+    await interaction.followup.send(
+        text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+    )
+
+
+async def on_app_command_error(
+    interaction: discord.Interaction, error: app_commands.AppCommandError
+) -> None:
+    """The command tree's last resort for errors a command did not handle itself."""
+    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    try:
+        await send_error(interaction, error_message(original, interaction.locale))
+    except discord.HTTPException:
+        log.warning("Could not tell the user about %r", original, exc_info=True)

@@ -73,6 +73,297 @@ VIETNAMESE: dict[str, str] = {
     "lời, và bộ nhớ của kênh không lưu lại",
     "forget": "quên",
     "Clear this channel's conversation memory.": "Xoá bộ nhớ hội thoại của kênh này.",
+    # media: /imagine, /tts, /transcribe, the Transcribe menu, voice notes
+    "Something went wrong with that file. Please try again.": "Có lỗi xảy ra với tệp đó. Vui "
+    "lòng thử lại.",
+    "That file is too large ({size} MB); I can transcribe files up to {limit} MB.": "Tệp quá "
+    "lớn ({size} MB); mình chỉ chép lời được tệp tối đa {limit} MB.",
+    "`{filename}` isn't an audio or video file. Attach audio (such as MP3, M4A, OGG, WAV "
+    "or FLAC) or a video.": "`{filename}` không phải tệp âm thanh hay video. Hãy đính kèm âm "
+    "thanh (như MP3, M4A, OGG, WAV hoặc FLAC) hoặc một video.",
+    "That message has no audio attachment to transcribe.": "Tin nhắn đó không có tệp âm thanh "
+    "nào để chép lời.",
+    "I couldn't download that file from Discord. Please try again.": "Mình không tải được tệp "
+    "đó từ Discord. Vui lòng thử lại.",
+    "That text is {length} characters long; I can read at most {limit} at a time.": "Văn bản "
+    "dài {length} ký tự; mỗi lần mình chỉ đọc được tối đa {limit} ký tự.",
+    "There is no text to read. Write something to turn into speech.": "Không có gì để đọc. Hãy "
+    "viết nội dung cần chuyển thành giọng nói.",
+    "The result is {size} MB, over this server's upload limit of {limit} MB. "
+    "Try a smaller request (fewer images, a shorter text, or mp3 instead of wav).": "Kết quả "
+    "nặng {size} MB, vượt giới hạn tải lên {limit} MB của máy chủ này. Hãy thử yêu cầu nhỏ hơn "
+    "(ít ảnh hơn, văn bản ngắn hơn, hoặc mp3 thay cho wav).",
+    "`{value}` isn't available. Pick one of: {choices}.": "`{value}` không có sẵn. Hãy chọn "
+    "một trong: {choices}.",
+    "`{language}` isn't a language code. Use a two-letter code such as `en` or `vi`.": "`"
+    "{language}` không phải mã ngôn ngữ. Hãy dùng mã hai chữ cái như `en` hoặc `vi`.",
+    "🎨 **Prompt:** ": "🎨 **Mô tả:** ",
+    "📄 The transcript is {chars} characters long; the whole text is in the file.": "📄 Bản "
+    "chép lời dài {chars} ký tự; toàn bộ nội dung nằm trong tệp đính kèm.",
+    "(No speech was recognised.)": "(Không nhận ra lời nói nào.)",
+    "📝 Transcript of {link}\n": "📝 Bản chép lời của {link}\n",
+    "⚠️ I couldn't transcribe this voice message. {reason}": "⚠️ Mình không chép lời được tin "
+    "nhắn thoại này. {reason}",
+    "You need the Manage Channels permission to change this.": "Bạn cần quyền Quản lý kênh để "
+    "thay đổi điều này.",
+    "🎙️ Voice messages in this channel will now be transcribed.": "🎙️ Từ giờ các tin nhắn "
+    "thoại trong kênh này sẽ được chép lời.",
+    "Voice messages in this channel will no longer be transcribed.": "Các tin nhắn thoại trong "
+    "kênh này sẽ không còn được chép lời nữa.",
+    "imagine": "vẽ",
+    "Create images from a description.": "Tạo ảnh từ một đoạn mô tả.",
+    "size": "kích-thước",
+    "count": "số-lượng",
+    "What the image should show": "Ảnh cần thể hiện điều gì",
+    "Which image model draws it (default: the server's)": "Mô hình tạo ảnh (mặc định: của máy chủ)",
+    "Width x height in pixels": "Rộng x cao, tính bằng điểm ảnh",
+    "How many images (1 to 4)": "Số ảnh (1 đến 4)",
+    "tts": "đọc",
+    "Turn text into speech.": "Chuyển văn bản thành giọng nói.",
+    "text": "văn-bản",
+    "voice": "giọng",
+    "format": "định-dạng",
+    "What to say (up to 4,096 characters)": "Nội dung cần đọc (tối đa 4.096 ký tự)",
+    "Which voice reads it": "Giọng đọc",
+    "The audio file's format (default: mp3)": "Định dạng tệp âm thanh (mặc định: mp3)",
+    "transcribe": "chép-lời",
+    "Turn speech in an audio or video file into text.": "Chuyển lời nói trong tệp âm thanh "
+    "hoặc video thành văn bản.",
+    "audio": "âm-thanh",
+    "language": "ngôn-ngữ",
+    "The audio or video file (up to 50 MB)": "Tệp âm thanh hoặc video (tối đa 50 MB)",
+    "The language spoken, as a code like en or vi (default: detected)": "Ngôn ngữ được nói, "
+    "dạng mã như en hoặc vi (mặc định: tự nhận biết)",
+    "Transcribe": "Chép lời",
+    "voicenotes": "tin-nhắn-thoại",
+    "Turn automatic transcription of voice messages in this channel on or off.": "Bật hoặc tắt "
+    "tự động chép lời tin nhắn thoại trong kênh này.",
+    "state": "trạng-thái",
+    "on: transcribe every voice message here; off: stop": "bật: chép lời mọi tin nhắn thoại ở "
+    "đây; tắt: dừng lại",
+    "on": "bật",
+    "off": "tắt",
+    # limits and settings: /limits, /usage, /usage-report, /settings, quota refusals, alerts
+    "You need the Manage Server permission for this command.": "Bạn cần quyền Quản lý máy chủ để "
+    "dùng lệnh này.",
+    "Limit set: {limit}.": "Đã đặt giới hạn: {limit}.",
+    "There is no {feature} limit {per_period} for {target}; nothing changed.": "Không có giới hạn "
+    "{feature} {per_period} cho {target}; không có gì thay đổi.",
+    "Limit removed: {limit}.": "Đã gỡ giới hạn: {limit}.",
+    "Before, it was {limit}.": "Trước đó là {limit}.",
+    "{role} is now exempt from per-member limits (the server total still applies).": "{role} giờ "
+    "được miễn giới hạn theo thành viên (tổng mức của máy chủ vẫn áp dụng).",
+    "{role} was already exempt from per-member limits.": "{role} đã được miễn giới hạn theo thành "
+    "viên từ trước.",
+    "{role} is no longer exempt from per-member limits.": "{role} không còn được miễn giới hạn "
+    "theo thành viên.",
+    "{role} wasn't exempt from per-member limits.": "{role} vốn không được miễn giới hạn theo "
+    "thành viên.",
+    "Choose a role or a member, or the server total, not both.": "Hãy chọn một vai trò hoặc thành "
+    "viên, hoặc tổng mức máy chủ, không chọn cả hai.",
+    "Use a whole number of {unit}.": "Số {unit} phải là số nguyên.",
+    "No limits are set: members may use every feature freely.": "Chưa đặt giới hạn nào: thành "
+    "viên được dùng mọi tính năng thoải mái.",
+    "Exempt from per-member limits: {roles}": "Được miễn giới hạn theo thành viên: {roles}",
+    "Windows are fixed UTC hours, days and months.": "Các khoảng tính là giờ, ngày và tháng cố "
+    "định theo UTC.",
+    "Limits in this server": "Giới hạn trong máy chủ này",
+    # refusals and usage lines
+    "You've used your {period} limit of {amount} {unit} ({source}). It resets {reset}.": "Bạn đã "
+    "dùng hết giới hạn {period} là {amount} {unit} ({source}). Giới hạn được đặt lại {reset}.",
+    "This needs {requested} {unit}, but only {remaining} are left of your {period} limit of "
+    "{amount} ({source}). It resets {reset}.": "Yêu cầu này cần {requested} {unit}, nhưng giới "
+    "hạn {period} {amount} của bạn chỉ còn {remaining} ({source}). Giới hạn được đặt lại {reset}.",
+    "This server has used its {period} total of {amount} {unit}, shared by all members. It resets "
+    "{reset}.": "Máy chủ đã dùng hết tổng mức {period} là {amount} {unit}, dùng chung cho mọi "
+    "thành viên. Mức này được đặt lại {reset}.",
+    "This needs {requested} {unit}, but only {remaining} are left of this server's {period} total "
+    "of {amount}. It resets {reset}.": "Yêu cầu này cần {requested} {unit}, nhưng tổng mức "
+    "{period} {amount} của máy chủ chỉ còn {remaining}. Mức này được đặt lại {reset}.",
+    "{used} of {amount} {unit} {per_period} used, {remaining} left ({source}); resets "
+    "{reset}.": "Đã dùng {used} trên {amount} {unit} {per_period}, còn {remaining} ({source}); "
+    "đặt lại {reset}.",
+    "{used} of {amount} {unit} {per_period} used by the whole server, {remaining} left; resets "
+    "{reset}.": "Cả máy chủ đã dùng {used} trên {amount} {unit} {per_period}, còn {remaining}; "
+    "đặt lại {reset}.",
+    "No limit; {used} {unit} used today.": "Không giới hạn; hôm nay đã dùng {used} {unit}.",
+    "set for you": "đặt riêng cho bạn",
+    "set for your role {role}": "đặt cho vai trò {role} của bạn",
+    "the bot's limit for direct messages": "giới hạn của bot cho tin nhắn riêng",
+    "the server default": "mặc định của máy chủ",
+    "member {member}": "thành viên {member}",
+    "role {role}": "vai trò {role}",
+    "the whole server (total)": "cả máy chủ (tổng)",
+    "direct messages (operator's default)": "tin nhắn riêng (mặc định của người vận hành)",
+    "every member (server default)": "mọi thành viên (mặc định của máy chủ)",
+    "hourly": "theo giờ",
+    "daily": "theo ngày",
+    "monthly": "theo tháng",
+    "per hour": "mỗi giờ",
+    "per day": "mỗi ngày",
+    "per month": "mỗi tháng",
+    "ask requests": "lượt hỏi",
+    "generated images": "ảnh tạo ra",
+    "characters of speech": "ký tự chuyển giọng nói",
+    "minutes of audio": "phút âm thanh",
+    "ask request": "lượt hỏi",
+    "generated image": "ảnh tạo ra",
+    "character of speech": "ký tự chuyển giọng nói",
+    "minute of audio": "phút âm thanh",
+    # /usage and /usage-report
+    "Your usage": "Mức dùng của bạn",
+    "In this server.": "Trong máy chủ này.",
+    "In direct messages with me.": "Trong tin nhắn riêng với mình.",
+    "Usage report": "Báo cáo sử dụng",
+    "From {start} to {end}.": "Từ {start} đến {end}.",
+    "No usage in this period.": "Không có lượt sử dụng nào trong chu kỳ này.",
+    "{amount} {unit} by {members} members ({calls} calls, {tokens} tokens, {refunded} "
+    "refunded)": "{amount} {unit} từ {members} thành viên ({calls} lượt gọi, {tokens} token, "
+    "{refunded} lượt hoàn lại)",
+    "Top members": "Thành viên dùng nhiều nhất",
+    "The CSV is too large to attach; choose a shorter period.": "Tệp CSV quá lớn để đính kèm; hãy "
+    "chọn chu kỳ ngắn hơn.",
+    # /settings
+    "Settings of this server": "Cài đặt của máy chủ này",
+    "Chat model": "Mô hình trò chuyện",
+    "Image model": "Mô hình tạo ảnh",
+    "System prompt": "Lời nhắc hệ thống",
+    "Mentions answered in": "Trả lời khi được nhắc đến trong",
+    "Voice notes transcribed in": "Chép lời tin nhắn thoại trong",
+    "API alerts go to": "Cảnh báo API gửi đến",
+    "every channel": "mọi kênh",
+    "no channel": "không kênh nào",
+    "nowhere (off)": "không nơi nào (tắt)",
+    "`{model}` (the bot's default)": "`{model}` (mặc định của bot)",
+    "The bot's default.": "Mặc định của bot.",
+    "The chat model is now `{model}`.": "Mô hình trò chuyện giờ là `{model}`.",
+    "The chat model is back to the bot's default (`{model}`).": "Mô hình trò chuyện đã về mặc "
+    "định của bot (`{model}`).",
+    "The image model is now `{model}`.": "Mô hình tạo ảnh giờ là `{model}`.",
+    "The image model is back to the bot's default (`{model}`).": "Mô hình tạo ảnh đã về mặc định "
+    "của bot (`{model}`).",
+    "The model `{model}` isn't an image model this bot offers. Pick one from the list.": "Mô hình "
+    "`{model}` không phải mô hình tạo ảnh mà bot cung cấp. Hãy chọn một mô hình trong danh sách.",
+    "The system prompt is set ({count} characters).": "Đã đặt lời nhắc hệ thống ({count} ký tự).",
+    "The system prompt is back to the bot's default.": "Lời nhắc hệ thống đã về mặc định của bot.",
+    "Nothing changed.": "Không có gì thay đổi.",
+    "Added {channel} to the channels where I answer mentions.": "Đã thêm {channel} vào các kênh "
+    "mình trả lời khi được nhắc đến.",
+    "Took {channel} off the channels where I answer mentions.": "Đã gỡ {channel} khỏi các kênh "
+    "mình trả lời khi được nhắc đến.",
+    "I answer mentions only in: {channels}.": "Mình chỉ trả lời khi được nhắc đến trong: "
+    "{channels}.",
+    "I answer mentions in every channel.": "Mình trả lời khi được nhắc đến ở mọi kênh.",
+    "Voice messages in {channel} will be transcribed.": "Tin nhắn thoại trong {channel} sẽ được "
+    "chép lời.",
+    "Voice messages in {channel} won't be transcribed any more.": "Tin nhắn thoại trong {channel} "
+    "sẽ không được chép lời nữa.",
+    "API alerts are off.": "Cảnh báo API đã tắt.",
+    "When nexai refuses the bot's key or credit (401, 402, 403), I'll post an alert in {channel}, "
+    "at most once an hour for each kind.": "Khi nexai từ chối khóa hoặc tín dụng của bot (401, "
+    "402, 403), mình sẽ đăng cảnh báo trong {channel}, mỗi loại tối đa một lần mỗi giờ.",
+    "I can't post there yet: give me Send Messages in it.": "Mình chưa đăng được ở đó: hãy cho "
+    "mình quyền Gửi tin nhắn trong kênh đó.",
+    # alerts (posted in the alert channel, in the server's language)
+    "⚠️ **nexai rejected the bot's API key (401).** Commands that use nexai fail until this is "
+    "fixed. Operator: check `NEXAI_API_KEY` in the bot's settings, then restart the bot.": "⚠️ "
+    "**nexai đã từ chối khóa API của bot (401).** Các lệnh dùng nexai sẽ lỗi cho đến khi sửa "
+    "xong. Người vận hành: kiểm tra `NEXAI_API_KEY` trong cài đặt của bot rồi khởi động lại bot.",
+    "⚠️ **The bot's nexai account is out of credits (402).** Commands that use nexai fail until it "
+    "is topped up. Operator: add credits to the nexai account; no restart is needed.": "⚠️ **Tài "
+    "khoản nexai của bot đã hết tín dụng (402).** Các lệnh dùng nexai sẽ lỗi cho đến khi được nạp "
+    "thêm. Người vận hành: nạp tín dụng vào tài khoản nexai; không cần khởi động lại.",
+    "⚠️ **nexai refused the bot's API key (403): it is suspended or expired.** Commands that use "
+    "nexai fail until this is fixed. Operator: renew or replace the key, set `NEXAI_API_KEY`, then "
+    "restart the bot.": "⚠️ **nexai từ chối khóa API của bot (403): khóa đã bị tạm ngưng hoặc hết "
+    "hạn.** Các lệnh dùng nexai sẽ lỗi cho đến khi sửa xong. Người vận hành: gia hạn hoặc thay "
+    "khóa, đặt `NEXAI_API_KEY`, rồi khởi động lại bot.",
+    "(I won't repeat this alert for an hour.)": "(Mình sẽ không nhắc lại cảnh báo này trong một "
+    "giờ.)",
+    # command names, options, choices
+    "limits": "giới-hạn",
+    "Limit how much members may use each feature (moderators).": "Giới hạn mức thành viên được "
+    "dùng mỗi tính năng (cho người kiểm duyệt).",
+    "set": "đặt",
+    "Set a limit (replaces the same one).": "Đặt một giới hạn (thay cho giới hạn cùng loại trước "
+    "đó).",
+    "remove": "gỡ",
+    "Remove a limit.": "Gỡ một giới hạn.",
+    "show": "xem",
+    "Show this server's limits and exempt roles.": "Xem các giới hạn và vai trò được miễn của máy "
+    "chủ này.",
+    "exempt": "miễn-trừ",
+    "Exempt a role from per-member limits, or undo that.": "Miễn giới hạn theo thành viên cho một "
+    "vai trò, hoặc bỏ miễn.",
+    "feature": "tính-năng",
+    "What the limit counts": "Giới hạn tính cái gì",
+    "period": "chu-kỳ",
+    "The window it counts in (UTC hours, days, months)": "Khoảng thời gian tính (giờ, ngày, tháng "
+    "theo UTC)",
+    "amount": "mức",
+    "How much (transcribe: minutes of audio); 0 blocks the feature": "Bao nhiêu (transcribe: số "
+    "phút âm thanh); 0 là chặn tính năng",
+    "who": "đối-tượng",
+    "A role or a member (default: every member)": "Một vai trò hoặc một thành viên (mặc định: mọi "
+    "thành viên)",
+    "server-total": "tổng-máy-chủ",
+    "Limit all members together instead of each member": "Giới hạn chung cho mọi thành viên thay "
+    "vì từng người",
+    "The limit on all members together": "Giới hạn chung cho mọi thành viên",
+    "role": "vai-trò",
+    "The role": "Vai trò",
+    "action": "thao-tác",
+    "Add the role to the exempt roles, or remove it": "Thêm vai trò vào danh sách được miễn, hoặc "
+    "gỡ ra",
+    "add": "thêm",
+    "/ask (requests)": "/ask (lượt hỏi)",
+    "/imagine (images)": "/imagine (ảnh)",
+    "/tts (characters)": "/tts (ký tự)",
+    "/transcribe (minutes of audio)": "/transcribe (phút âm thanh)",
+    "usage": "mức-dùng",
+    "What you have used, and what is left of your limits.": "Bạn đã dùng bao nhiêu và giới hạn "
+    "còn lại bao nhiêu.",
+    "usage-report": "báo-cáo-sử-dụng",
+    "This server's usage: per feature, top members, and the ledger as CSV.": "Mức sử dụng của máy "
+    "chủ: theo tính năng, thành viên dùng nhiều nhất, và sổ ghi dạng CSV.",
+    "An hour, a day or a month (UTC)": "Một giờ, một ngày hoặc một tháng (UTC)",
+    "back": "lùi-lại",
+    "How many periods back (0: the current one, 1: the one before...)": "Lùi lại bao nhiêu chu kỳ "
+    "(0: chu kỳ hiện tại, 1: chu kỳ trước...)",
+    "settings": "cài-đặt",
+    "This server's settings for the bot (moderators).": "Cài đặt bot cho máy chủ này (cho người "
+    "kiểm duyệt).",
+    "Show this server's settings.": "Xem cài đặt của máy chủ này.",
+    "chat-model": "mô-hình-trò-chuyện",
+    "The model for /ask and mentions (empty: the bot's).": "Mô hình cho /ask và khi được nhắc đến "
+    "(để trống: của bot).",
+    "A chat model; leave empty for the bot's default": "Một mô hình trò chuyện; để trống để dùng "
+    "mặc định của bot",
+    "image-model": "mô-hình-ảnh",
+    "The model for /imagine (empty: the bot's).": "Mô hình cho /imagine (để trống: của bot).",
+    "An image model; leave empty for the bot's default": "Một mô hình tạo ảnh; để trống để dùng "
+    "mặc định của bot",
+    "system-prompt": "lời-nhắc-hệ-thống",
+    "What the model is told before every chat (empty: the bot's).": "Điều mô hình được dặn trước "
+    "mỗi cuộc trò chuyện (để trống: của bot).",
+    "The system prompt; leave empty for the bot's default": "Lời nhắc hệ thống; để trống để dùng "
+    "mặc định của bot",
+    "mentions": "nhắc-đến",
+    "Answer mentions only in chosen channels (none chosen: everywhere).": "Chỉ trả lời khi được "
+    "nhắc đến trong các kênh đã chọn (không chọn: mọi nơi).",
+    "channel": "kênh",
+    "The channel": "Kênh",
+    "answer": "trả-lời",
+    "Answer mentions there (false: take it off the list)": "Trả lời khi được nhắc đến ở đó "
+    "(false: gỡ khỏi danh sách)",
+    "voice-notes": "tin-nhắn-thoại",
+    "Transcribe every voice message in a channel, or stop.": "Chép lời mọi tin nhắn thoại trong "
+    "một kênh, hoặc dừng.",
+    "Transcribe voice messages there (false: stop)": "Chép lời tin nhắn thoại ở đó (false: dừng)",
+    "alerts": "cảnh-báo",
+    "Where to post alerts when nexai refuses the bot (empty: nowhere).": "Nơi đăng cảnh báo khi "
+    "nexai từ chối bot (để trống: không đăng).",
+    "The channel for alerts; leave empty to turn them off": "Kênh nhận cảnh báo; để trống để tắt",
 }
 
 

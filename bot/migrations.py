@@ -53,4 +53,50 @@ MIGRATIONS: tuple[str, ...] = (
         claimed_at REAL    NOT NULL
     );
     """,
+    # 3: limits and exempt roles, per-server settings, the channels where mentions are answered,
+    # when each kind of API alert was last posted, and the ledger by time (for pruning).
+    """
+    CREATE TABLE limits (
+        guild_id  INTEGER NOT NULL,
+        feature   TEXT    NOT NULL CHECK (feature IN ('ask', 'imagine', 'tts', 'transcribe')),
+        period    TEXT    NOT NULL CHECK (period IN ('hour', 'day', 'month')),
+        scope     TEXT    NOT NULL CHECK (scope IN ('server', 'role', 'member', 'total')),
+        target_id INTEGER NOT NULL DEFAULT 0,
+        amount    REAL    NOT NULL CHECK (amount >= 0),
+        set_by    INTEGER NOT NULL,
+        set_at    REAL    NOT NULL,
+        PRIMARY KEY (guild_id, feature, period, scope, target_id)
+    );
+    CREATE TABLE exempt_roles (
+        guild_id INTEGER NOT NULL,
+        role_id  INTEGER NOT NULL,
+        added_by INTEGER NOT NULL,
+        added_at REAL    NOT NULL,
+        PRIMARY KEY (guild_id, role_id)
+    );
+    CREATE TABLE guild_settings (
+        guild_id         INTEGER PRIMARY KEY,
+        chat_model       TEXT,
+        image_model      TEXT,
+        system_prompt    TEXT,
+        alert_channel_id INTEGER,
+        updated_by       INTEGER NOT NULL,
+        updated_at       REAL    NOT NULL
+    );
+    CREATE TABLE mention_channels (
+        channel_id INTEGER PRIMARY KEY,
+        guild_id   INTEGER NOT NULL,
+        added_by   INTEGER NOT NULL,
+        added_at   REAL    NOT NULL
+    );
+    CREATE INDEX mention_channels_by_guild ON mention_channels (guild_id);
+    CREATE INDEX voice_channels_by_guild ON voice_channels (guild_id);
+    CREATE TABLE alerts_sent (
+        guild_id INTEGER NOT NULL,
+        kind     TEXT    NOT NULL,
+        sent_at  REAL    NOT NULL,
+        PRIMARY KEY (guild_id, kind)
+    );
+    CREATE INDEX usage_by_time ON usage (created_at);
+    """,
 )

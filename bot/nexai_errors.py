@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bot.failures import UserFacingError
 from bot.retry import retry_after_from_headers
 
 #: How much of a non-JSON error body is kept as the message.
@@ -31,7 +32,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return _KEY_RE.sub(REDACTED, text)
 
 
-class NexaiError(Exception):
+class NexaiError(UserFacingError):
     """Base of every error the nexai client raises."""
 
     def __init__(self, message: str) -> None:

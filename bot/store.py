@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiosqlite
@@ -20,6 +23,7 @@ class Store:
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
+        self._transaction_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -40,6 +44,26 @@ class Store:
 
     async def close(self) -> None:
         await self.conn.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """`BEGIN IMMEDIATE` ... `COMMIT`, never interleaved with another transaction.
+
+        aiosqlite runs one connection's statements in order, but coroutines can interleave
+        between the statements of a transaction on the shared connection; the lock keeps
+        transactions apart. Writers outside a transaction must be single statements: one that
+        lands inside a transaction is committed with it. So a transaction rolls back only on
+        an exception (a database error or cancellation), never as a way to say "no".
+        """
+        async with self._transaction_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                await self.conn.commit()
+            except BaseException:
+                if self.conn.in_transaction:
+                    await self.conn.rollback()
+                raise
 
     async def schema_version(self) -> int:
         await self.conn.execute(

@@ -2,19 +2,24 @@
 
 A reservation is a row with outcome 'reserved'; settling sets the real units, refunding marks
 it 'refunded' (it then counts for nothing). Quotas (bot/quotas.py) count reserved and settled
-rows, so a reservation holds its units while the call is in flight.
+rows, so a reservation holds its units while the call is in flight. With a `Quotas`, the limit
+check and the reservation are one transaction: `reserve` (and so `charge`) raises
+`QuotaExceeded` before any API call, and concurrent calls can never overspend a limit.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.quotas import Quotas
 
 log = logging.getLogger(__name__)
 
@@ -55,42 +60,82 @@ class Charge:
 
 
 class Ledger:
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self,
+        store: Store,
+        quotas: Quotas | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._store = store
         self._db = store.conn
+        self._quotas = quotas
+        self._clock = clock
 
     async def reserve(
         self, caller: Caller, feature: Feature, units: float, model: str | None
     ) -> int:
-        """Record a reservation and return its id. (Quotas wrap this check-and-insert.)"""
-        cursor = await self._db.execute(
-            "INSERT INTO usage (guild_id, channel_id, user_id, feature, units, model, outcome,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, 'reserved', ?)",
-            (
-                caller.guild_id,
-                caller.channel_id,
-                caller.user_id,
-                feature,
-                units,
-                model,
-                time.time(),
-            ),
-        )
+        """Record a reservation and return its id; raise `QuotaExceeded` if a limit forbids it.
+
+        The check and the insert are one transaction, so no concurrent reservation can slip
+        in between them.
+        """
+        now = self._clock()
+        async with self._store.transaction() as db:
+            refusal = (
+                await self._quotas.refusal(caller, feature, units, now) if self._quotas else None
+            )
+            if refusal is None:
+                cursor = await db.execute(
+                    "INSERT INTO usage (guild_id, channel_id, user_id, feature, units, model,"
+                    " outcome, created_at) VALUES (?, ?, ?, ?, ?, ?, 'reserved', ?)",
+                    (
+                        caller.guild_id,
+                        caller.channel_id,
+                        caller.user_id,
+                        feature,
+                        units,
+                        model,
+                        now,
+                    ),
+                )
+        if refusal is not None:
+            raise refusal
         assert cursor.lastrowid is not None
         return cursor.lastrowid
+
+    async def check(self, caller: Caller, feature: Feature, units: float = 1) -> None:
+        """Raise `QuotaExceeded` if `units` would break a limit now; reserves nothing.
+
+        A cheap early refusal (e.g. before deferring an interaction); `reserve` decides.
+        """
+        if self._quotas is not None:
+            refusal = await self._quotas.refusal(caller, feature, units, self._clock())
+            if refusal is not None:
+                raise refusal
+
+    async def prune(self, retention_days: float) -> int:
+        """Delete finished rows older than `retention_days`; returns how many."""
+        cutoff = self._clock() - retention_days * 86_400
+        cursor = await self._db.execute(
+            "DELETE FROM usage WHERE created_at < ? AND outcome != 'reserved'", (cutoff,)
+        )
+        if cursor.rowcount:
+            log.info("Pruned %s usage rows older than %s days", cursor.rowcount, retention_days)
+        return cursor.rowcount
 
     async def settle(self, reservation_id: int, units: float, tokens: int = 0) -> None:
         await self._db.execute(
             "UPDATE usage SET outcome = 'ok', units = ?, tokens = ?, settled_at = ?"
             " WHERE id = ? AND outcome = 'reserved'",
-            (units, tokens, time.time(), reservation_id),
+            (units, tokens, self._clock(), reservation_id),
         )
 
     async def refund(self, reservation_id: int) -> None:
         await self._db.execute(
             "UPDATE usage SET outcome = 'refunded', settled_at = ?"
             " WHERE id = ? AND outcome = 'reserved'",
-            (time.time(), reservation_id),
+            (self._clock(), reservation_id),
         )
 
     async def refund_open(self) -> int:

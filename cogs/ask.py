@@ -15,8 +15,9 @@ from bot.app import NexBot
 from bot.callers import caller_of, caller_of_message
 from bot.chat import ChatRequest
 from bot.errors import error_message
+from bot.failures import UserFacingError
 from bot.i18n import t
-from bot.nexai import NexaiError
+from bot.quotas import QuotaExceeded
 from bot.render import InteractionTarget, ReplyChainTarget, ReplyTarget
 
 log = logging.getLogger(__name__)
@@ -55,11 +56,16 @@ class Ask(commands.Cog):
         private: bool = False,
     ) -> None:
         locale = str(interaction.locale)
-        model = model or self.bot.settings.default_chat_model
+        config = await self.bot.guild_settings.get(interaction.guild_id)
+        model = model or config.chat_model or self.bot.settings.default_chat_model
         try:
             self._check_model(model, image, locale)
+            await self.bot.ledger.check(caller_of(interaction), "ask")  # early; charge decides
         except InputError as refusal:
             await interaction.response.send_message(str(refusal), ephemeral=True)
+            return
+        except QuotaExceeded as refusal:
+            await interaction.response.send_message(error_message(refusal, locale), ephemeral=True)
             return
         await interaction.response.defer(ephemeral=private, thinking=True)
         target = InteractionTarget(interaction, ephemeral=private)
@@ -73,9 +79,11 @@ class Ask(commands.Cog):
                 locale=locale,
                 image_url=await self._image_url(image, locale) if image else None,
                 remember=not private,
+                system_prompt=config.system_prompt,
             )
             await self._answer(request, target)
-        except (NexaiError, InputError) as error:
+        except (UserFacingError, InputError) as error:
+            await self.bot.alerts.report(interaction.guild_id, error)
             await self._fail_interaction(interaction, error, locale, private)
 
     @ask.autocomplete("model")
@@ -110,10 +118,15 @@ class Ask(commands.Cog):
         is_dm = message.guild is None
         if not is_dm and self.bot.user not in message.mentions:
             return
+        guild_id = message.guild.id if message.guild else None
+        config = await self.bot.guild_settings.get(guild_id)
+        channel = message.channel
+        if not config.answers_mentions_in((channel.id, getattr(channel, "parent_id", None))):
+            return
         locale = str(message.guild.preferred_locale) if message.guild else "en-US"
         prompt = strip_mentions(message.content, self.bot.user.id)
         image = next((a for a in message.attachments if is_image(a)), None)
-        model = self.bot.settings.default_chat_model
+        model = config.chat_model or self.bot.settings.default_chat_model
         target = ReplyChainTarget(message)
         try:
             if not prompt:
@@ -130,9 +143,11 @@ class Ask(commands.Cog):
                     model=model,
                     locale=locale,
                     image_url=await self._image_url(image, locale) if image else None,
+                    system_prompt=config.system_prompt,
                 )
                 await self._answer(request, target)
-        except (NexaiError, InputError) as error:
+        except (UserFacingError, InputError) as error:
+            await self.bot.alerts.report(guild_id, error)
             text = str(error) if isinstance(error, InputError) else error_message(error, locale)
             await message.reply(
                 text, mention_author=False, allowed_mentions=discord.AllowedMentions.none()

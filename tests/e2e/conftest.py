@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,27 @@ def e2e_settings(discord: FakeDiscord, api: FakeNexai, db: Path, **overrides: An
         **overrides,
     }
     return Settings(_env_file=None, **values)
+
+
+@asynccontextmanager
+async def running_bot(discord: FakeDiscord, settings: Settings) -> AsyncIterator[NexBot]:
+    """A bot logged into `discord` until the block ends (e.g. a second bot on the same DB)."""
+    bot = NexBot(settings, guild_ready_timeout=0.1)
+    task = await run_bot(bot, discord)
+    await bot.catalog.refresh()
+    try:
+        yield bot
+    finally:
+        await stop_bot(bot, task)
+
+
+@asynccontextmanager
+async def bot_env(db: Path, **overrides: Any) -> AsyncIterator[BotEnv]:
+    """Fresh fakes and a bot whose settings differ from `e2e_settings` by `overrides`."""
+    async with FakeNexai() as api, FakeDiscord() as discord:
+        settings = e2e_settings(discord, api, db, **overrides)
+        async with running_bot(discord, settings) as bot:
+            yield BotEnv(discord, api, bot, settings)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

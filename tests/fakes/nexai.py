@@ -13,7 +13,7 @@ import json
 import struct
 import time
 import zlib
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -184,6 +184,10 @@ class FakeNexai:
             {"id": name, "object": "model", "owned_by": "nexai"} for name in REFERENCE_MODELS
         ]
         self.requests: list[RecordedRequest] = []
+        self.in_flight: Counter[str] = Counter()  # requests being handled now, per path
+        self.max_in_flight: Counter[str] = Counter()  # the most at once (clear it to measure)
+        self.transcript: str | None = None  # transcriptions answer this instead of "transcript of"
+        self.transcript_duration_s: float | None = None  # ...with this `duration` when set
         self.base_url = ""
         self._steps: defaultdict[str, deque[Step]] = defaultdict(deque)
         self._runner: web.AppRunner | None = None
@@ -240,6 +244,8 @@ class FakeNexai:
         self._steps.clear()
         self.reply = DEFAULT_REPLY
         self.chunk_delay_s = 0.0
+        self.transcript = None
+        self.transcript_duration_s = None
 
     def calls(self, path: str) -> list[RecordedRequest]:
         return [request for request in self.requests if request.path == path]
@@ -281,7 +287,15 @@ class FakeNexai:
                     answer.cut_after = after_chars
             return await handler(request, recorded, answer)
 
-        return handle
+        async def counted(request: web.Request) -> web.StreamResponse:
+            self.in_flight[path] += 1
+            self.max_in_flight[path] = max(self.max_in_flight[path], self.in_flight[path])
+            try:
+                return await handle(request)
+            finally:
+                self.in_flight[path] -= 1
+
+        return counted
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -551,7 +565,12 @@ class FakeNexai:
         if size > self.max_upload_bytes:
             return error_response(413, "Maximum content size limit exceeded (50 MB)")
         name = recorded.filenames["file"]
-        result: dict[str, Any] = {"text": f"transcript of {name} ({size} bytes)"}
+        text = self.transcript
+        if text is None:
+            text = f"transcript of {name} ({size} bytes)"
+        result: dict[str, Any] = {"text": text}
+        if self.transcript_duration_s is not None:
+            result["duration"] = self.transcript_duration_s
         if "language" in form:
             result["language"] = form["language"]
         return web.json_response(result)

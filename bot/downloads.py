@@ -1,0 +1,98 @@
+"""Streaming downloads with a size cap, so a file can go from Discord to the API in pieces.
+
+`open_download` starts the GET (a bad status or a too-large Content-Length is refused before
+anything else happens) and yields a `CappedDownload`: an async iterable of chunks that counts
+what it reads and stops past `max_bytes`, whatever the headers said. Only a few chunks are
+ever held at once.
+
+A consumer such as aiohttp's upload hides the iterator's exception behind its own; the
+download keeps it in `error`, so the caller can say what really went wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiohttp
+
+from bot.media import AudioTooLarge, DownloadFailed, MediaError, megabytes
+
+log = logging.getLogger(__name__)
+
+DOWNLOAD_CHUNK_BYTES = 256 * 1024
+DOWNLOAD_CONNECT_TIMEOUT_S = 10.0
+#: The body is read at the pace of the upload it feeds, so only a stalled read times out.
+DOWNLOAD_READ_TIMEOUT_S = 60.0
+DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(
+    total=None, connect=DOWNLOAD_CONNECT_TIMEOUT_S, sock_read=DOWNLOAD_READ_TIMEOUT_S
+)
+
+
+class CappedDownload:
+    """The body of an open download, as chunks; raises `AudioTooLarge` past `max_bytes`."""
+
+    def __init__(self, response: aiohttp.ClientResponse, max_bytes: int, chunk_bytes: int) -> None:
+        self._response = response
+        self.max_bytes = max_bytes
+        self._chunk_bytes = chunk_bytes
+        self.received = 0
+        self.complete = False
+        self.error: MediaError | None = None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.content.iter_chunked(self._chunk_bytes):
+                self.received += len(chunk)
+                if self.received > self.max_bytes:
+                    raise AudioTooLarge(
+                        size=f"> {megabytes(self.max_bytes)}",
+                        limit=megabytes(self.max_bytes, round_up=False),
+                    )
+                yield chunk
+        except MediaError as exc:
+            self.error = exc
+            raise
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("Download of %s broke after %s bytes: %s", self.url, self.received, exc)
+            self.error = DownloadFailed()
+            raise self.error from exc
+        self.complete = True
+
+    @property
+    def url(self) -> str:
+        """The URL without its query (Discord's CDN signs URLs; logs need not carry that)."""
+        return str(self._response.url.with_query(None))
+
+
+@asynccontextmanager
+async def open_download(
+    session: aiohttp.ClientSession,
+    url: str,
+    *,
+    max_bytes: int,
+    chunk_bytes: int = DOWNLOAD_CHUNK_BYTES,
+) -> AsyncIterator[CappedDownload]:
+    """GET `url`; yield its body as a `CappedDownload`; close the response afterwards."""
+    try:
+        response = await session.get(url, timeout=DOWNLOAD_TIMEOUT)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("Could not download %s: %s", url.split("?")[0], exc)
+        raise DownloadFailed() from exc
+    download = CappedDownload(response, max_bytes, chunk_bytes)
+    try:
+        if response.status != 200:
+            log.warning("Download of %s answered %s", download.url, response.status)
+            raise DownloadFailed()
+        declared = response.content_length
+        if declared is not None and declared > max_bytes:
+            raise AudioTooLarge(
+                size=megabytes(declared), limit=megabytes(max_bytes, round_up=False)
+            )
+        yield download
+    finally:
+        if download.complete:
+            response.release()
+        else:
+            response.close()

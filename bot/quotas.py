@@ -1,0 +1,245 @@
+"""Limits per server and the check against the ledger (the rules are in `bot.quota_rules`).
+
+The ledger (`bot.usage.Ledger.reserve`) calls `Quotas.refusal` inside the same transaction as
+the reservation it guards, so concurrent calls can never overspend a limit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.quota_rules import (
+    LEDGER_UNITS_PER_LIMIT_UNIT,
+    PER_MEMBER_SCOPES,
+    PERIODS,
+    Limit,
+    LimitSpec,
+    LimitStatus,
+    Period,
+    QuotaExceeded,
+    Scope,
+    applicable_limits,
+    earlier_window,
+    parse_limit_specs,
+    to_ledger_units,
+    to_limit_units,
+    window,
+)
+from bot.store import Store
+from bot.usage import Caller, Feature
+
+__all__ = [
+    "LEDGER_UNITS_PER_LIMIT_UNIT",
+    "PERIODS",
+    "PER_MEMBER_SCOPES",
+    "Limit",
+    "LimitSpec",
+    "LimitStatus",
+    "Period",
+    "QuotaExceeded",
+    "Quotas",
+    "Scope",
+    "applicable_limits",
+    "earlier_window",
+    "parse_limit_specs",
+    "to_ledger_units",
+    "to_limit_units",
+    "window",
+]
+
+#: Usage rows that count against a limit: in flight, or done.
+COUNTED_OUTCOMES = "('reserved', 'ok')"
+#: Slack for float sums of ledger units (seconds of audio).
+EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class _GuildRules:
+    limits: tuple[Limit, ...]
+    exempt_role_ids: frozenset[int]
+
+
+class Quotas:
+    """Limits and exempt roles per guild (cached; every change goes through here)."""
+
+    def __init__(self, store: Store, dm_limits: Sequence[LimitSpec] = ()) -> None:
+        self._store = store
+        self._db = store.conn
+        self._dm_limits = tuple(
+            Limit(s.feature, s.period, to_ledger_units(s.feature, s.amount), "dm")
+            for s in dm_limits
+        )
+        self._cache: dict[int, _GuildRules] = {}
+        self._generation = 0  # bumped by every change, so a load that raced one isn't cached
+
+    # -- checking ---------------------------------------------------------------------------
+
+    async def refusal(
+        self, caller: Caller, feature: Feature, units: float, now: float
+    ) -> QuotaExceeded | None:
+        """Why `caller` may not use `units` more of `feature` now, or None if they may.
+
+        Of several broken limits it names the one that resets last (the real wait). Inside
+        `Store.transaction` this is exact; outside, a cheap early check.
+        """
+        worst: QuotaExceeded | None = None
+        for limit in await self.applicable(caller, feature):
+            start, end = window(limit.period, _utc(now))
+            used = await self._used(caller, limit, start, end)
+            if used + units > limit.amount + EPSILON and (worst is None or end > worst.resets_at):
+                worst = QuotaExceeded(limit, used, units, end)
+        return worst
+
+    async def status(self, caller: Caller, now: float | None = None) -> list[LimitStatus]:
+        """Every limit that applies to `caller`, with what was used of it so far."""
+        moment = _utc(time.time() if now is None else now)
+        statuses = []
+        for limit in await self.applicable(caller):
+            start, end = window(limit.period, moment)
+            statuses.append(LimitStatus(limit, await self._used(caller, limit, start, end), end))
+        return statuses
+
+    async def used(
+        self, caller: Caller, feature: Feature, period: Period, now: float | None = None
+    ) -> float:
+        """What `caller` used of `feature` in the current `period` (ledger units)."""
+        start, end = window(period, _utc(time.time() if now is None else now))
+        return await self._used(caller, Limit(feature, period, 0, "member"), start, end)
+
+    async def applicable(self, caller: Caller, feature: Feature | None = None) -> list[Limit]:
+        if caller.guild_id is None:
+            limits: Iterable[Limit] = self._dm_limits
+            exempt: frozenset[int] = frozenset()
+        else:
+            rules = await self._rules(caller.guild_id)
+            limits, exempt = rules.limits, rules.exempt_role_ids
+        if feature is not None:
+            limits = [limit for limit in limits if limit.feature == feature]
+        return applicable_limits(limits, caller.user_id, caller.role_ids, exempt)
+
+    async def _used(
+        self, caller: Caller, limit: Limit, start: dt.datetime, end: dt.datetime
+    ) -> float:
+        sql = (
+            "SELECT COALESCE(SUM(units), 0) FROM usage WHERE guild_id IS ? AND feature = ?"
+            f" AND created_at >= ? AND created_at < ? AND outcome IN {COUNTED_OUTCOMES}"
+        )
+        args: tuple[object, ...] = (
+            caller.guild_id,
+            limit.feature,
+            start.timestamp(),
+            end.timestamp(),
+        )
+        if limit.per_member:
+            sql += " AND user_id = ?"
+            args += (caller.user_id,)
+        async with self._db.execute(sql, args) as cur:
+            row = await cur.fetchone()
+        return float(row[0]) if row else 0.0
+
+    # -- moderators' changes ----------------------------------------------------------------
+
+    async def guild_limits(self, guild_id: int) -> tuple[Limit, ...]:
+        return (await self._rules(guild_id)).limits
+
+    async def exempt_roles(self, guild_id: int) -> frozenset[int]:
+        return (await self._rules(guild_id)).exempt_role_ids
+
+    async def set_limit(self, guild_id: int, limit: Limit, set_by: int) -> Limit | None:
+        """Add or replace a limit (not "dm"); returns the one it replaced, if any."""
+        if limit.scope == "dm":
+            raise ValueError("DM limits come from the DM_LIMITS setting")
+        async with self._store.transaction() as db:
+            previous = await self._find(guild_id, limit)
+            await db.execute(
+                "INSERT INTO limits (guild_id, feature, period, scope, target_id, amount, set_by,"
+                " set_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT"
+                " (guild_id, feature, period, scope, target_id) DO UPDATE SET"
+                " amount = excluded.amount, set_by = excluded.set_by, set_at = excluded.set_at",
+                (
+                    guild_id,
+                    limit.feature,
+                    limit.period,
+                    limit.scope,
+                    limit.target_id,
+                    limit.amount,
+                    set_by,
+                    time.time(),
+                ),
+            )
+        self._forget(guild_id)
+        return previous
+
+    async def remove_limit(self, guild_id: int, limit: Limit) -> Limit | None:
+        """Remove the limit with `limit`'s feature, period, scope and target (amount ignored);
+        returns it, or None if there was none."""
+        async with self._store.transaction() as db:
+            previous = await self._find(guild_id, limit)
+            if previous is not None:
+                await db.execute(
+                    "DELETE FROM limits WHERE guild_id = ? AND feature = ? AND period = ?"
+                    " AND scope = ? AND target_id = ?",
+                    (guild_id, limit.feature, limit.period, limit.scope, limit.target_id),
+                )
+        self._forget(guild_id)
+        return previous
+
+    async def set_exempt(self, guild_id: int, role_id: int, exempt: bool, by: int) -> bool:
+        """Make a role exempt (or not); returns whether anything changed."""
+        if exempt:
+            cursor = await self._db.execute(
+                "INSERT INTO exempt_roles (guild_id, role_id, added_by, added_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, role_id) DO NOTHING",
+                (guild_id, role_id, by, time.time()),
+            )
+        else:
+            cursor = await self._db.execute(
+                "DELETE FROM exempt_roles WHERE guild_id = ? AND role_id = ?", (guild_id, role_id)
+            )
+        self._forget(guild_id)
+        return cursor.rowcount > 0
+
+    def _forget(self, guild_id: int) -> None:
+        self._generation += 1
+        self._cache.pop(guild_id, None)
+
+    async def _find(self, guild_id: int, limit: Limit) -> Limit | None:
+        async with self._db.execute(
+            "SELECT amount FROM limits WHERE guild_id = ? AND feature = ? AND period = ?"
+            " AND scope = ? AND target_id = ?",
+            (guild_id, limit.feature, limit.period, limit.scope, limit.target_id),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return Limit(limit.feature, limit.period, float(row[0]), limit.scope, limit.target_id)
+
+    async def _rules(self, guild_id: int) -> _GuildRules:
+        cached = self._cache.get(guild_id)
+        if cached is not None:
+            return cached
+        generation = self._generation
+        async with self._db.execute(
+            "SELECT feature, period, amount, scope, target_id FROM limits WHERE guild_id = ?"
+            " ORDER BY feature, period, scope, target_id",
+            (guild_id,),
+        ) as cur:
+            limits = tuple(
+                Limit(feature, period, float(amount), scope, int(target_id))
+                for feature, period, amount, scope, target_id in await cur.fetchall()
+            )
+        async with self._db.execute(
+            "SELECT role_id FROM exempt_roles WHERE guild_id = ?", (guild_id,)
+        ) as cur:
+            exempt = frozenset(int(row[0]) for row in await cur.fetchall())
+        rules = _GuildRules(limits, exempt)
+        if generation == self._generation:
+            self._cache[guild_id] = rules
+        return rules
+
+
+def _utc(timestamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC)

@@ -1,0 +1,295 @@
+"""/settings (moderators): default models, system prompt, where mentions are answered, voice-note
+channels, and the alert channel. Discord <-> bot.guild_settings and bot.voice_notes."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str as _
+from discord.ext import commands
+
+from bot.app import NexBot
+from bot.guild_settings import Column, GuildConfig
+from bot.i18n import t
+from bot.moderation import GUILD_ONLY, MANAGE_SERVER, NO_MENTIONS, card, refuse_non_manager
+from bot.voice_notes import VoiceNoteChannels
+
+MAX_PROMPT_CHARS = 2000
+#: How much of the system prompt /settings show quotes.
+PROMPT_PREVIEW_CHARS = 900
+
+
+def channel_list(channel_ids: frozenset[int]) -> str:
+    return ", ".join(f"<#{cid}>" for cid in sorted(channel_ids))
+
+
+class Settings(commands.Cog):
+    settings = app_commands.Group(
+        name=_("settings"),
+        description=_("This server's settings for the bot (moderators)."),
+        guild_only=True,
+        allowed_contexts=GUILD_ONLY,
+        default_permissions=MANAGE_SERVER,
+    )
+
+    def __init__(self, bot: NexBot) -> None:
+        self.bot = bot
+        self.voice_notes = VoiceNoteChannels(bot.store)
+
+    @settings.command(name=_("show"), description=_("Show this server's settings."))
+    async def show(self, interaction: discord.Interaction) -> None:
+        if await refuse_non_manager(interaction):
+            return
+        locale = str(interaction.locale)
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        config = await self.bot.guild_settings.get(guild_id)
+        voice = await self.bot.guild_settings.voice_channel_ids(guild_id)
+        defaults = self.bot.settings
+        embed = card(t("Settings of this server", locale), "")
+        fields = [
+            (
+                t("Chat model", locale),
+                self._model(config.chat_model, defaults.default_chat_model, locale),
+            ),
+            (
+                t("Image model", locale),
+                self._model(config.image_model, defaults.default_image_model, locale),
+            ),
+            (t("System prompt", locale), self._prompt(config, locale)),
+            (
+                t("Mentions answered in", locale),
+                channel_list(config.mention_channel_ids) or t("every channel", locale),
+            ),
+            (
+                t("Voice notes transcribed in", locale),
+                channel_list(voice) or t("no channel", locale),
+            ),
+            (
+                t("API alerts go to", locale),
+                f"<#{config.alert_channel_id}>"
+                if config.alert_channel_id
+                else t("nowhere (off)", locale),
+            ),
+        ]
+        for name, value in fields:
+            embed.add_field(name=name, value=value, inline=False)
+        await interaction.response.send_message(
+            embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @settings.command(
+        name=_("chat-model"), description=_("The model for /ask and mentions (empty: the bot's).")
+    )
+    @app_commands.rename(model=_("model"))
+    @app_commands.describe(model=_("A chat model; leave empty for the bot's default"))
+    async def chat_model(self, interaction: discord.Interaction, model: str | None = None) -> None:
+        if await refuse_non_manager(interaction):
+            return
+        locale = str(interaction.locale)
+        if model is not None and not self.bot.catalog.accepts_chat(model):
+            text = t(
+                "The model `{model}` isn't available for chat. Pick one from the list.",
+                locale,
+                model=model,
+            )
+            await interaction.response.send_message(text, ephemeral=True)
+            return
+        await self._set(interaction, "chat_model", model)
+        if model is None:
+            default = self.bot.settings.default_chat_model
+            text = t(
+                "The chat model is back to the bot's default (`{model}`).", locale, model=default
+            )
+        else:
+            text = t("The chat model is now `{model}`.", locale, model=model)
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @chat_model.autocomplete("model")
+    async def _chat_models(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=m, value=m) for m in self.bot.catalog.suggest(current)]
+
+    @settings.command(
+        name=_("image-model"), description=_("The model for /imagine (empty: the bot's).")
+    )
+    @app_commands.rename(model=_("model"))
+    @app_commands.describe(model=_("An image model; leave empty for the bot's default"))
+    async def image_model(self, interaction: discord.Interaction, model: str | None = None) -> None:
+        if await refuse_non_manager(interaction):
+            return
+        locale = str(interaction.locale)
+        if model is not None and model not in self._image_models():
+            text = t(
+                "The model `{model}` isn't an image model this bot offers. Pick one from the list.",
+                locale,
+                model=model,
+            )
+            await interaction.response.send_message(text, ephemeral=True)
+            return
+        await self._set(interaction, "image_model", model)
+        if model is None:
+            default = self.bot.settings.default_image_model
+            text = t(
+                "The image model is back to the bot's default (`{model}`).", locale, model=default
+            )
+        else:
+            text = t("The image model is now `{model}`.", locale, model=model)
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @image_model.autocomplete("model")
+    async def _image_model_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        query = current.lower()
+        models = [m for m in self._image_models() if query in m.lower()]
+        return [app_commands.Choice(name=m, value=m) for m in models[:25]]
+
+    @settings.command(
+        name=_("system-prompt"),
+        description=_("What the model is told before every chat (empty: the bot's)."),
+    )
+    @app_commands.rename(text=_("text"))
+    @app_commands.describe(text=_("The system prompt; leave empty for the bot's default"))
+    async def system_prompt(
+        self,
+        interaction: discord.Interaction,
+        text: app_commands.Range[str, 1, MAX_PROMPT_CHARS] | None = None,
+    ) -> None:
+        if await refuse_non_manager(interaction):
+            return
+        locale = str(interaction.locale)
+        await self._set(interaction, "system_prompt", text)
+        if text is None:
+            reply = t("The system prompt is back to the bot's default.", locale)
+        else:
+            reply = t("The system prompt is set ({count} characters).", locale, count=len(text))
+        await interaction.response.send_message(reply, ephemeral=True)
+
+    @settings.command(
+        name=_("mentions"),
+        description=_("Answer mentions only in chosen channels (none chosen: everywhere)."),
+    )
+    @app_commands.rename(channel=_("channel"), answer=_("answer"))
+    @app_commands.describe(
+        channel=_("The channel"), answer=_("Answer mentions there (false: take it off the list)")
+    )
+    async def mentions(
+        self, interaction: discord.Interaction, channel: discord.TextChannel, answer: bool = True
+    ) -> None:
+        if await refuse_non_manager(interaction):
+            return
+        locale = str(interaction.locale)
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        changed = await self.bot.guild_settings.set_mention_channel(
+            guild_id, channel.id, answer, interaction.user.id
+        )
+        if not changed:
+            first = t("Nothing changed.", locale)
+        elif answer:
+            first = t(
+                "Added {channel} to the channels where I answer mentions.",
+                locale,
+                channel=channel.mention,
+            )
+        else:
+            first = t(
+                "Took {channel} off the channels where I answer mentions.",
+                locale,
+                channel=channel.mention,
+            )
+        allowed = (await self.bot.guild_settings.get(guild_id)).mention_channel_ids
+        now = (
+            t("I answer mentions only in: {channels}.", locale, channels=channel_list(allowed))
+            if allowed
+            else t("I answer mentions in every channel.", locale)
+        )
+        await interaction.response.send_message(f"{first} {now}", ephemeral=True)
+
+    @settings.command(
+        name=_("voice-notes"),
+        description=_("Transcribe every voice message in a channel, or stop."),
+    )
+    @app_commands.rename(channel=_("channel"), transcribe=_("transcribe"))
+    @app_commands.describe(
+        channel=_("The channel"), transcribe=_("Transcribe voice messages there (false: stop)")
+    )
+    async def voice_notes_channel(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        transcribe: bool = True,
+    ) -> None:
+        if await refuse_non_manager(interaction):
+            return
+        locale = str(interaction.locale)
+        assert interaction.guild_id is not None
+        if transcribe:
+            changed = await self.voice_notes.enable(
+                channel.id, interaction.guild_id, interaction.user.id
+            )
+            text = "Voice messages in {channel} will be transcribed."
+        else:
+            changed = await self.voice_notes.disable(channel.id)
+            text = "Voice messages in {channel} won't be transcribed any more."
+        reply = t(text, locale, channel=channel.mention)
+        if not changed:
+            reply = f"{t('Nothing changed.', locale)} {reply}"
+        await interaction.response.send_message(reply, ephemeral=True)
+
+    @settings.command(
+        name=_("alerts"),
+        description=_("Where to post alerts when nexai refuses the bot (empty: nowhere)."),
+    )
+    @app_commands.rename(channel=_("channel"))
+    @app_commands.describe(channel=_("The channel for alerts; leave empty to turn them off"))
+    async def alerts(
+        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
+    ) -> None:
+        if await refuse_non_manager(interaction):
+            return
+        locale = str(interaction.locale)
+        await self._set(interaction, "alert_channel_id", channel.id if channel else None)
+        if channel is None:
+            text = t("API alerts are off.", locale)
+        else:
+            text = t(
+                "When nexai refuses the bot's key or credit (401, 402, 403), I'll post an alert "
+                "in {channel}, at most once an hour for each kind.",
+                locale,
+                channel=channel.mention,
+            )
+            me = channel.guild.me
+            if not channel.permissions_for(me).send_messages:
+                text += " " + t("I can't post there yet: give me Send Messages in it.", locale)
+        await interaction.response.send_message(text, ephemeral=True)
+
+    async def _set(
+        self, interaction: discord.Interaction, column: Column, value: str | int | None
+    ) -> None:
+        assert interaction.guild_id is not None
+        await self.bot.guild_settings.set(interaction.guild_id, column, value, interaction.user.id)
+
+    def _image_models(self) -> list[str]:
+        settings = self.bot.settings
+        return list(dict.fromkeys([settings.default_image_model, *settings.image_models]))
+
+    @staticmethod
+    def _model(chosen: str | None, default: str, locale: str) -> str:
+        if chosen:
+            return f"`{chosen}`"
+        return t("`{model}` (the bot's default)", locale, model=default)
+
+    def _prompt(self, config: GuildConfig, locale: str) -> str:
+        if not config.system_prompt:
+            return t("The bot's default.", locale)
+        prompt = config.system_prompt
+        if len(prompt) > PROMPT_PREVIEW_CHARS:
+            prompt = prompt[:PROMPT_PREVIEW_CHARS] + "…"
+        return f">>> {prompt}"
+
+
+async def setup(bot: NexBot) -> None:
+    await bot.add_cog(Settings(bot))

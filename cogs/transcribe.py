@@ -1,0 +1,184 @@
+"""/transcribe, the "Transcribe" message menu, /voicenotes and the voice-note listener."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str as _
+from discord.ext import commands
+
+from bot.app import NexBot
+from bot.callers import caller_of, caller_of_message
+from bot.errors import send_error
+from bot.failures import UserFacingError
+from bot.i18n import t
+from bot.media import (
+    NO_MENTIONS,
+    MediaError,
+    NoAudio,
+    TextReply,
+    audio_of,
+    failure_text,
+    find_audio,
+    normalise_language,
+    send_files,
+)
+from bot.transcription import Transcriber, transcript_reply
+from bot.voice_notes import BoundedTasks, FailureThrottle, VoiceNoteChannels
+
+log = logging.getLogger(__name__)
+
+Failure = (UserFacingError, MediaError)
+
+
+class Transcribe(commands.Cog):
+    def __init__(self, bot: NexBot) -> None:
+        self.bot = bot
+        self.transcriber = Transcriber(bot.settings, bot.session, bot.nexai, bot.ledger)
+        self.voice_channels = VoiceNoteChannels(bot.store)
+        self.voice_queue = BoundedTasks(bot.settings.voice_note_concurrency)
+        self.failures = FailureThrottle()
+        self.menu = app_commands.ContextMenu(name=_("Transcribe"), callback=self.transcribe_message)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.menu)
+        await self.voice_channels.forget_old_claims()
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+        await self.voice_queue.close()
+
+    @app_commands.command(
+        name=_("transcribe"), description=_("Turn speech in an audio or video file into text.")
+    )
+    @app_commands.rename(audio=_("audio"), language=_("language"))
+    @app_commands.describe(
+        audio=_("The audio or video file (up to 50 MB)"),
+        language=_("The language spoken, as a code like en or vi (default: detected)"),
+    )
+    async def transcribe(
+        self,
+        interaction: discord.Interaction,
+        audio: discord.Attachment,
+        language: str | None = None,
+    ) -> None:
+        locale = str(interaction.locale)
+        source, caller = audio_of(audio), caller_of(interaction)
+        try:
+            code = normalise_language(language)
+            await self.transcriber.check(source, caller)
+        except Failure as refusal:
+            await send_error(interaction, failure_text(refusal, locale))
+            return
+        await interaction.response.defer(thinking=True)
+        try:
+            transcript = await self.transcriber.transcribe(source, caller, language=code)
+            reply = transcript_reply(transcript, source.filename, locale)
+            await send_files(interaction, reply.content, reply.files)
+        except Failure as error:
+            await self.bot.alerts.report(interaction.guild_id, error)
+            await send_error(interaction, failure_text(error, locale))
+
+    async def transcribe_message(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """The "Transcribe" menu: the first audio attachment of any message."""
+        locale = str(interaction.locale)
+        attachment, caller = find_audio(message), caller_of(interaction)
+        try:
+            if attachment is None:
+                raise NoAudio()
+            source = audio_of(attachment)
+            await self.transcriber.check(source, caller)
+        except Failure as refusal:
+            await send_error(interaction, failure_text(refusal, locale))
+            return
+        await interaction.response.defer(thinking=True)
+        try:
+            transcript = await self.transcriber.transcribe(source, caller)
+            header = t("📝 Transcript of {link}\n", locale, link=message.jump_url)
+            reply = transcript_reply(transcript, source.filename, locale, header=header)
+            await send_files(interaction, reply.content, reply.files)
+        except Failure as error:
+            await self.bot.alerts.report(interaction.guild_id, error)
+            await send_error(interaction, failure_text(error, locale))
+
+    @app_commands.command(
+        name=_("voicenotes"),
+        description=_("Turn automatic transcription of voice messages in this channel on or off."),
+    )
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_channels=True)
+    @app_commands.rename(state=_("state"))
+    @app_commands.describe(state=_("on: transcribe every voice message here; off: stop"))
+    @app_commands.choices(
+        state=[
+            app_commands.Choice(name=_("on"), value="on"),
+            app_commands.Choice(name=_("off"), value="off"),
+        ]
+    )
+    async def voicenotes(
+        self, interaction: discord.Interaction, state: app_commands.Choice[str]
+    ) -> None:
+        locale = str(interaction.locale)
+        channel_id, guild_id = interaction.channel_id, interaction.guild_id
+        if not interaction.permissions.manage_channels or channel_id is None or guild_id is None:
+            text = t("You need the Manage Channels permission to change this.", locale)
+            await send_error(interaction, text)
+            return
+        if state.value == "on":
+            await self.voice_channels.enable(channel_id, guild_id, interaction.user.id)
+            text = t("🎙️ Voice messages in this channel will now be transcribed.", locale)
+        else:
+            await self.voice_channels.disable(channel_id)
+            text = t("Voice messages in this channel will no longer be transcribed.", locale)
+        await interaction.response.send_message(text, allowed_mentions=NO_MENTIONS)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """A voice message in an enabled channel is claimed once, then queued to transcribe."""
+        if message.author.bot or not message.flags.voice or message.guild is None:
+            return
+        channel = message.channel
+        if not await self.voice_channels.is_enabled(
+            channel.id, getattr(channel, "parent_id", None)
+        ):
+            return
+        if not await self.voice_channels.claim(message.id, message.channel.id):
+            log.debug("Voice note %s was already claimed", message.id)
+            return
+        self.voice_queue.submit(self._voice_note(message), name=f"voice-note-{message.id}")
+
+    async def _voice_note(self, message: discord.Message) -> None:
+        guild = message.guild
+        locale = str(guild.preferred_locale) if guild else "en-US"
+        attachment = find_audio(message)
+        try:
+            if attachment is None:
+                raise NoAudio()
+            source = audio_of(attachment)
+            transcript = await self.transcriber.transcribe(source, caller_of_message(message))
+            reply = transcript_reply(transcript, source.filename, locale, header="🗣️ ")
+        except Failure as error:
+            log.warning("Voice note %s not transcribed: %s", message.id, error)
+            await self.bot.alerts.report(guild.id if guild else None, error)
+            if not self.failures.allow(message.channel.id):
+                return
+            reason = failure_text(error, locale)
+            text = t("⚠️ I couldn't transcribe this voice message. {reason}", locale, reason=reason)
+            reply = TextReply(text)
+        try:
+            await message.reply(
+                reply.content,
+                files=[f.to_discord() for f in reply.files],
+                mention_author=False,
+                allowed_mentions=NO_MENTIONS,
+            )
+        except discord.HTTPException as exc:
+            log.warning("Could not reply to voice note %s: %s", message.id, exc)
+
+
+async def setup(bot: NexBot) -> None:
+    await bot.add_cog(Transcribe(bot))

@@ -1,0 +1,158 @@
+"""/usage (everyone) and /usage-report (moderators): Discord <-> bot.quotas and bot.reports.
+
+The cog also prunes the usage ledger: at start, then daily.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+from typing import cast
+
+import aiosqlite
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str as _
+from discord.ext import commands, tasks
+
+from bot import quota_text
+from bot.app import NexBot
+from bot.callers import caller_of
+from bot.i18n import t
+from bot.moderation import NO_MENTIONS, PERIOD_CHOICES, card, refuse_non_manager
+from bot.quotas import Period, earlier_window
+from bot.reports import UsageReport, ledger_csv, usage_report
+from bot.usage import FEATURES
+
+log = logging.getLogger(__name__)
+
+PRUNE_INTERVAL_H = 24
+
+
+class Usage(commands.Cog):
+    def __init__(self, bot: NexBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.prune_usage.start()
+
+    async def cog_unload(self) -> None:
+        self.prune_usage.cancel()
+
+    @tasks.loop(hours=PRUNE_INTERVAL_H)
+    async def prune_usage(self) -> None:
+        """Delete old ledger rows: once at start, then daily."""
+        try:
+            await self.bot.ledger.prune(self.bot.settings.usage_retention_days)
+        except aiosqlite.Error:
+            log.exception("Could not prune the usage ledger")
+
+    @app_commands.command(
+        name=_("usage"), description=_("What you have used, and what is left of your limits.")
+    )
+    async def usage(self, interaction: discord.Interaction) -> None:
+        locale = str(interaction.locale)
+        caller = caller_of(interaction)
+        statuses = await self.bot.quotas.status(caller)
+        where = (
+            t("In this server.", locale)
+            if interaction.guild_id
+            else t("In direct messages with me.", locale)
+        )
+        summary = card(t("Your usage", locale), where)
+        for feature in FEATURES:
+            mine = [s for s in statuses if s.limit.feature == feature]
+            if mine:
+                lines = [f"• {quota_text.status_line(s, locale)}" for s in mine]
+            else:
+                today = await self.bot.quotas.used(caller, feature, "day")
+                lines = [quota_text.unlimited_line(feature, today, locale)]
+            summary.add_field(name=f"/{feature}", value="\n".join(lines), inline=False)
+        await interaction.response.send_message(
+            embed=summary, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @app_commands.command(
+        name=_("usage-report"),
+        description=_("This server's usage: per feature, top members, and the ledger as CSV."),
+    )
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.rename(period=_("period"), back=_("back"))
+    @app_commands.describe(
+        period=_("An hour, a day or a month (UTC)"),
+        back=_("How many periods back (0: the current one, 1: the one before...)"),
+    )
+    @app_commands.choices(period=PERIOD_CHOICES)
+    async def report(
+        self,
+        interaction: discord.Interaction,
+        period: str = "day",
+        back: app_commands.Range[int, 0, 366] = 0,
+    ) -> None:
+        if await refuse_non_manager(interaction):
+            return
+        locale = str(interaction.locale)
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        now = dt.datetime.now(dt.UTC)
+        start, end = earlier_window(cast(Period, period), now, back)
+        report = await usage_report(self.bot.store, guild_id, start, end)
+        data = await ledger_csv(self.bot.store, guild_id, start, end)
+        report_card = card(t("Usage report", locale), self._report_text(report, locale))
+        name = f"usage-{guild_id}-{period}-{start:%Y%m%d%H}.csv"
+        if len(data) <= interaction.filesize_limit:
+            file = discord.File(io.BytesIO(data), filename=name)
+            await interaction.followup.send(
+                embed=report_card, file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return
+        report_card.set_footer(
+            text=t("The CSV is too large to attach; choose a shorter period.", locale)
+        )
+        await interaction.followup.send(
+            embed=report_card, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    @staticmethod
+    def _report_text(report: UsageReport, locale: str) -> str:
+        lines = [
+            t(
+                "From {start} to {end}.",
+                locale,
+                start=quota_text.timestamp(report.start, "f"),
+                end=quota_text.timestamp(report.end, "f"),
+            ),
+            "",
+        ]
+        if report.empty:
+            lines.append(t("No usage in this period.", locale))
+            return "\n".join(lines)
+        for total in report.features:
+            text = t(
+                "{amount} {unit} by {members} members ({calls} calls, {tokens} tokens,"
+                " {refunded} refunded)",
+                locale,
+                amount=quota_text.amount(total.feature, total.units),
+                unit=quota_text.unit(total.feature, locale, total.units),
+                members=total.members,
+                calls=total.calls,
+                tokens=total.tokens,
+                refunded=total.refunded,
+            )
+            lines.append(f"**/{total.feature}**: {text}")
+        if report.top:
+            lines += ["", f"**{t('Top members', locale)}**"]
+            for rank, member in enumerate(report.top, start=1):
+                used = ", ".join(
+                    f"{quota_text.amount(f, u)} {quota_text.unit(f, locale, u)}"
+                    for f, u in member.units.items()
+                )
+                lines.append(f"{rank}. <@{member.user_id}> — {used}")
+        return "\n".join(lines)
+
+
+async def setup(bot: NexBot) -> None:
+    await bot.add_cog(Usage(bot))

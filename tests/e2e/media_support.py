@@ -1,0 +1,44 @@
+"""Helpers shared by the media end-to-end tests (/imagine, /tts, /transcribe, voice notes)."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from tests.e2e.conftest import BotEnv
+from tests.fakes.discord import FakeAttachment, FakeMessage
+
+OGG_HEADER = b"OggS\x00\x02"
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    feature: str
+    units: float
+    outcome: str
+    model: str | None
+
+
+async def usage_rows(env: BotEnv, user_id: int) -> list[UsageRow]:
+    """The ledger rows charged to `user_id`, oldest first."""
+    async with env.bot.store.conn.execute(
+        "SELECT feature, units, outcome, model FROM usage WHERE user_id = ? ORDER BY id",
+        (user_id,),
+    ) as cursor:
+        return [UsageRow(*row) for row in await cursor.fetchall()]
+
+
+def voice_attachment(seconds: float = 2.5, size: int = 2_000) -> FakeAttachment:
+    """A voice message's attachment, as Discord's clients send it (Ogg Opus with metadata)."""
+    return FakeAttachment(
+        "voice-message.ogg",
+        OGG_HEADER + bytes(size - len(OGG_HEADER)),
+        content_type="audio/ogg",
+        duration_secs=seconds,
+        waveform=base64.b64encode(bytes(range(0, 256, 8))).decode(),
+    )
+
+
+def pings_nobody(message: FakeMessage) -> bool:
+    mentions = message.allowed_mentions or {}
+    return mentions.get("parse") == [] and not mentions.get("users") and not mentions.get("roles")

@@ -1,0 +1,157 @@
+"""/settings end to end: server defaults reach the API, mention channels, voice notes, alerts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from tests.e2e.conftest import BotEnv, bot_env
+from tests.e2e.moderation_support import (
+    NO_PERMISSION,
+    add_channel,
+    chat_calls_with,
+    moderate,
+    outcome,
+    run,
+    text_of,
+    wait_answer,
+)
+from tests.fakes.nexai import DEFAULT_REPLY, Error, RecordedRequest
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+OUT_OF_CREDITS = (
+    "The bot's nexai account is out of credits, so I can't answer right now. "
+    "Please let the bot's operator know."
+)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotEnv]:
+    async with bot_env(tmp_path_factory.mktemp("settings") / "nexbot.db") as e:
+        yield e
+
+
+def chat_request_with(env: BotEnv, text: str) -> RecordedRequest:
+    return next(
+        r
+        for r in env.api.calls("/chat/completions")
+        if text in str(((r.json or {}).get("messages") or [{}])[-1].get("content"))
+    )
+
+
+async def test_members_without_manage_server_cannot_change_settings(env: BotEnv) -> None:
+    attempts: list[tuple[str, dict[str, Any]]] = [
+        ("chat-model", {"model": "gpt-4o"}),
+        ("system-prompt", {"text": "Be rude."}),
+        ("alerts", {"channel": env.discord.channel_id}),
+        ("show", {}),
+    ]
+    for sub, options in attempts:
+        inter = await run(env, "settings", options, subcommand=sub)
+        assert outcome(inter).ephemeral and outcome(inter).content == NO_PERMISSION
+    assert await env.bot.guild_settings.get(env.discord.guild_id) == (
+        await env.bot.guild_settings.get(None)
+    )
+
+
+async def test_the_servers_model_and_system_prompt_reach_the_api(env: BotEnv) -> None:
+    set_model = await moderate(env, "settings", "chat-model", {"model": "gpt-4o"})
+    assert set_model.content == "The chat model is now `gpt-4o`."
+    set_prompt = await moderate(env, "settings", "system-prompt", {"text": "You are a pirate."})
+    assert set_prompt.content == "The system prompt is set (17 characters)."
+
+    await run(env, "ask", {"prompt": "ahoy slash"})
+    sent = await env.discord.send_message("ahoy mention", mentions_bot=True)
+    await env.discord.wait_reply(sent)
+    for prompt in ("ahoy slash", "ahoy mention"):
+        body = chat_request_with(env, prompt).json or {}
+        assert body["model"] == "gpt-4o"
+        assert body["messages"][0] == {"role": "system", "content": "You are a pirate."}
+
+    reset = await moderate(env, "settings", "chat-model")
+    assert reset.content == "The chat model is back to the bot's default (`gpt-4o-mini`)."
+    await moderate(env, "settings", "system-prompt")
+    await run(env, "ask", {"prompt": "plain again"})
+    body = chat_request_with(env, "plain again").json or {}
+    assert body["model"] == env.settings.default_chat_model
+    assert body["messages"][0]["content"] == env.settings.system_prompt
+
+
+async def test_models_a_server_picks_must_exist(env: BotEnv) -> None:
+    chat = await moderate(env, "settings", "chat-model", {"model": "whisper-1"})
+    assert chat.content.startswith("The model `whisper-1` isn't available for chat.")
+    image = await moderate(env, "settings", "image-model", {"model": "gpt-4o"})
+    assert image.content.startswith("The model `gpt-4o` isn't an image model this bot offers.")
+    ok = await moderate(env, "settings", "image-model", {"model": "gpt-image-1.5"})
+    assert ok.content == "The image model is now `gpt-image-1.5`."
+    assert (await env.bot.guild_settings.get(env.discord.guild_id)).image_model == "gpt-image-1.5"
+
+
+async def test_mentions_are_answered_only_in_the_chosen_channels(env: BotEnv) -> None:
+    general, other = env.discord.channel_id, env.discord.other_channel_id
+    chosen = await moderate(env, "settings", "mentions", {"channel": other})
+    assert chosen.content == (
+        f"Added <#{other}> to the channels where I answer mentions."
+        f" I answer mentions only in: <#{other}>."
+    )
+    ignored = await env.discord.send_message("ignored here", mentions_bot=True, channel_id=general)
+    answered = await env.discord.send_message("answer there", mentions_bot=True, channel_id=other)
+    assert (await wait_answer(env, answered)).content == DEFAULT_REPLY
+    assert chat_calls_with(env, "ignored here") == 0
+    assert not any(
+        (m.message_reference or {}).get("message_id") == ignored["id"]
+        for m in env.discord.bot_messages(general)
+    )
+
+    everywhere = await moderate(env, "settings", "mentions", {"channel": other, "answer": False})
+    assert everywhere.content.endswith("I answer mentions in every channel.")
+    again = await env.discord.send_message("answered again", mentions_bot=True, channel_id=general)
+    assert (await wait_answer(env, again)).content == DEFAULT_REPLY
+
+
+async def test_show_lists_every_setting(env: BotEnv) -> None:
+    voice = await add_channel(env, "voice-notes")
+    turned_on = await moderate(env, "settings", "voice-notes", {"channel": voice})
+    assert turned_on.content == f"Voice messages in <#{voice}> will be transcribed."
+    await moderate(env, "settings", "mentions", {"channel": env.discord.channel_id})
+    shown = text_of(await moderate(env, "settings", "show"))
+    assert "Chat model\n`gpt-4o-mini` (the bot's default)" in shown
+    assert "Image model\n`gpt-image-1.5`" in shown
+    assert "System prompt\nThe bot's default." in shown
+    assert f"Mentions answered in\n<#{env.discord.channel_id}>" in shown
+    assert f"Voice notes transcribed in\n<#{voice}>" in shown
+    assert "API alerts go to\nnowhere (off)" in shown
+    await moderate(
+        env, "settings", "mentions", {"channel": env.discord.channel_id, "answer": False}
+    )
+    off = await moderate(env, "settings", "voice-notes", {"channel": voice, "transcribe": False})
+    assert off.content == f"Voice messages in <#{voice}> won't be transcribed any more."
+
+
+async def test_repeated_402s_post_one_alert_per_hour(env: BotEnv) -> None:
+    alerts = await add_channel(env, "bot-alerts")
+    confirmation = await moderate(env, "settings", "alerts", {"channel": alerts})
+    assert confirmation.content.startswith("When nexai refuses the bot's key or credit")
+    env.api.enqueue("/chat/completions", *[Error(402, "insufficient credits")] * 3)
+    inters = await asyncio.gather(*(run(env, "ask", {"prompt": f"broke {i}"}) for i in range(3)))
+    for inter in inters:
+        assert outcome(inter).ephemeral and outcome(inter).content == OUT_OF_CREDITS
+    posted = env.discord.bot_messages(alerts)
+    assert len(posted) == 1
+    assert posted[0].content.startswith("⚠️ **The bot's nexai account is out of credits (402).**")
+    assert posted[0].content.endswith("(I won't repeat this alert for an hour.)")
+
+    env.api.enqueue("/chat/completions", Error(401, "bad key"))
+    await run(env, "ask", {"prompt": "bad key"})
+    posted = env.discord.bot_messages(alerts)
+    assert len(posted) == 2 and "(401)" in posted[1].content
+
+    await moderate(env, "settings", "alerts")
+    env.api.enqueue("/chat/completions", Error(403, "suspended"))
+    await run(env, "ask", {"prompt": "suspended"})
+    assert len(env.discord.bot_messages(alerts)) == 2

@@ -1,0 +1,101 @@
+"""bot.downloads: a capped, chunked download from a real loopback server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from aiohttp import web
+
+from bot.downloads import open_download
+from bot.media import AudioTooLarge, DownloadFailed
+
+BODY = bytes(range(256)) * 40  # 10,240 bytes
+
+
+async def chunked(request: web.Request) -> web.StreamResponse:
+    """No Content-Length: only counting the bytes can enforce a cap."""
+    resp = web.StreamResponse()
+    resp.enable_chunked_encoding()
+    await resp.prepare(request)
+    for start in range(0, len(BODY), 1024):
+        await resp.write(BODY[start : start + 1024])
+    await resp.write_eof()
+    return resp
+
+
+async def sized(request: web.Request) -> web.Response:
+    return web.Response(body=BODY, content_type="audio/mpeg")
+
+
+@pytest_asyncio.fixture
+async def server() -> AsyncIterator[str]:
+    app = web.Application()
+    app.router.add_get("/chunked", chunked)
+    app.router.add_get("/sized", sized)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest_asyncio.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client:
+        yield client
+
+
+@pytest.mark.parametrize("path", ["/chunked", "/sized"])
+async def test_a_body_within_the_cap_arrives_whole_in_chunks(
+    server: str, session: aiohttp.ClientSession, path: str
+) -> None:
+    async with open_download(
+        session, server + path, max_bytes=len(BODY), chunk_bytes=1000
+    ) as download:
+        chunks = [chunk async for chunk in download]
+    assert b"".join(chunks) == BODY
+    assert max(len(c) for c in chunks) <= 1000 and len(chunks) > 1
+    assert download.complete and download.received == len(BODY)
+
+
+async def test_the_cap_is_enforced_while_reading_when_no_length_is_announced(
+    server: str, session: aiohttp.ClientSession
+) -> None:
+    async with open_download(
+        session, server + "/chunked", max_bytes=3000, chunk_bytes=1000
+    ) as download:
+        received = 0
+        with pytest.raises(AudioTooLarge):
+            async for chunk in download:
+                received += len(chunk)
+    assert received <= 3000
+    assert isinstance(download.error, AudioTooLarge) and not download.complete
+
+
+async def test_an_announced_length_over_the_cap_is_refused_before_reading(
+    server: str, session: aiohttp.ClientSession
+) -> None:
+    with pytest.raises(AudioTooLarge):
+        async with open_download(session, server + "/sized", max_bytes=100):
+            pytest.fail("the body should not be offered")
+
+
+async def test_a_missing_file_is_a_failed_download(
+    server: str, session: aiohttp.ClientSession
+) -> None:
+    with pytest.raises(DownloadFailed):
+        async with open_download(session, server + "/gone", max_bytes=100):
+            pytest.fail("the body should not be offered")
+
+
+async def test_an_unreachable_host_is_a_failed_download(session: aiohttp.ClientSession) -> None:
+    with pytest.raises(DownloadFailed):
+        async with open_download(session, "http://127.0.0.1:9/x", max_bytes=100):
+            pytest.fail("the body should not be offered")
