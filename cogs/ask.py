@@ -14,7 +14,7 @@ from discord.ext import commands
 from bot.app import NexBot
 from bot.callers import caller_of, caller_of_message
 from bot.chat import ChatRequest
-from bot.errors import error_message
+from bot.errors import error_message, send_error
 from bot.failures import UserFacingError
 from bot.i18n import t
 from bot.quotas import QuotaExceeded
@@ -84,7 +84,8 @@ class Ask(commands.Cog):
             await self._answer(request, target)
         except (UserFacingError, InputError) as error:
             await self.bot.alerts.report(interaction.guild_id, error)
-            await self._fail_interaction(interaction, error, locale, private)
+            text = str(error) if isinstance(error, InputError) else error_message(error, locale)
+            await send_error(interaction, text)
 
     @ask.autocomplete("model")
     async def _model_choices(
@@ -208,20 +209,6 @@ class Ask(commands.Cog):
             )
         content_type = (image.content_type or "image/png").split(";")[0]
         return f"data:{content_type};base64,{base64.b64encode(data).decode()}"
-
-    async def _fail_interaction(
-        self, interaction: discord.Interaction, error: Exception, locale: str, private: bool
-    ) -> None:
-        """Replace the public "thinking…" message with an error only the user sees."""
-        text = str(error) if isinstance(error, InputError) else error_message(error, locale)
-        if private:
-            await interaction.edit_original_response(content=text)
-            return
-        try:
-            await interaction.delete_original_response()
-        except discord.HTTPException:
-            log.debug("Could not delete the thinking message", exc_info=True)
-        await interaction.followup.send(text, ephemeral=True)
 
 
 def is_image(attachment: discord.Attachment) -> bool:
