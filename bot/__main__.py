@@ -1,33 +1,44 @@
-"""`nexbot` (or `python -m bot`): run the bot; `nexbot check`: verify token, key and database."""
+"""`nexbot` (or `python -m bot`): run the bot; `nexbot check`: verify token, key and database;
+`nexbot health`: exit 0 while the running bot is connected to Discord (Docker's HEALTHCHECK).
+
+The bot stops gracefully on SIGTERM or SIGINT: new requests are refused, answers in flight get
+SHUTDOWN_GRACE_S to finish, then the rest is cancelled and everything is closed (exit code 0).
+A second signal cancels what is still running at once.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import signal
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 import discord
 from pydantic import ValidationError
 
 from bot.config import Settings, describe_errors
+from bot.health import check_heartbeat
 from bot.nexai import NexaiClient, NexaiError
 from bot.store import Store
 
 log = logging.getLogger("bot")
 
 CHECK_TIMEOUT_S = 15.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def load_settings() -> Settings:
+def load_settings(exit_code: int = 2) -> Settings:
     """Settings, or exit with one line per bad setting (no traceback)."""
     try:
         return Settings()  # required fields come from the environment
     except ValidationError as error:
         for line in describe_errors(error):
             print(f"nexbot: {line}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(exit_code) from None
 
 
 def setup_logging(level: str) -> None:
@@ -36,11 +47,57 @@ def setup_logging(level: str) -> None:
     logging.getLogger("discord.gateway").setLevel(logging.WARNING)
 
 
-async def run(settings: Settings) -> None:
+async def run(settings: Settings, **options: Any) -> None:
+    """Run the bot until it is closed, or a stop signal has shut it down gracefully."""
     from bot.app import NexBot  # imported late: `check` needs none of the cogs
 
-    async with NexBot(settings) as bot:
-        await bot.start(settings.discord_token.get_secret_value())
+    loop = asyncio.get_running_loop()
+    async with NexBot(settings, **options) as bot:
+        stopping: asyncio.Task[None] | None = None
+
+        def on_signal(signum: int) -> None:
+            nonlocal stopping
+            name = signal.Signals(signum).name
+            if stopping is None:
+                grace_s = settings.shutdown_grace_s
+                log.info(
+                    "%s received: shutting down (up to %s s for answers in flight)", name, grace_s
+                )
+                stopping = loop.create_task(bot.shutdown(grace_s), name="shutdown-on-signal")
+            else:
+                log.warning("%s received again: cancelling what is still running", name)
+                bot.admission.cancel_all()
+
+        handled = handle_signals(loop, on_signal)
+        try:
+            await bot.start(settings.discord_token.get_secret_value())
+        finally:
+            for signum in handled:
+                loop.remove_signal_handler(signum)
+            if stopping is not None:
+                await stopping
+
+
+def handle_signals(
+    loop: asyncio.AbstractEventLoop, handler: Callable[[int], None]
+) -> list[signal.Signals]:
+    """Call `handler(signum)` on SIGTERM and SIGINT; returns the signals it could take over."""
+    handled = []
+    for signum in STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(signum, handler, signum)
+        except (NotImplementedError, RuntimeError):  # not on this platform or thread
+            log.warning("Cannot handle %s: stopping will not be graceful", signum.name)
+            continue
+        handled.append(signum)
+    return handled
+
+
+def health(settings: Settings) -> bool:
+    """Print one line about the heartbeat file and return whether it is fresh."""
+    ok, reason = check_heartbeat(settings.health_file, settings.health_max_age_s)
+    print(f"nexbot: {reason}", file=sys.stdout if ok else sys.stderr)
+    return ok
 
 
 async def check(settings: Settings) -> bool:
@@ -87,8 +144,10 @@ async def check(settings: Settings) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="nexbot", description=__doc__)
-    parser.add_argument("command", nargs="?", default="run", choices=("run", "check"))
+    parser.add_argument("command", nargs="?", default="run", choices=("run", "check", "health"))
     args = parser.parse_args(argv)
+    if args.command == "health":  # for Docker, 0 is healthy, 1 unhealthy (2 is reserved)
+        raise SystemExit(0 if health(load_settings(exit_code=1)) else 1)
     settings = load_settings()
     setup_logging(settings.log_level)
     if args.command == "check":

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+import math
+from typing import Any
 
 import aiohttp
 import discord
+from discord import app_commands
 from discord.ext import commands
 
+from bot.admission import Admission
 from bot.alerts import Alerts
 from bot.chat import ChatService
 from bot.config import Settings
 from bot.errors import on_app_command_error
 from bot.guild_settings import GuildSettings
+from bot.health import Heartbeat
 from bot.history import History
 from bot.i18n import VIETNAMESE, CommandTranslator
+from bot.metrics import Metrics, MetricsServer
 from bot.models import ModelCatalog
 from bot.nexai import NexaiClient
 from bot.quotas import Quotas
@@ -36,6 +43,8 @@ EXTENSIONS = (
     "cogs.settings",
 )
 COMMANDS_HASH_KEY = "commands_hash"
+#: After the grace period, cancelled answers get this long to say that they stopped.
+CANCEL_WAIT_S = 5.0
 
 
 class NexBot(commands.Bot):
@@ -55,6 +64,12 @@ class NexBot(commands.Bot):
     def __init__(self, settings: Settings, **options: object) -> None:
         self.settings = settings
         self.rate_limits = RateLimitMonitor()
+        self.admission = Admission(settings.max_inflight_per_member)
+        self.metrics = Metrics.from_settings(settings.metrics_port)
+        self.metrics_server: MetricsServer | None = None
+        self.heartbeat = Heartbeat(settings.health_file, self.gateway_connected)
+        self._shutdown_task: asyncio.Task[None] | None = None
+        self._close_task: asyncio.Task[None] | None = None
         intents = discord.Intents.default()
         intents.message_content = True
         super().__init__(
@@ -89,16 +104,65 @@ class NexBot(commands.Bot):
         self.catalog.start()
         self.history = History(self.store)
         self.quotas = Quotas(self.store, settings.dm_limits)
-        self.ledger = Ledger(self.store, self.quotas)
+        self.ledger = Ledger(
+            self.store, self.quotas, admission=self.admission, metrics=self.metrics
+        )
         self.guild_settings = GuildSettings(self.store)
         self.alerts = Alerts(self.store, self.guild_settings, self)
         await self.ledger.refund_open()
         self.chat = ChatService(settings, self.nexai, self.history, self.ledger, self.rate_limits)
         await self.tree.set_translator(CommandTranslator())
-        self.tree.error(on_app_command_error)
+        self.tree.error(self._on_app_command_error)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()
+        await self._serve_metrics()
+        self.heartbeat.start()
+
+    async def _serve_metrics(self) -> None:
+        settings = self.settings
+        if not self.metrics.enabled or settings.metrics_port is None:
+            return
+        server = MetricsServer(self.metrics, settings.metrics_host, settings.metrics_port)
+        try:
+            await server.start()
+        except OSError as error:  # the bot still serves its users
+            log.error(
+                "No metrics: cannot listen on %s:%s (%s)",
+                settings.metrics_host,
+                settings.metrics_port,
+                error,
+            )
+            return
+        self.metrics_server = server
+
+    def gateway_connected(self) -> bool:
+        """Ready, and the gateway websocket open with a measured heartbeat latency."""
+        ws = self.ws
+        return (
+            self.is_ready()
+            and not self.is_closed()
+            and ws is not None
+            and ws.open
+            and math.isfinite(self.latency)
+        )
+
+    async def on_ready(self) -> None:
+        self.heartbeat.beat()  # at once, not at the next round of the heartbeat task
+
+    async def on_app_command_completion(
+        self,
+        interaction: discord.Interaction,
+        command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
+    ) -> None:
+        self.metrics.command(command.qualified_name)
+
+    async def _on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        if interaction.command is not None:
+            self.metrics.command(interaction.command.qualified_name, ok=False)
+        await on_app_command_error(interaction, error)
 
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: mentions are chat, handled by the ask cog's listener."""
@@ -122,10 +186,54 @@ class NexBot(commands.Bot):
         log.info("Synced %s commands (%s)", len(synced), scope)
         return True
 
+    async def shutdown(self, grace_s: float) -> None:
+        """Stop taking work, let the work in flight finish for up to `grace_s`, then close.
+
+        New API calls are refused at once ("the bot is restarting"), while the gateway stays
+        open so that those refusals and the last answers still reach Discord. Work still
+        running after `grace_s` is cancelled (a streamed answer ends with a note) and gets
+        `CANCEL_WAIT_S` to wind down. Later calls wait for the first one.
+        """
+        if self._shutdown_task is None:
+            self._shutdown_task = asyncio.create_task(self._shutdown(grace_s), name="shutdown")
+        await asyncio.shield(self._shutdown_task)
+
+    async def _shutdown(self, grace_s: float) -> None:
+        admission = self.admission
+        admission.drain()
+        if admission.working:
+            log.info(
+                "Shutting down: waiting up to %s s for %s requests to finish",
+                grace_s,
+                admission.working,
+            )
+        if not await admission.wait_idle(grace_s):
+            log.warning(
+                "Shutting down: cancelled %s requests still running after %s s",
+                admission.cancel_all(),
+                grace_s,
+            )
+            if not await admission.wait_idle(CANCEL_WAIT_S):
+                log.warning("Shutting down: %s requests did not stop", admission.working)
+        await self.close()
+        log.info("Shut down cleanly")
+
     async def close(self) -> None:
+        """Close the gateway, then background tasks, the HTTP session and the database.
+
+        Safe to call any number of times, also concurrently: every call waits for the first.
+        """
+        if self._close_task is None:
+            self._close_task = asyncio.create_task(self._close(), name="close")
+        await asyncio.shield(self._close_task)
+
+    async def _close(self) -> None:
         try:
             await super().close()
         finally:
+            await self.heartbeat.close()
+            if self.metrics_server is not None:
+                await self.metrics_server.close()
             if hasattr(self, "catalog"):
                 await self.catalog.close()
             if hasattr(self, "session"):

@@ -73,6 +73,17 @@ class Settings(BaseSettings):
     transcribe_model: str = "whisper-1"
     voice_note_concurrency: int = Field(default=2, ge=1, le=32)
 
+    #: A member's requests to the API at once; more are refused until one finishes.
+    max_inflight_per_member: int = Field(default=2, ge=1, le=100)
+    #: On SIGTERM/SIGINT, answers in flight get this long to finish before they are cancelled.
+    shutdown_grace_s: float = Field(default=20.0, ge=0)
+    #: Rewritten every 15 s while connected to Discord; `nexbot health` checks its age.
+    health_file: Path = Path("/tmp/nexbot-health")
+    health_max_age_s: float = Field(default=120.0, ge=30)
+    #: Prometheus metrics at http://METRICS_HOST:METRICS_PORT/metrics; unset = off.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "0.0.0.0"
+
     @field_validator("nexai_base_url")
     @classmethod
     def _check_url(cls, value: str) -> str:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 
 import discord
 from discord import app_commands
 
 from bot import nexai
+from bot.admission import ShuttingDown, TooBusy
+from bot.failures import StorageError
 from bot.i18n import t
 from bot.quota_text import refusal_message
 from bot.quotas import QuotaExceeded
@@ -17,6 +20,9 @@ log = logging.getLogger(__name__)
 
 #: Upstream reasons shown to users are cut to this many characters.
 MAX_REASON_CHARS = 300
+#: Discord's codes for an interaction that can no longer be answered: not acknowledged in
+#: time (Unknown interaction), or its token expired or is gone (Invalid / Unknown Webhook).
+DEAD_INTERACTION_CODES = frozenset({10062, 50027, 10015})
 
 
 def error_message(error: BaseException, locale: discord.Locale | str | None) -> str:
@@ -24,6 +30,16 @@ def error_message(error: BaseException, locale: discord.Locale | str | None) -> 
     match error:
         case QuotaExceeded():
             return refusal_message(error, locale)
+        case TooBusy(limit=1):
+            text = "You already have a request running. Wait for it to finish."
+        case TooBusy():
+            return t(
+                "You already have {count} requests running. Wait for one to finish.",
+                locale,
+                count=error.limit,
+            )
+        case ShuttingDown():
+            text = "The bot is restarting; please try again in a minute."
         case nexai.AuthenticationError():
             text = (
                 "The bot's API key was rejected, so I can't answer right now. "
@@ -55,6 +71,9 @@ def error_message(error: BaseException, locale: discord.Locale | str | None) -> 
             text = "I couldn't reach nexai. Please try again in a moment."
         case nexai.MalformedResponseError():
             text = "nexai sent an answer I couldn't read. Please try again."
+        case StorageError() | sqlite3.Error():
+            log.error("Database error: %s", error)
+            text = "I couldn't save or read my data just now. Please try again in a moment."
         case nexai.BadRequestError():
             reason = error.message[:MAX_REASON_CHARS] or str(error.status)
             return t("nexai refused the request: {reason}", locale, reason=reason)
@@ -78,11 +97,23 @@ async def send_error(interaction: discord.Interaction, text: str) -> None:
     )
 
 
+async def send_stopped(interaction: discord.Interaction) -> None:
+    """A command cancelled because the bot is shutting down says so, instead of "thinking…"
+    until Discord gives up on it. Call it in `except asyncio.CancelledError`, then re-raise."""
+    try:
+        await send_error(interaction, error_message(ShuttingDown(), interaction.locale))
+    except discord.HTTPException:
+        log.debug("Could not say that the command stopped", exc_info=True)
+
+
 async def on_app_command_error(
     interaction: discord.Interaction, error: app_commands.AppCommandError
 ) -> None:
     """The command tree's last resort for errors a command did not handle itself."""
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(original, discord.HTTPException) and original.code in DEAD_INTERACTION_CODES:
+        log.warning("Interaction %s can no longer be answered: %s", interaction.id, original)
+        return
     try:
         await send_error(interaction, error_message(original, interaction.locale))
     except discord.HTTPException:

@@ -7,3 +7,7 @@ that catches `UserFacingError` around a charged call handles both.
 
 class UserFacingError(Exception):
     """A failure with a localised explanation for the user in `bot.errors.error_message`."""
+
+
+class StorageError(UserFacingError):
+    """The database could not be read or written (locked, read-only, full, damaged)."""

@@ -40,7 +40,19 @@ VIETNAMESE: dict[str, str] = {
     "nexai refused the request: {reason}": "nexai từ chối yêu cầu: {reason}",
     "Something went wrong on my side. Please try again.": "Có lỗi xảy ra phía mình. Vui lòng "
     "thử lại.",
+    "I couldn't save or read my data just now. Please try again in a moment.": "Mình chưa "
+    "lưu hoặc đọc được dữ liệu của mình lúc này. Vui lòng thử lại sau giây lát.",
     "⚠️ The answer was cut off before it finished.": "⚠️ Câu trả lời bị ngắt giữa chừng.",
+    # refused before any call: too many in flight, or the bot is stopping
+    "You already have a request running. Wait for it to finish.": "Bạn đang có một yêu cầu "
+    "chưa xong. Hãy đợi nó xong rồi thử lại.",
+    "You already have {count} requests running. Wait for one to finish.": "Bạn đang có "
+    "{count} yêu cầu chưa xong. Hãy đợi một yêu cầu xong rồi thử lại.",
+    "The bot is restarting; please try again in a minute.": "Bot đang khởi động lại; vui lòng "
+    "thử lại sau một phút.",
+    "⚠️ The answer stopped here because the bot is restarting. Please ask again in a minute.": (
+        "⚠️ Câu trả lời dừng ở đây vì bot đang khởi động lại. Vui lòng hỏi lại sau một phút."
+    ),
     # /ask
     "The model `{model}` isn't available for chat. Pick one from the list.": "Mô hình "
     "`{model}` không dùng được để trò chuyện. Hãy chọn một mô hình trong danh sách.",

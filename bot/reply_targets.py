@@ -7,6 +7,7 @@ Each handle and target names its rate-limit route (see ``bot.rate_monitor.route_
 from __future__ import annotations
 
 import datetime
+import logging
 from typing import TYPE_CHECKING
 
 import discord
@@ -14,7 +15,11 @@ import discord
 if TYPE_CHECKING:
     from bot.render import MessageHandle
 
+log = logging.getLogger(__name__)
+
 NO_MENTIONS = discord.AllowedMentions.none()
+#: Discord's error code for a call through an interaction token that is no longer valid.
+INVALID_WEBHOOK_TOKEN = 50027
 # The interaction token lives 15 minutes; stop relying on it a minute early.
 INTERACTION_TOKEN_SAFE_S = 14 * 60
 
@@ -24,7 +29,7 @@ def channel_route(channel_id: int | None) -> str:
 
 
 class DiscordMessageHandle:
-    """A message the bot sent (a normal message or a webhook follow-up) and may edit."""
+    """A message the bot sent in a channel (a reply, or an answer moved there) and may edit."""
 
     def __init__(self, message: discord.Message | discord.WebhookMessage, route_key: str) -> None:
         self.message = message
@@ -34,25 +39,51 @@ class DiscordMessageHandle:
         await self.message.edit(content=content, allowed_mentions=NO_MENTIONS)
 
 
-class OriginalResponseHandle:
-    """The deferred interaction's original response, edited through the interaction."""
+class InteractionMessageHandle:
+    """A piece sent through the interaction's token: the original response or a follow-up.
 
-    def __init__(self, interaction: discord.Interaction) -> None:
-        self.interaction = interaction
-        self.route_key = _webhook_route(interaction)
+    Once the token has expired, a public piece moves: it is sent again as a channel message,
+    and later edits go to that one (the stale piece cannot be edited any more).
+    """
+
+    def __init__(
+        self, target: InteractionTarget, followup: discord.WebhookMessage | None = None
+    ) -> None:
+        self.target = target
+        self.followup = followup  # None: the original response
+        self.moved: DiscordMessageHandle | None = None
+
+    @property
+    def route_key(self) -> str:
+        return self.moved.route_key if self.moved else _webhook_route(self.target.interaction)
 
     async def edit(self, content: str) -> None:
-        await self.interaction.edit_original_response(content=content, allowed_mentions=NO_MENTIONS)
+        if self.moved is not None:
+            await self.moved.edit(content)
+            return
+        try:
+            if self.followup is None:
+                await self.target.interaction.edit_original_response(
+                    content=content, allowed_mentions=NO_MENTIONS
+                )
+            else:
+                await self.followup.edit(content=content, allowed_mentions=NO_MENTIONS)
+            return
+        except discord.HTTPException as error:
+            channel = self.target.fallback_after(error)
+        self.moved = await self.target.send_in_channel(channel, content)
 
 
 class InteractionTarget:
     """Answer a deferred interaction: its original response first, then follow-ups.
 
-    The token works for 15 minutes. Past ``INTERACTION_TOKEN_SAFE_S`` a public answer continues
-    as plain messages in ``interaction.channel`` (when the bot can post there; a first piece
-    that late leaves the deferred "thinking" response as it is); an ephemeral answer cannot
-    move, so it keeps using the token. Pieces sent through the token can no longer be edited
-    once it expires; such an edit fails the stream like any other Discord error.
+    The token works for 15 minutes. Past ``INTERACTION_TOKEN_SAFE_S``, or as soon as Discord
+    says the token is invalid, a public answer continues as plain messages in
+    ``interaction.channel`` (when the bot can post there): a piece being streamed is sent again
+    there, and one the token can no longer edit stays as it was last shown; a first piece that
+    late leaves the deferred "thinking" response as it is. An ephemeral answer cannot move, so
+    it keeps using the token, and an expired token fails the stream like any other Discord
+    error.
     """
 
     def __init__(self, interaction: discord.Interaction, *, ephemeral: bool = False) -> None:
@@ -60,6 +91,7 @@ class InteractionTarget:
         self.ephemeral = ephemeral
         lifetime = datetime.timedelta(seconds=INTERACTION_TOKEN_SAFE_S)
         self._token_deadline = interaction.created_at + lifetime
+        self._token_expired = False
 
     @property
     def route_key(self) -> str:
@@ -67,30 +99,59 @@ class InteractionTarget:
             return channel_route(self.interaction.channel_id)
         return _webhook_route(self.interaction)
 
-    async def send_first(self, content: str) -> DiscordMessageHandle | OriginalResponseHandle:
+    async def send_first(self, content: str) -> DiscordMessageHandle | InteractionMessageHandle:
         channel = self._channel_fallback()
-        if channel is not None:
-            return await self._send_in_channel(channel, content)
-        await self.interaction.edit_original_response(content=content, allowed_mentions=NO_MENTIONS)
-        return OriginalResponseHandle(self.interaction)
+        if channel is None:
+            try:
+                await self.interaction.edit_original_response(
+                    content=content, allowed_mentions=NO_MENTIONS
+                )
+                return InteractionMessageHandle(self)
+            except discord.HTTPException as error:
+                channel = self.fallback_after(error)
+        return await self.send_in_channel(channel, content)
 
-    async def send_next(self, content: str, previous: MessageHandle) -> DiscordMessageHandle:
+    async def send_next(
+        self, content: str, previous: MessageHandle
+    ) -> DiscordMessageHandle | InteractionMessageHandle:
         channel = self._channel_fallback()
-        if channel is not None:
-            return await self._send_in_channel(channel, content)
-        message = await self.interaction.followup.send(
-            content, ephemeral=self.ephemeral, allowed_mentions=NO_MENTIONS, wait=True
-        )
-        return DiscordMessageHandle(message, _webhook_route(self.interaction))
+        if channel is None:
+            try:
+                message = await self.interaction.followup.send(
+                    content, ephemeral=self.ephemeral, allowed_mentions=NO_MENTIONS, wait=True
+                )
+                return InteractionMessageHandle(self, message)
+            except discord.HTTPException as error:
+                channel = self.fallback_after(error)
+        return await self.send_in_channel(channel, content)
+
+    def fallback_after(self, error: discord.HTTPException) -> discord.abc.Messageable:
+        """The channel to continue in after a call through the token failed, else raise."""
+        if error.code != INVALID_WEBHOOK_TOKEN:
+            raise error
+        first = not self._token_expired
+        self._token_expired = True
+        channel = self._channel_fallback()
+        if first:
+            log.warning(
+                "The token of interaction %s expired; the answer %s",
+                self.interaction.id,
+                "continues in its channel" if channel else "stops",
+            )
+        if channel is None:
+            raise error
+        return channel
 
     def _channel_fallback(self) -> discord.abc.Messageable | None:
-        """The channel to continue in once the token is about to expire, if any."""
+        """The channel to continue in once the token is (about to be) invalid, if any."""
         channel = self.interaction.channel
-        if self.ephemeral or discord.utils.utcnow() < self._token_deadline:
+        if self.ephemeral:
+            return None
+        if not self._token_expired and discord.utils.utcnow() < self._token_deadline:
             return None
         return channel if isinstance(channel, discord.abc.Messageable) else None
 
-    async def _send_in_channel(
+    async def send_in_channel(
         self, channel: discord.abc.Messageable, content: str
     ) -> DiscordMessageHandle:
         message = await channel.send(content, allowed_mentions=NO_MENTIONS)

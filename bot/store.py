@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import aiosqlite
 
+from bot.failures import StorageError
 from bot.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
 
+#: How long a statement waits for another connection's lock before it fails.
 BUSY_TIMEOUT_MS = 5_000
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Turn a database failure (locked, read-only, full, damaged) into a `StorageError`."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StorageError(f"{type(exc).__name__}: {exc}") from exc
 
 
 class Store:
@@ -26,12 +38,12 @@ class Store:
         self._transaction_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str) -> Store:
+    async def open(cls, path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Store:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         try:
-            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
@@ -54,16 +66,18 @@ class Store:
         transactions apart. Writers outside a transaction must be single statements: one that
         lands inside a transaction is committed with it. So a transaction rolls back only on
         an exception (a database error or cancellation), never as a way to say "no".
+        A database error arrives as `StorageError`.
         """
         async with self._transaction_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-                await self.conn.commit()
-            except BaseException:
-                if self.conn.in_transaction:
-                    await self.conn.rollback()
-                raise
+            with storage_errors():
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                    await self.conn.commit()
+                except BaseException:
+                    if self.conn.in_transaction:
+                        await self.conn.rollback()
+                    raise
 
     async def schema_version(self) -> int:
         await self.conn.execute(

@@ -5,17 +5,24 @@ it 'refunded' (it then counts for nothing). Quotas (bot/quotas.py) count reserve
 rows, so a reservation holds its units while the call is in flight. With a `Quotas`, the limit
 check and the reservation are one transaction: `reserve` (and so `charge`) raises
 `QuotaExceeded` before any API call, and concurrent calls can never overspend a limit.
+
+`charge` is the one door of every API call: with an `Admission` it also refuses a member who
+has too many calls in flight (`TooBusy`) and every call once the bot is shutting down
+(`ShuttingDown`), and it reports each call and refusal to `Metrics`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from bot.admission import Admission, ShuttingDown, TooBusy
+from bot.failures import UserFacingError
+from bot.metrics import Metrics
 from bot.store import Store
 
 if TYPE_CHECKING:
@@ -65,11 +72,15 @@ class Ledger:
         store: Store,
         quotas: Quotas | None = None,
         *,
+        admission: Admission | None = None,
+        metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._db = store.conn
         self._quotas = quotas
+        self._admission = admission
+        self._metrics = metrics or Metrics(enabled=False)
         self._clock = clock
 
     async def reserve(
@@ -105,14 +116,21 @@ class Ledger:
         return cursor.lastrowid
 
     async def check(self, caller: Caller, feature: Feature, units: float = 1) -> None:
-        """Raise `QuotaExceeded` if `units` would break a limit now; reserves nothing.
+        """Raise what `charge` would refuse with now (`QuotaExceeded`, `TooBusy`,
+        `ShuttingDown`); reserves nothing.
 
-        A cheap early refusal (e.g. before deferring an interaction); `reserve` decides.
+        A cheap early refusal (e.g. before deferring an interaction); `charge` decides.
         """
-        if self._quotas is not None:
-            refusal = await self._quotas.refusal(caller, feature, units, self._clock())
-            if refusal is not None:
-                raise refusal
+        try:
+            if self._admission is not None:
+                self._admission.check(caller.user_id)
+            if self._quotas is not None:
+                refusal = await self._quotas.refusal(caller, feature, units, self._clock())
+                if refusal is not None:
+                    raise refusal
+        except UserFacingError as error:
+            self._metrics.refused(feature, refusal_reason(error))
+            raise
 
     async def prune(self, retention_days: float) -> int:
         """Delete finished rows older than `retention_days`; returns how many."""
@@ -152,11 +170,58 @@ class Ledger:
     async def charge(
         self, caller: Caller, feature: Feature, units: float, model: str | None = None
     ) -> AsyncIterator[Charge]:
-        """Reserve `units`; settle when the block ends normally, refund when it raises."""
-        charge = Charge(await self.reserve(caller, feature, units, model), units)
+        """Admit and reserve `units`; settle when the block ends normally, refund when it raises.
+
+        Refusals (`TooBusy`, `ShuttingDown`, `QuotaExceeded`) come before any API call.
+        """
+        metrics = self._metrics
+        with self._admitted(caller, feature):
+            try:
+                charge = Charge(await self.reserve(caller, feature, units, model), units)
+            except UserFacingError as refusal:
+                metrics.refused(feature, refusal_reason(refusal))
+                raise
+            metrics.call_started()
+            started = time.monotonic()
+            try:
+                yield charge
+            except BaseException as error:
+                metrics.call_ended(feature, time.monotonic() - started, error)
+                await self.refund(charge.id)
+                raise
+            await self.settle(charge.id, charge.units, charge.tokens)
+            metrics.call_ended(
+                feature,
+                time.monotonic() - started,
+                units=charge.units,
+                unit=UNIT_NAMES[feature],
+                tokens=charge.tokens,
+            )
+
+    @contextmanager
+    def _admitted(self, caller: Caller, feature: Feature) -> Iterator[None]:
+        """One of the caller's places in flight for the block (see `bot.admission`)."""
+        if self._admission is None:
+            yield
+            return
         try:
-            yield charge
-        except BaseException:
-            await self.refund(charge.id)
+            self._admission.check(caller.user_id)
+        except UserFacingError as refusal:
+            self._metrics.refused(feature, refusal_reason(refusal))
             raise
-        await self.settle(charge.id, charge.units, charge.tokens)
+        with self._admission.admit(caller.user_id):
+            yield
+
+
+def refusal_reason(error: BaseException) -> str:
+    """The `reason` label of a refusal: busy, shutting_down, quota (else other)."""
+    from bot.quota_rules import QuotaExceeded  # bot.quota_rules imports this module
+
+    match error:
+        case TooBusy():
+            return "busy"
+        case ShuttingDown():
+            return "shutting_down"
+        case QuotaExceeded():
+            return "quota"
+    return "other"

@@ -17,7 +17,6 @@ from bot.chat import ChatRequest
 from bot.errors import error_message, send_error
 from bot.failures import UserFacingError
 from bot.i18n import t
-from bot.quotas import QuotaExceeded
 from bot.render import InteractionTarget, ReplyChainTarget, ReplyTarget
 
 log = logging.getLogger(__name__)
@@ -64,7 +63,7 @@ class Ask(commands.Cog):
         except InputError as refusal:
             await interaction.response.send_message(str(refusal), ephemeral=True)
             return
-        except QuotaExceeded as refusal:
+        except UserFacingError as refusal:  # over a limit, too many in flight, shutting down
             await interaction.response.send_message(error_message(refusal, locale), ephemeral=True)
             return
         await interaction.response.defer(ephemeral=private, thinking=True)
@@ -153,6 +152,8 @@ class Ask(commands.Cog):
             await message.reply(
                 text, mention_author=False, allowed_mentions=discord.AllowedMentions.none()
             )
+        except discord.HTTPException as error:  # e.g. the prompt was deleted before the answer
+            log.warning("Could not answer message %s in %s: %s", message.id, channel.id, error)
 
     async def _answer(self, request: ChatRequest, target: ReplyTarget) -> None:
         me = self.bot.user

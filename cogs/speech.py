@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 import discord
@@ -11,7 +12,7 @@ from discord.ext import commands
 
 from bot.app import NexBot
 from bot.callers import caller_of
-from bot.errors import send_error
+from bot.errors import send_error, send_stopped
 from bot.failures import UserFacingError
 from bot.media import (
     MediaError,
@@ -67,6 +68,9 @@ class Speech(commands.Cog):
         except (UserFacingError, MediaError) as error:
             await self.bot.alerts.report(interaction.guild_id, error)
             await send_error(interaction, failure_text(error, locale))
+        except asyncio.CancelledError:  # the bot is shutting down
+            await send_stopped(interaction)
+            raise
 
     @tts.autocomplete("voice")
     async def _voice_choices(

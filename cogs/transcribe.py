@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import discord
@@ -11,7 +12,7 @@ from discord.ext import commands
 
 from bot.app import NexBot
 from bot.callers import caller_of, caller_of_message
-from bot.errors import send_error
+from bot.errors import send_error, send_stopped
 from bot.failures import UserFacingError
 from bot.i18n import t
 from bot.media import (
@@ -80,6 +81,9 @@ class Transcribe(commands.Cog):
         except Failure as error:
             await self.bot.alerts.report(interaction.guild_id, error)
             await send_error(interaction, failure_text(error, locale))
+        except asyncio.CancelledError:  # the bot is shutting down
+            await send_stopped(interaction)
+            raise
 
     async def transcribe_message(
         self, interaction: discord.Interaction, message: discord.Message
@@ -104,6 +108,9 @@ class Transcribe(commands.Cog):
         except Failure as error:
             await self.bot.alerts.report(interaction.guild_id, error)
             await send_error(interaction, failure_text(error, locale))
+        except asyncio.CancelledError:  # the bot is shutting down
+            await send_stopped(interaction)
+            raise
 
     @app_commands.command(
         name=_("voicenotes"),

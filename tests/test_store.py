@@ -6,6 +6,7 @@ import aiosqlite
 import pytest
 
 from bot import migrations
+from bot.failures import StorageError
 from bot.store import Store
 
 
@@ -54,5 +55,32 @@ async def test_meta_values_are_stored_and_replaced(tmp_path: Path) -> None:
         await store.set_meta("k", "1")
         await store.set_meta("k", "2")
         assert await store.get_meta("k") == "2"
+    finally:
+        await store.close()
+
+
+async def test_busy_timeout_is_set_when_opening(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "a.db", busy_timeout_ms=250)
+    try:
+        async with store.conn.execute("PRAGMA busy_timeout") as cur:
+            assert (await cur.fetchone()) == (250,)
+    finally:
+        await store.close()
+
+
+async def test_a_locked_database_fails_a_transaction_with_a_storage_error(tmp_path: Path) -> None:
+    """Should wait out the busy timeout, then raise StorageError (not hang, not sqlite3's own)."""
+    path = tmp_path / "a.db"
+    store = await Store.open(path, busy_timeout_ms=50)
+    try:
+        async with aiosqlite.connect(path, isolation_level=None) as other:
+            await other.execute("BEGIN EXCLUSIVE")
+            with pytest.raises(StorageError, match="database is locked"):
+                async with store.transaction() as db:
+                    await db.execute("INSERT INTO meta (key, value) VALUES ('a', 'b')")
+            await other.rollback()
+        async with store.transaction() as db:  # and works again once the lock is gone
+            await db.execute("INSERT INTO meta (key, value) VALUES ('a', 'b')")
+        assert await store.get_meta("a") == "b"
     finally:
         await store.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,9 +37,21 @@ def e2e_settings(discord: FakeDiscord, api: FakeNexai, db: Path, **overrides: An
         "nexai_first_byte_timeout_s": 0.5,
         "nexai_total_timeout_s": 5.0,
         "stream_edit_interval_s": 0.1,
+        "health_file": db.with_suffix(".health"),
         **overrides,
     }
     return Settings(_env_file=None, **values)
+
+
+@contextmanager
+def inflight_cap(bot: NexBot, per_member: int) -> Iterator[None]:
+    """Let one member have `per_member` requests in flight during the block (tests that race
+    one member's requests against something else than MAX_INFLIGHT_PER_MEMBER)."""
+    before, bot.admission.per_member = bot.admission.per_member, per_member
+    try:
+        yield
+    finally:
+        bot.admission.per_member = before
 
 
 @asynccontextmanager

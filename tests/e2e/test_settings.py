@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.e2e.conftest import BotEnv, bot_env
+from tests.e2e.conftest import BotEnv, bot_env, inflight_cap
 from tests.e2e.moderation_support import (
     NO_PERMISSION,
     add_channel,
@@ -138,7 +138,10 @@ async def test_repeated_402s_post_one_alert_per_hour(env: BotEnv) -> None:
     confirmation = await moderate(env, "settings", "alerts", {"channel": alerts})
     assert confirmation.content.startswith("When nexai refuses the bot's key or credit")
     env.api.enqueue("/chat/completions", *[Error(402, "insufficient credits")] * 3)
-    inters = await asyncio.gather(*(run(env, "ask", {"prompt": f"broke {i}"}) for i in range(3)))
+    with inflight_cap(env.bot, 3):
+        inters = await asyncio.gather(
+            *(run(env, "ask", {"prompt": f"broke {i}"}) for i in range(3))
+        )
     for inter in inters:
         assert outcome(inter).ephemeral and outcome(inter).content == OUT_OF_CREDITS
     posted = env.discord.bot_messages(alerts)

@@ -1,7 +1,8 @@
 """A fake nexai API on 127.0.0.1, for tests that talk real HTTP to a loopback server.
 
 By default every endpoint answers like the real API. `enqueue(path, *steps)` scripts the next
-requests to one path: errors, hangs, cut-off streams, garbage, slow first bytes.
+requests to one path: errors, hangs, cut-off streams, garbage, slow first bytes, pauses
+that the test ends.
 """
 
 from __future__ import annotations
@@ -113,7 +114,19 @@ class SlowFirstByte:
     seconds: float
 
 
-Step = Reply | Error | Hang | CutOff | Malformed | SlowFirstByte | Stall
+@dataclass(frozen=True)
+class Pause:
+    """Hold the answer until the test sets `resume` (or the fake closes), then go on normally.
+
+    A stream first sends `after_events` SSE events (by default the opening one and the first
+    piece of text, so the answer is seen streaming); other answers wait before anything.
+    """
+
+    resume: asyncio.Event
+    after_events: int = 2
+
+
+Step = Reply | Error | Hang | CutOff | Malformed | SlowFirstByte | Stall | Pause
 
 
 def count_tokens(text: str) -> int:
@@ -164,6 +177,8 @@ class _Answer:
     cut_after: int | None = None  # stop the answer after this many characters, then...
     stall_s: float = 0.0  # ...wait this long, then drop the connection
     garbage: bool = False  # ...or send a garbage event instead
+    resume: asyncio.Event | None = None  # a stream waits for it after `pause_after` events
+    pause_after: int = 0
 
 
 Handler = Callable[[web.Request, RecordedRequest, _Answer], Awaitable[web.StreamResponse]]
@@ -281,6 +296,11 @@ class FakeNexai:
                     answer.cut_after, answer.stall_s = after_chars, seconds
                 case SlowFirstByte(seconds):
                     await self._sleep(seconds)
+                case Pause(resume, after_events):
+                    if recorded.json and recorded.json.get("stream"):
+                        answer.resume, answer.pause_after = resume, after_events
+                    else:
+                        await self._wait_for(resume)
                 case Reply(text, reasoning):
                     answer = _Answer(text, reasoning)
                 case CutOff(after_chars):
@@ -300,6 +320,15 @@ class FakeNexai:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._closing.wait(), timeout=seconds)
+
+    async def _wait_for(self, event: asyncio.Event) -> None:
+        """Until `event` is set or the fake closes."""
+        waits = [asyncio.ensure_future(e.wait()) for e in (event, self._closing)]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     async def _record(self, request: web.Request, path: str) -> RecordedRequest:
         body_json: dict[str, Any] | None = None
@@ -373,9 +402,24 @@ class FakeNexai:
     ) -> web.StreamResponse:
         """Send SSE events; with a cut-off, drop the connection once enough text went out."""
         resp = await self._start_sse(request)
+        with contextlib.suppress(ConnectionResetError):  # the client may hang up at any time
+            await self._send_events(request, resp, answer, events)
+        return resp
+
+    async def _send_events(
+        self,
+        request: web.Request,
+        resp: web.StreamResponse,
+        answer: _Answer,
+        events: Callable[[str], AsyncIterator[str]],
+    ) -> None:
         text = answer.text if answer.cut_after is None else answer.text[: answer.cut_after]
+        sent = 0
         async for event in events(text):
+            if answer.resume is not None and sent == answer.pause_after:
+                await self._wait_for(answer.resume)
             await self._send(resp, event)
+            sent += 1
             if self.chunk_delay_s:
                 await asyncio.sleep(self.chunk_delay_s)
         if answer.garbage:
@@ -383,9 +427,8 @@ class FakeNexai:
         elif answer.cut_after is not None:
             await self._sleep(answer.stall_s)
             self._drop(request)
-            return resp
+            return
         await resp.write_eof()
-        return resp
 
     @staticmethod
     def _drop(request: web.Request) -> None:

@@ -44,12 +44,13 @@ at counts or ``[-1]`` — the bot may still be answering an earlier test's messa
 Members act: ``invoke`` (slash command; options typed from the registered command, user /
 channel / role options take ids, attachment options ``FakeAttachment``s), ``autocomplete``
 (returns the choices), ``invoke_message_command`` / ``invoke_user_command`` (context menus),
-``send_message`` (MESSAGE_CREATE; returns the payload). The bot's doings: ``messages`` /
-``bot_messages(channel_id=None)`` (``FakeMessage``s of every channel, in order), each
-``FakeInteraction``'s ``callbacks``/``original``/``followups``, ``requests`` ((method, path
-after ``/api/v10``) of every call, CDN GETs as ``/attachments/...``), ``typing``,
-``commands``/``command_syncs``. Waiting: ``wait_for(predicate)``, ``interaction.wait_done()``,
-``wait_reply(message)``, ``wait_bot_message(predicate)``.
+``send_message`` (MESSAGE_CREATE; returns the payload), ``delete_message`` (MESSAGE_DELETE).
+The bot's doings: ``messages`` / ``bot_messages(channel_id=None)`` (``FakeMessage``s of every
+channel, in order), each ``FakeInteraction``'s ``callbacks``/``original``/``followups``,
+``requests`` ((method, path after ``/api/v10``) of every call, CDN GETs as
+``/attachments/...``), ``typing``, ``commands``/``command_syncs``. Waiting:
+``wait_for(predicate)``, ``interaction.wait_done()``, ``wait_reply(message)``,
+``wait_bot_message(predicate)``.
 
 Behaviour worth knowing (all as on Discord):
 

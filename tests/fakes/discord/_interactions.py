@@ -123,6 +123,18 @@ class InteractionsMixin(RestMixin):
             log.info("fake Discord: bot lacks the intent for MESSAGE_CREATE in %s", cid)
         return payload
 
+    async def delete_message(self, message_id: int) -> None:
+        """A member or moderator deletes a message (MESSAGE_DELETE); replies to it then fail."""
+        msg = self.all_messages[message_id]
+        msg.deleted = True
+        self.notify()
+        intent = GUILD_MESSAGES_INTENT if msg.guild_id else DM_MESSAGES_INTENT
+        if (self.intents or 0) & intent:
+            data: JSON = {"id": str(msg.id), "channel_id": str(msg.channel_id)}
+            if msg.guild_id:
+                data["guild_id"] = str(msg.guild_id)
+            await self._dispatch("MESSAGE_DELETE", data)
+
     # ------------------------------------------------------------ commands
 
     def _find_command(
