@@ -83,7 +83,9 @@ class NexBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         settings = self.settings
-        self.store = await Store.open(settings.database_path)
+        self.store = await Store.open(
+            settings.database_path, busy_timeout_ms=settings.database_busy_timeout_ms
+        )
         self.session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(
                 total=settings.nexai_total_timeout_s, connect=settings.nexai_connect_timeout_s

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     nexai_api_key: SecretStr
     nexai_base_url: str = DEFAULT_BASE_URL
     database_path: Path = Path("nexbot.db")
+    database_busy_timeout_ms: int = Field(default=2_000, ge=0, le=60_000)
     default_chat_model: str = "gpt-4o-mini"
     dev_guild_id: int | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

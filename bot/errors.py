@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 #: Upstream reasons shown to users are cut to this many characters.
 MAX_REASON_CHARS = 300
 #: Discord's codes for an interaction that can no longer be answered: not acknowledged in
-#: time (Unknown interaction), or its token expired or is gone (Invalid / Unknown Webhook).
-DEAD_INTERACTION_CODES = frozenset({10062, 50027, 10015})
+#: time (Unknown interaction), its token expired or is gone (Invalid / Unknown Webhook), or
+#: its answer was deleted while it streamed (Unknown Message).
+DEAD_INTERACTION_CODES = frozenset({10062, 50027, 10015, 10008})
 
 
 def error_message(error: BaseException, locale: discord.Locale | str | None) -> str:
@@ -77,6 +78,8 @@ def error_message(error: BaseException, locale: discord.Locale | str | None) -> 
         case nexai.BadRequestError():
             reason = error.message[:MAX_REASON_CHARS] or str(error.status)
             return t("nexai refused the request: {reason}", locale, reason=reason)
+        case discord.HTTPException():
+            text = "Something went wrong on my side. Please try again."
         case _:
             log.error("Unexpected error", exc_info=error)
             text = "Something went wrong on my side. Please try again."
@@ -88,13 +91,19 @@ async def send_error(interaction: discord.Interaction, text: str) -> None:
     if not interaction.response.is_done():
         await interaction.response.send_message(text, ephemeral=True)
         return
-    try:  # a public "thinking…" would make the follow-up public too
-        await interaction.delete_original_response()
+    try:  # a public "thinking…" would make the follow-up public too; a partial answer stays
+        if is_placeholder(await interaction.original_response()):
+            await interaction.delete_original_response()
     except discord.HTTPException:
         log.debug("Could not delete the original response", exc_info=True)
     await interaction.followup.send(
         text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
     )
+
+
+def is_placeholder(message: discord.InteractionMessage) -> bool:
+    """Whether the deferred response still shows nothing but "thinking…"."""
+    return not (message.content or message.attachments or message.embeds)
 
 
 async def send_stopped(interaction: discord.Interaction) -> None:
@@ -114,6 +123,8 @@ async def on_app_command_error(
     if isinstance(original, discord.HTTPException) and original.code in DEAD_INTERACTION_CODES:
         log.warning("Interaction %s can no longer be answered: %s", interaction.id, original)
         return
+    if isinstance(original, discord.HTTPException):  # e.g. no permission to post the answer
+        log.warning("Discord refused a reply to interaction %s: %s", interaction.id, original)
     try:
         await send_error(interaction, error_message(original, interaction.locale))
     except discord.HTTPException:

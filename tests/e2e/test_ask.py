@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import BotEnv
+from tests.e2e.fault_support import LogWatch, tracebacks
 from tests.fakes.discord import FakeAttachment, FakeInteraction, FakeMessage
 from tests.fakes.nexai import CutOff, Error, Hang, Reply
 
@@ -367,3 +368,20 @@ async def test_usage_ledger_settles_answers_and_refunds_failures(env: BotEnv) ->
     assert [tuple(r) for r in rows] == [("refunded", 1.0, "ask"), ("ok", 1.0, "ask")]
     async with db.execute("SELECT COUNT(*) FROM usage") as cur:
         assert (await cur.fetchone()) == (before + 2,)
+
+
+async def test_answer_deleted_while_streaming_ends_quietly(
+    env: BotEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = env.discord.add_channel("deleted")
+    env.api.chunk_delay_s = 0.01
+    env.api.enqueue("/chat/completions", Reply(" ".join(["slow"] * 300)))
+    inter = await env.discord.invoke("ask", {"prompt": "long one"}, channel_id=channel)
+    await inter.wait_done(lambda i: i.original is not None and "slow" in i.original.content)
+    assert inter.original is not None
+    with LogWatch("bot.errors", "can no longer be answered") as ended:
+        await env.discord.delete_message(inter.original.id)
+        await ended.wait()
+    assert not tracebacks(caplog)
+    assert not inter.followups, "a deleted answer gets no error message after it"
+    assert await env.bot.history.recent(channel, 10) == []
