@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import discord
 from discord import app_commands
 
 from bot import nexai
 from bot.admission import ShuttingDown, TooBusy
-from bot.failures import StorageError
+from bot.alerts import Alerts
+from bot.failures import LocalizedError, StorageError, UserFacingError
 from bot.i18n import t
 from bot.quota_text import refusal_message
 from bot.quotas import QuotaExceeded
@@ -29,6 +33,8 @@ DEAD_INTERACTION_CODES = frozenset({10062, 50027, 10015, 10008})
 def error_message(error: BaseException, locale: discord.Locale | str | None) -> str:
     """A short, specific, localised explanation of `error`, saying what to do next."""
     match error:
+        case LocalizedError():
+            return error.message(locale)
         case QuotaExceeded():
             return refusal_message(error, locale)
         case TooBusy(limit=1):
@@ -108,11 +114,31 @@ def is_placeholder(message: discord.InteractionMessage) -> bool:
 
 async def send_stopped(interaction: discord.Interaction) -> None:
     """A command cancelled because the bot is shutting down says so, instead of "thinking…"
-    until Discord gives up on it. Call it in `except asyncio.CancelledError`, then re-raise."""
+    until Discord gives up on it; one that already showed something (a partial answer ending
+    with its own note) is left as it is."""
     try:
-        await send_error(interaction, error_message(ShuttingDown(), interaction.locale))
+        shown = interaction.response.is_done() and not is_placeholder(
+            await interaction.original_response()
+        )
+        if not shown:
+            await send_error(interaction, error_message(ShuttingDown(), interaction.locale))
     except discord.HTTPException:
         log.debug("Could not say that the command stopped", exc_info=True)
+
+
+@asynccontextmanager
+async def failures_told(interaction: discord.Interaction, alerts: Alerts) -> AsyncIterator[None]:
+    """Run a command's body so that a `UserFacingError` becomes an ephemeral, localised reply
+    (and an alert to moderators when the bot's key or credits are the problem), and a
+    cancellation at shutdown tells the user the bot is restarting."""
+    try:
+        yield
+    except UserFacingError as error:
+        await alerts.report(interaction.guild_id, error)
+        await send_error(interaction, error_message(error, interaction.locale))
+    except asyncio.CancelledError:
+        await send_stopped(interaction)
+        raise
 
 
 async def on_app_command_error(

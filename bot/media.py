@@ -19,8 +19,7 @@ from pathlib import PurePosixPath
 
 import discord
 
-from bot.errors import error_message
-from bot.i18n import t
+from bot.failures import LocalizedError
 from bot.nexai import MAX_TRANSCRIPTION_BYTES
 from bot.splitter import DISCORD_MESSAGE_LIMIT
 
@@ -53,20 +52,10 @@ DEFAULT_BYTES_PER_AUDIO_SECOND = 16_000
 _LANGUAGE_RE = re.compile(r"[a-z]{2,3}")
 
 
-class MediaError(Exception):
-    """Media refused or failed on our side; `message(locale)` says so to the user.
-
-    Subclasses set `text` (an English i18n key with named placeholders).
-    """
+class MediaError(LocalizedError):
+    """Media refused or failed on our side. Subclasses set `text`."""
 
     text = "Something went wrong with that file. Please try again."
-
-    def __init__(self, **fields: object) -> None:
-        self.fields = fields
-        super().__init__(self.text.format(**fields))
-
-    def message(self, locale: discord.Locale | str | None) -> str:
-        return t(self.text, locale, **self.fields)
 
 
 class AudioTooLarge(MediaError):
@@ -109,13 +98,6 @@ class NotOffered(MediaError):
 
 class BadLanguage(MediaError):
     text = "`{language}` isn't a language code. Use a two-letter code such as `en` or `vi`."
-
-
-def failure_text(error: BaseException, locale: discord.Locale | str | None) -> str:
-    """What the user reads about `error`: media errors here, API errors via bot.errors."""
-    if isinstance(error, MediaError):
-        return error.message(locale)
-    return error_message(error, locale)
 
 
 def megabytes(size: int, *, round_up: bool = True) -> str:

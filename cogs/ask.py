@@ -14,8 +14,8 @@ from discord.ext import commands
 from bot.app import NexBot
 from bot.callers import caller_of, caller_of_message
 from bot.chat import ChatRequest
-from bot.errors import error_message, send_error
-from bot.failures import UserFacingError
+from bot.errors import error_message, failures_told
+from bot.failures import LocalizedError, UserFacingError
 from bot.i18n import t
 from bot.render import InteractionTarget, ReplyChainTarget, ReplyTarget
 
@@ -25,8 +25,8 @@ IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
 
-class InputError(Exception):
-    """Bad input, refused before any API call; the message is already localised."""
+class InputError(LocalizedError):
+    """Bad input, refused before any API call."""
 
 
 class Ask(commands.Cog):
@@ -54,37 +54,24 @@ class Ask(commands.Cog):
         image: discord.Attachment | None = None,
         private: bool = False,
     ) -> None:
-        locale = str(interaction.locale)
         config = await self.bot.guild_settings.get(interaction.guild_id)
         model = model or config.chat_model or self.bot.settings.default_chat_model
-        try:
-            self._check_model(model, image, locale)
+        async with failures_told(interaction, self.bot.alerts):
+            self._check_model(model, image)
             await self.bot.ledger.check(caller_of(interaction), "ask")  # early; charge decides
-        except InputError as refusal:
-            await interaction.response.send_message(str(refusal), ephemeral=True)
-            return
-        except UserFacingError as refusal:  # over a limit, too many in flight, shutting down
-            await interaction.response.send_message(error_message(refusal, locale), ephemeral=True)
-            return
-        await interaction.response.defer(ephemeral=private, thinking=True)
-        target = InteractionTarget(interaction, ephemeral=private)
-        try:
+            await interaction.response.defer(ephemeral=private, thinking=True)
             request = ChatRequest(
                 caller=caller_of(interaction),
                 channel_id=interaction.channel_id or interaction.user.id,
                 author_name=interaction.user.display_name,
                 prompt=prompt,
                 model=model,
-                locale=locale,
-                image_url=await self._image_url(image, locale) if image else None,
+                locale=str(interaction.locale),
+                image_url=await self._image_url(image) if image else None,
                 remember=not private,
                 system_prompt=config.system_prompt,
             )
-            await self._answer(request, target)
-        except (UserFacingError, InputError) as error:
-            await self.bot.alerts.report(interaction.guild_id, error)
-            text = str(error) if isinstance(error, InputError) else error_message(error, locale)
-            await send_error(interaction, text)
+            await self._answer(request, InteractionTarget(interaction, ephemeral=private))
 
     @ask.autocomplete("model")
     async def _model_choices(
@@ -130,10 +117,8 @@ class Ask(commands.Cog):
         target = ReplyChainTarget(message)
         try:
             if not prompt:
-                raise InputError(
-                    t("Your prompt is empty. Write something after the mention.", locale)
-                )
-            self._check_model(model, image, locale)
+                raise InputError("Your prompt is empty. Write something after the mention.")
+            self._check_model(model, image)
             async with message.channel.typing():
                 request = ChatRequest(
                     caller=caller_of_message(message),
@@ -142,15 +127,16 @@ class Ask(commands.Cog):
                     prompt=prompt,
                     model=model,
                     locale=locale,
-                    image_url=await self._image_url(image, locale) if image else None,
+                    image_url=await self._image_url(image) if image else None,
                     system_prompt=config.system_prompt,
                 )
                 await self._answer(request, target)
-        except (UserFacingError, InputError) as error:
+        except UserFacingError as error:
             await self.bot.alerts.report(guild_id, error)
-            text = str(error) if isinstance(error, InputError) else error_message(error, locale)
             await message.reply(
-                text, mention_author=False, allowed_mentions=discord.AllowedMentions.none()
+                error_message(error, locale),
+                mention_author=False,
+                allowed_mentions=discord.AllowedMentions.none(),
             )
         except discord.HTTPException as error:  # e.g. the prompt was deleted before the answer
             log.warning("Could not answer message %s in %s: %s", message.id, channel.id, error)
@@ -160,56 +146,41 @@ class Ask(commands.Cog):
         assert me is not None
         await self.bot.chat.answer(request, target, bot_id=me.id, bot_name=me.display_name)
 
-    def _check_model(self, model: str, image: discord.Attachment | None, locale: str) -> None:
+    def _check_model(self, model: str, image: discord.Attachment | None) -> None:
         settings = self.bot.settings
         if not self.bot.catalog.accepts_chat(model):
             raise InputError(
-                t(
-                    "The model `{model}` isn't available for chat. Pick one from the list.",
-                    locale,
-                    model=model,
-                )
+                "The model `{model}` isn't available for chat. Pick one from the list.",
+                model=model,
             )
         if image is None:
             return
         if not is_image(image):
-            raise InputError(
-                t("That file isn't an image. Attach a PNG, JPEG, GIF or WebP picture.", locale)
-            )
+            raise InputError("That file isn't an image. Attach a PNG, JPEG, GIF or WebP picture.")
         if not settings.has_vision(model):
             models = ", ".join(f"`{m}`" for m in settings.vision_models)
             raise InputError(
-                t(
-                    "`{model}` can't see images. Try a vision model: {models}.",
-                    locale,
-                    model=model,
-                    models=models,
-                )
+                "`{model}` can't see images. Try a vision model: {models}.",
+                model=model,
+                models=models,
             )
-        if image.size > MAX_IMAGE_BYTES:
-            raise InputError(
-                t(
-                    "That image is too large ({size} MB); the limit is {limit} MB.",
-                    locale,
-                    size=round(image.size / 2**20, 1),
-                    limit=MAX_IMAGE_BYTES // 2**20,
-                )
-            )
+        check_image_size(image.size)
 
-    async def _image_url(self, image: discord.Attachment, locale: str) -> str:
+    async def _image_url(self, image: discord.Attachment) -> str:
         """The image as a data URL, so the API need not reach Discord's CDN."""
         data = await image.read()
-        if len(data) > MAX_IMAGE_BYTES:
-            raise InputError(
-                t(
-                    "That image is too large ({size} MB); the limit is {limit} MB.",
-                    locale,
-                    size=round(len(data) / 2**20, 1),
-                    limit=MAX_IMAGE_BYTES // 2**20,
-                )
-            )
+        check_image_size(len(data))
         content_type = (image.content_type or "image/png").split(";")[0]
         return f"data:{content_type};base64,{base64.b64encode(data).decode()}"
+
+
+def check_image_size(size: int) -> None:
+    if size > MAX_IMAGE_BYTES:
+        raise InputError(
+            "That image is too large ({size} MB); the limit is {limit} MB.",
+            size=round(size / 2**20, 1),
+            limit=MAX_IMAGE_BYTES // 2**20,
+        )
 
 
 def is_image(attachment: discord.Attachment) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Literal
 
 import discord
@@ -12,13 +11,10 @@ from discord.ext import commands
 
 from bot.app import NexBot
 from bot.callers import caller_of
-from bot.errors import send_error, send_stopped
-from bot.failures import UserFacingError
+from bot.errors import failures_told
 from bot.i18n import t
 from bot.media import (
-    MediaError,
     OutFile,
-    failure_text,
     fit_message,
     require_offered,
     send_files,
@@ -54,14 +50,10 @@ class Imagine(commands.Cog):
         config = await self.bot.guild_settings.get(interaction.guild_id)
         model = model or config.image_model or settings.default_image_model
         caller = caller_of(interaction)
-        try:
+        async with failures_told(interaction, self.bot.alerts):
             require_offered(model, self._models())
             await self.bot.ledger.check(caller, "imagine", count)
-        except (UserFacingError, MediaError) as refusal:
-            await send_error(interaction, failure_text(refusal, locale))
-            return
-        await interaction.response.defer(thinking=True)
-        try:
+            await interaction.response.defer(thinking=True)
             async with self.bot.ledger.charge(caller, "imagine", count, model) as charge:
                 images = await self.bot.nexai.generate_images(model, prompt, n=count, size=size)
                 charge.settle(units=len(images))
@@ -69,12 +61,6 @@ class Imagine(commands.Cog):
                 files = [OutFile(f"{name}-{i}.png", data) for i, data in enumerate(images, 1)]
                 content = fit_message(t("🎨 **Prompt:** ", locale), prompt)
                 await send_files(interaction, content, files)
-        except (UserFacingError, MediaError) as error:
-            await self.bot.alerts.report(interaction.guild_id, error)
-            await send_error(interaction, failure_text(error, locale))
-        except asyncio.CancelledError:  # the bot is shutting down
-            await send_stopped(interaction)
-            raise
 
     @imagine.autocomplete("model")
     async def _model_choices(

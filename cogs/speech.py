@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Literal
 
 import discord
@@ -12,13 +11,10 @@ from discord.ext import commands
 
 from bot.app import NexBot
 from bot.callers import caller_of
-from bot.errors import send_error, send_stopped
-from bot.failures import UserFacingError
+from bot.errors import failures_told
 from bot.media import (
-    MediaError,
     OutFile,
     check_speech_text,
-    failure_text,
     require_offered,
     send_files,
     slug,
@@ -45,32 +41,21 @@ class Speech(commands.Cog):
         voice: str | None = None,
         audio_format: AudioFormat = "mp3",
     ) -> None:
-        locale = str(interaction.locale)
         settings = self.bot.settings
         voice = voice or settings.tts_voices[0]
         caller = caller_of(interaction)
-        try:
+        model = settings.tts_model
+        async with failures_told(interaction, self.bot.alerts):
             check_speech_text(text)
             require_offered(voice, settings.tts_voices)
             await self.bot.ledger.check(caller, "tts", len(text))
-        except (UserFacingError, MediaError) as refusal:
-            await send_error(interaction, failure_text(refusal, locale))
-            return
-        await interaction.response.defer(thinking=True)
-        model = settings.tts_model
-        try:
+            await interaction.response.defer(thinking=True)
             async with self.bot.ledger.charge(caller, "tts", len(text), model):
                 audio = await self.bot.nexai.speech(
                     model, text, voice=voice, response_format=audio_format
                 )
                 name = f"{slug(text, fallback='speech')}.{audio_format}"
                 await send_files(interaction, "", [OutFile(name, audio)])
-        except (UserFacingError, MediaError) as error:
-            await self.bot.alerts.report(interaction.guild_id, error)
-            await send_error(interaction, failure_text(error, locale))
-        except asyncio.CancelledError:  # the bot is shutting down
-            await send_stopped(interaction)
-            raise
 
     @tts.autocomplete("voice")
     async def _voice_choices(

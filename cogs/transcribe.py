@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import discord
@@ -12,16 +11,14 @@ from discord.ext import commands
 
 from bot.app import NexBot
 from bot.callers import caller_of, caller_of_message
-from bot.errors import send_error, send_stopped
+from bot.errors import error_message, failures_told, send_error
 from bot.failures import UserFacingError
 from bot.i18n import t
 from bot.media import (
     NO_MENTIONS,
-    MediaError,
     NoAudio,
     TextReply,
     audio_of,
-    failure_text,
     find_audio,
     normalise_language,
     send_files,
@@ -30,8 +27,6 @@ from bot.transcription import Transcriber, transcript_reply
 from bot.voice_notes import BoundedTasks, FailureThrottle, VoiceNoteChannels
 
 log = logging.getLogger(__name__)
-
-Failure = (UserFacingError, MediaError)
 
 
 class Transcribe(commands.Cog):
@@ -67,23 +62,13 @@ class Transcribe(commands.Cog):
     ) -> None:
         locale = str(interaction.locale)
         source, caller = audio_of(audio), caller_of(interaction)
-        try:
+        async with failures_told(interaction, self.bot.alerts):
             code = normalise_language(language)
             await self.transcriber.check(source, caller)
-        except Failure as refusal:
-            await send_error(interaction, failure_text(refusal, locale))
-            return
-        await interaction.response.defer(thinking=True)
-        try:
+            await interaction.response.defer(thinking=True)
             transcript = await self.transcriber.transcribe(source, caller, language=code)
             reply = transcript_reply(transcript, source.filename, locale)
             await send_files(interaction, reply.content, reply.files)
-        except Failure as error:
-            await self.bot.alerts.report(interaction.guild_id, error)
-            await send_error(interaction, failure_text(error, locale))
-        except asyncio.CancelledError:  # the bot is shutting down
-            await send_stopped(interaction)
-            raise
 
     async def transcribe_message(
         self, interaction: discord.Interaction, message: discord.Message
@@ -91,26 +76,16 @@ class Transcribe(commands.Cog):
         """The "Transcribe" menu: the first audio attachment of any message."""
         locale = str(interaction.locale)
         attachment, caller = find_audio(message), caller_of(interaction)
-        try:
+        async with failures_told(interaction, self.bot.alerts):
             if attachment is None:
                 raise NoAudio()
             source = audio_of(attachment)
             await self.transcriber.check(source, caller)
-        except Failure as refusal:
-            await send_error(interaction, failure_text(refusal, locale))
-            return
-        await interaction.response.defer(thinking=True)
-        try:
+            await interaction.response.defer(thinking=True)
             transcript = await self.transcriber.transcribe(source, caller)
             header = t("📝 Transcript of {link}\n", locale, link=message.jump_url)
             reply = transcript_reply(transcript, source.filename, locale, header=header)
             await send_files(interaction, reply.content, reply.files)
-        except Failure as error:
-            await self.bot.alerts.report(interaction.guild_id, error)
-            await send_error(interaction, failure_text(error, locale))
-        except asyncio.CancelledError:  # the bot is shutting down
-            await send_stopped(interaction)
-            raise
 
     @app_commands.command(
         name=_("voicenotes"),
@@ -168,12 +143,12 @@ class Transcribe(commands.Cog):
             source = audio_of(attachment)
             transcript = await self.transcriber.transcribe(source, caller_of_message(message))
             reply = transcript_reply(transcript, source.filename, locale, header="🗣️ ")
-        except Failure as error:
+        except UserFacingError as error:
             log.warning("Voice note %s not transcribed: %s", message.id, error)
             await self.bot.alerts.report(guild.id if guild else None, error)
             if not self.failures.allow(message.channel.id):
                 return
-            reason = failure_text(error, locale)
+            reason = error_message(error, locale)
             text = t("⚠️ I couldn't transcribe this voice message. {reason}", locale, reason=reason)
             reply = TextReply(text)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.errors import error_message
 from bot.media import (
     MAX_AUDIO_BYTES,
     MAX_REQUEST_BYTES,
@@ -20,7 +21,6 @@ from bot.media import (
     check_speech_text,
     check_upload,
     estimate_audio_seconds,
-    failure_text,
     fit_message,
     is_audio,
     megabytes,
@@ -30,7 +30,6 @@ from bot.media import (
     text_reply,
     upload_content_type,
 )
-from bot.nexai import PaymentRequiredError
 
 
 @pytest.mark.parametrize(
@@ -94,12 +93,7 @@ def test_check_audio_refuses_other_files_by_name() -> None:
 def test_media_errors_speak_vietnamese() -> None:
     error = AudioTooLarge(size="60", limit="50")
     assert error.message("vi") == "Tệp quá lớn (60 MB); mình chỉ chép lời được tệp tối đa 50 MB."
-    assert failure_text(error, "en-US").startswith("That file is too large (60 MB)")
-
-
-def test_failure_text_leaves_api_errors_to_bot_errors() -> None:
-    text = failure_text(PaymentRequiredError("no credits", status=402), "en-US")
-    assert "out of credits" in text
+    assert error_message(error, "en-US").startswith("That file is too large (60 MB)")
 
 
 @pytest.mark.parametrize(
