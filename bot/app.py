@@ -87,9 +87,11 @@ class NexBot(commands.Bot):
             settings.database_path, busy_timeout_ms=settings.database_busy_timeout_ms
         )
         self.session = aiohttp.ClientSession(
+            # aiohttp's default of 100 connections queued answers past 100 at once (bench/).
+            connector=aiohttp.TCPConnector(limit=settings.nexai_max_connections),
             timeout=aiohttp.ClientTimeout(
                 total=settings.nexai_total_timeout_s, connect=settings.nexai_connect_timeout_s
-            )
+            ),
         )
         self.nexai = NexaiClient(
             self.session,

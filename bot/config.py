@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     nexai_first_byte_timeout_s: float = Field(default=60.0, gt=0)
     nexai_total_timeout_s: float = Field(default=300.0, gt=0)
     nexai_max_retries: int = Field(default=2, ge=0, le=10)
+    nexai_max_connections: int = Field(default=500, ge=1)
     nexai_retry_backoff_s: float = Field(default=0.5, ge=0)
 
     default_image_model: str = "gpt-image-2"

@@ -99,4 +99,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX usage_by_time ON usage (created_at);
     """,
+    # 4: covering indexes for quota checks, so summing a window's usage reads the index only
+    # (a server-total check over 100,000 rows of a day took ~100 ms without them).
+    """
+    DROP INDEX usage_by_member;
+    DROP INDEX usage_by_guild;
+    CREATE INDEX usage_by_member ON usage (guild_id, user_id, feature, created_at, outcome, units);
+    CREATE INDEX usage_by_guild ON usage (guild_id, feature, created_at, outcome, units);
+    """,
 )

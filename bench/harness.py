@@ -1,0 +1,178 @@
+"""The benchmark world: a recording fake Discord here, the upstream and the bot in processes.
+
+``environment(kind, options, workdir)`` starts a fresh ``RecordingDiscord`` in this process
+(with ``members`` members and ``channels`` text channels), the fake nexai (``bench.upstream``,
+in a process of its own unless ``upstream="driver"``), and the bot (``bench.bot_process``)
+in a child process logged into the fake; it yields an ``Env`` and tears everything down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import random
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from bench.bot_process import READY_LINE
+from bench.processes import Child
+from bench.procstat import cpu_seconds
+from bench.recorder import RecordingDiscord
+from bench.upstream import (
+    DEFAULT_CHARS_PER_TOKEN,
+    DEFAULT_TOKEN_DELAY_S,
+    DEFAULT_TOKENS,
+    URL_LINE,
+    answer_text,
+    make_fake_nexai,
+)
+from bot.quotas import Limit, Quotas, Scope, window
+from bot.store import Store
+from tests.fakes.nexai import FakeNexai
+
+BOT_START_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Options:
+    members: int = 500
+    channels: int = 1
+    tokens: int = DEFAULT_TOKENS
+    chars_per_token: int = DEFAULT_CHARS_PER_TOKEN
+    token_delay: float = DEFAULT_TOKEN_DELAY_S
+    edit_interval: float = 1.0  # the bot's STREAM_EDIT_INTERVAL_S
+    upstream: Literal["process", "driver"] = "process"
+    ask_limit: int | None = None  # a daily /ask limit for the server (nexbot only)
+    ask_limit_scope: Scope = "server"  # per member ("server") or all members ("total")
+    usage_rows: int = 0  # settled /ask rows already in the ledger today
+    nexai_connection_limit: int | None = None  # what-if, see bench.bot_process
+    cprofile: str | None = None  # nexbot only
+    py_spy: str | None = None  # nexbot only
+
+
+@dataclass
+class Env:
+    fake: RecordingDiscord
+    bot: Child
+    upstream_pid: int | None  # None: the upstream runs in this process
+    members: list[int]
+    channels: list[int]
+
+    def take_channels(self, n: int) -> list[int]:
+        taken, self.channels = self.channels[:n], self.channels[n:]
+        if len(taken) < n:
+            raise RuntimeError("not enough channels were made for the waves")
+        return taken
+
+    def upstream_cpu_s(self) -> float:
+        return cpu_seconds(self.upstream_pid) if self.upstream_pid is not None else 0.0
+
+
+@contextlib.asynccontextmanager
+async def environment(kind: str, options: Options, workdir: Path) -> AsyncIterator[Env]:
+    """Fakes and a bot of ``kind`` (nexbot or defer-only) in its own process."""
+    fake = RecordingDiscord()
+    members = [fake.add_member(name=f"member{i}") for i in range(options.members)]
+    channels = [fake.add_channel(f"bench-{i}") for i in range(options.channels)]
+    await fake.start(install=False)
+    upstream: Child | None = None
+    api: FakeNexai | None = None
+    try:
+        if options.upstream == "process":
+            upstream_args = [
+                f"--tokens={options.tokens}",
+                f"--chars-per-token={options.chars_per_token}",
+                f"--token-delay={options.token_delay}",
+            ]
+            log = workdir / "upstream.log"
+            upstream = await Child.start(
+                "bench.upstream", upstream_args, log_path=log, ready=URL_LINE
+            )
+            nexai_url, nexai_key = upstream.ready_words[:2]
+        else:
+            api = make_fake_nexai(options.tokens, options.chars_per_token, options.token_delay)
+            await api.start()
+            nexai_url, nexai_key = api.base_url, api.api_key
+        db = workdir / f"{kind}.db"
+        if kind == "nexbot":
+            await prepare_database(db, fake.guild_id, options)
+        bot_args = [
+            f"--kind={kind}",
+            f"--discord-url={fake.url}",
+            f"--token={fake.token}",
+            f"--nexai-url={nexai_url}",
+            f"--nexai-key={nexai_key}",
+            f"--db={db}",
+            f"--edit-interval={options.edit_interval}",
+            f"--reply={answer_text(options.tokens, options.chars_per_token)}",
+        ]
+        if options.nexai_connection_limit is not None:
+            bot_args.append(f"--nexai-connection-limit={options.nexai_connection_limit}")
+        if options.cprofile and kind == "nexbot":
+            bot_args.append(f"--cprofile={options.cprofile}")
+        bot = await Child.start(
+            "bench.bot_process",
+            bot_args,
+            log_path=workdir / f"{kind}.log",
+            ready=READY_LINE,
+            timeout_s=BOT_START_TIMEOUT_S,
+        )
+        spy = await start_py_spy(options.py_spy, bot.pid) if kind == "nexbot" else None
+        try:
+            yield Env(fake, bot, upstream.pid if upstream else None, members, channels)
+        finally:
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                await spy.wait()
+            await bot.stop()
+    finally:
+        if upstream is not None:
+            await upstream.stop()
+        if api is not None:
+            await api.close()
+        await fake.close()
+
+
+async def prepare_database(db: Path, guild_id: int, options: Options) -> None:
+    """Limits and earlier usage, written before the bot opens the file."""
+    store = await Store.open(db)
+    try:
+        if options.ask_limit is not None:
+            limit = Limit("ask", "day", options.ask_limit, options.ask_limit_scope)
+            await Quotas(store).set_limit(guild_id, limit, set_by=0)
+        await add_usage_rows(store, guild_id, options.usage_rows)
+    finally:
+        await store.close()
+
+
+async def add_usage_rows(store: Store, guild_id: int, rows: int, *, seed: int = 1) -> None:
+    """``rows`` settled /ask rows by other members (ids from 500 000) earlier today."""
+    now = time.time()
+    start = window("day", dt.datetime.fromtimestamp(now, dt.UTC))[0].timestamp()
+    rng = random.Random(seed)
+    values = []
+    for _ in range(rows):
+        at = rng.uniform(start, now)
+        values.append((guild_id, 5, 500_000 + rng.randrange(1000), at, at))
+    async with store.transaction() as db:
+        await db.executemany(
+            "INSERT INTO usage (guild_id, channel_id, user_id, feature, units, tokens, model,"
+            " outcome, created_at, settled_at)"
+            " VALUES (?, ?, ?, 'ask', 1, 300, 'gpt-4o-mini', 'ok', ?, ?)",
+            values,
+        )
+
+
+async def start_py_spy(path: str | None, pid: int) -> asyncio.subprocess.Process | None:
+    if not path:
+        return None
+    spy = Path(sys.executable).with_name("py-spy")
+    return await asyncio.create_subprocess_exec(
+        str(spy), "record", "--pid", str(pid), "--format", "raw", "--output", path, "--nonblocking"
+    )
