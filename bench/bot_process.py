@@ -40,7 +40,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.__main__ import setup_logging
+from bot.__main__ import run_loop, setup_logging
 from bot.app import NexBot
 from bot.config import Settings
 
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     if profiler is not None:
         profiler.enable()
     try:
-        asyncio.run(run(args))
+        run_loop(run(args))  # the loop `nexbot` itself runs on
     finally:
         if profiler is not None:
             profiler.disable()

@@ -13,8 +13,8 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import aiohttp
 import discord
@@ -26,6 +26,8 @@ from bot.nexai import NexaiClient, NexaiError
 from bot.store import Store
 
 log = logging.getLogger("bot")
+
+T = TypeVar("T")
 
 CHECK_TIMEOUT_S = 15.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -142,6 +144,17 @@ async def check(settings: Settings) -> bool:
     return all(ok for _, ok, _ in results)
 
 
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run `main` on uvloop where it is installed (a faster event loop: every streamed token
+    is a network read), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="nexbot", description=__doc__)
     parser.add_argument("command", nargs="?", default="run", choices=("run", "check", "health"))
@@ -153,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "check":
         raise SystemExit(0 if asyncio.run(check(settings)) else 1)
     try:
-        asyncio.run(run(settings))
+        run_loop(run(settings))
     except discord.LoginFailure:
         print("nexbot: DISCORD_TOKEN was rejected by Discord (see .env.example)", file=sys.stderr)
         raise SystemExit(2) from None

@@ -13,6 +13,7 @@ has too many calls in flight (`TooBusy`) and every call once the bot is shutting
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -26,12 +27,15 @@ from bot.metrics import Metrics
 from bot.store import Store
 
 if TYPE_CHECKING:
+    from bot.quota_rules import QuotaExceeded
     from bot.quotas import Quotas
 
 log = logging.getLogger(__name__)
 
 Feature = Literal["ask", "imagine", "tts", "transcribe"]
 FEATURES: tuple[Feature, ...] = ("ask", "imagine", "tts", "transcribe")
+#: How long the early quota check (before an interaction is acknowledged) may take.
+EARLY_CHECK_BUDGET_S = 0.5
 #: What one unit of each feature is, as the ledger counts it.
 UNIT_NAMES: dict[Feature, str] = {
     "ask": "requests",
@@ -125,12 +129,31 @@ class Ledger:
             if self._admission is not None:
                 self._admission.check(caller.user_id)
             if self._quotas is not None:
-                refusal = await self._quotas.refusal(caller, feature, units, self._clock())
+                refusal = await self._early_refusal(caller, feature, units)
                 if refusal is not None:
                     raise refusal
         except UserFacingError as error:
             self._metrics.refused(feature, refusal_reason(error))
             raise
+
+    async def _early_refusal(
+        self, caller: Caller, feature: Feature, units: float
+    ) -> QuotaExceeded | None:
+        """The quota refusal, if the database answers within EARLY_CHECK_BUDGET_S.
+
+        Interactions die unanswered after 3 s; on a busy database the early check gives up
+        and leaves the decision to `charge`, which always checks."""
+        assert self._quotas is not None
+        try:
+            async with asyncio.timeout(EARLY_CHECK_BUDGET_S):
+                return await self._quotas.refusal(caller, feature, units, self._clock())
+        except TimeoutError:
+            log.info(
+                "Early %s quota check took over %s s; the charge decides",
+                feature,
+                EARLY_CHECK_BUDGET_S,
+            )
+            return None
 
     async def prune(self, retention_days: float) -> int:
         """Delete finished rows older than `retention_days`; returns how many."""

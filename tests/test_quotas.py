@@ -407,3 +407,25 @@ async def test_a_transaction_rolls_back_on_error_and_never_interleaves(store: St
 
     await asyncio.gather(*(bump(f"k{i}") for i in range(10)))
     assert all([await store.get_meta(f"k{i}") == "1" for i in range(10)])
+
+
+async def test_a_slow_early_check_leaves_the_decision_to_the_charge(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should not hold an interaction past Discord's 3 s when the database is slow."""
+    quotas = Quotas(store)
+    await quotas.set_limit(GUILD, Limit("ask", "day", 0, "server"), set_by=1)
+    stalled = asyncio.Event()
+
+    async def slow_refusal(*args: object) -> None:
+        await stalled.wait()  # never answers within the budget
+
+    monkeypatch.setattr("bot.usage.EARLY_CHECK_BUDGET_S", 0.01)
+    monkeypatch.setattr(quotas, "refusal", slow_refusal)
+    ledger, _ = ledger_of(store, quotas)
+    async with asyncio.timeout(5):
+        await ledger.check(MEMBER_CALLER, "ask")  # gives up quietly instead of waiting
+    monkeypatch.undo()
+    with pytest.raises(QuotaExceeded):
+        async with ledger.charge(MEMBER_CALLER, "ask", 1):
+            pass
