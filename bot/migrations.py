@@ -3,6 +3,65 @@
 Append new migrations; never edit one that has shipped.
 """
 
+#: Counted ledger rows (in flight or done), as migration 5's triggers and backfill know them.
+_V5_COUNTED = "('reserved', 'ok')"
+
+
+def _v5_add_to_counters(row: str, units: str) -> str:
+    """Migration 5: add `units` to the six counters of ledger row `row` (NEW or OLD): hour, day
+    and month window of its created_at, for the member and for the server total (user 0).
+
+    Window starts are whole UTC seconds: created_at floored (CAST; created_at is positive),
+    then floored to the hour, day or month. Part of migration 5's text: never change it.
+    """
+    second = f"CAST({row}.created_at AS INTEGER)"
+    starts = {
+        "hour": f"{second} / 3600 * 3600",
+        "day": f"{second} / 86400 * 86400",
+        "month": f"CAST(strftime('%s', {second}, 'unixepoch', 'start of month') AS INTEGER)",
+    }
+    values = ",\n".join(
+        f"            (COALESCE({row}.guild_id, 0), {user}, {row}.feature, '{period}', {start},"
+        f" {units})"
+        for period, start in starts.items()
+        for user in (f"{row}.user_id", "0")
+    )
+    return (
+        "INSERT INTO usage_counters (guild_key, user_key, feature, period, window_start, units)"
+        f" VALUES\n{values}\n"
+        "        ON CONFLICT (guild_key, user_key, feature, period, window_start)"
+        " DO UPDATE SET units = units + excluded.units;"
+    )
+
+
+def _v5_counted(row: str) -> str:
+    """What ledger row `row` counts against limits: its units if reserved or settled, else 0."""
+    return f"(CASE WHEN {row}.outcome IN {_V5_COUNTED} THEN {row}.units ELSE 0 END)"
+
+
+def _v5_take_from_counters(row: str) -> str:
+    """Migration 5: take deleted row `row`'s units from its six counters, where they still
+    exist (pruning deletes the counters of ended windows first, so it costs no writes here)."""
+    second = f"CAST({row}.created_at AS INTEGER)"
+    starts = {
+        "hour": f"{second} / 3600 * 3600",
+        "day": f"{second} / 86400 * 86400",
+        "month": f"CAST(strftime('%s', {second}, 'unixepoch', 'start of month') AS INTEGER)",
+    }
+    return "\n        ".join(
+        f"UPDATE usage_counters SET units = units - {row}.units"
+        f" WHERE guild_key = COALESCE({row}.guild_id, 0) AND user_key = {user}"
+        f" AND feature = {row}.feature AND period = '{period}' AND window_start = {start};"
+        for period, start in starts.items()
+        for user in (f"{row}.user_id", "0")
+    )
+
+
+_V5_SAME_KEYS = (
+    "NEW.guild_id IS OLD.guild_id AND NEW.user_id IS OLD.user_id"
+    " AND NEW.feature IS OLD.feature AND NEW.created_at IS OLD.created_at"
+)
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: channel memory and bot metadata (e.g. the hash of the last synced command tree).
     """
@@ -106,5 +165,71 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX usage_by_guild;
     CREATE INDEX usage_by_member ON usage (guild_id, user_id, feature, created_at, outcome, units);
     CREATE INDEX usage_by_guild ON usage (guild_id, feature, created_at, outcome, units);
+    """,
+    # 5: running counters of counted usage per window, so a quota check reads one row per limit
+    # instead of summing the ledger (a server total over 100,000 rows of a day took ~13 ms).
+    # guild_key is the guild (0 in DMs), user_key the member (0: the server total); window_start
+    # is the UTC start (unix seconds) of the hour, day or month. Triggers keep each counter equal
+    # to the SUM of the counted rows (reserved or ok) of its window, in the same statement as
+    # every ledger change (insert, settle, refund, delete), so no writer can forget them.
+    # Ledger.prune deletes the counters of ended windows, then the rows they counted; a deleted
+    # row whose member-month counter is gone has no counters left to adjust (a month is the
+    # longest window), so pruning skips the trigger's writes.
+    f"""
+    CREATE TABLE usage_counters (
+        guild_key    INTEGER NOT NULL,
+        user_key     INTEGER NOT NULL,
+        feature      TEXT    NOT NULL,
+        period       TEXT    NOT NULL CHECK (period IN ('hour', 'day', 'month')),
+        window_start INTEGER NOT NULL,
+        units        REAL    NOT NULL,
+        PRIMARY KEY (guild_key, user_key, feature, period, window_start)
+    ) WITHOUT ROWID;
+    INSERT INTO usage_counters (guild_key, user_key, feature, period, window_start, units)
+    SELECT guild_key, user_key, feature, period, window_start, SUM(units) FROM (
+        SELECT COALESCE(guild_id, 0) AS guild_key,
+            CASE WHEN t.total THEN 0 ELSE user_id END AS user_key,
+            feature, p.period,
+            CASE p.period
+                WHEN 'hour' THEN CAST(created_at AS INTEGER) / 3600 * 3600
+                WHEN 'day' THEN CAST(created_at AS INTEGER) / 86400 * 86400
+                ELSE CAST(strftime('%s', CAST(created_at AS INTEGER), 'unixepoch',
+                    'start of month') AS INTEGER)
+            END AS window_start,
+            units
+        FROM usage,
+            (SELECT 0 AS total UNION ALL SELECT 1) AS t,
+            (SELECT 'hour' AS period UNION ALL SELECT 'day' UNION ALL SELECT 'month') AS p
+        WHERE outcome IN {_V5_COUNTED}
+    ) GROUP BY guild_key, user_key, feature, period, window_start;
+    CREATE TRIGGER usage_counters_insert AFTER INSERT ON usage
+    WHEN NEW.outcome IN {_V5_COUNTED}
+    BEGIN
+        {_v5_add_to_counters("NEW", "NEW.units")}
+    END;
+    CREATE TRIGGER usage_counters_update AFTER UPDATE ON usage
+    WHEN {_V5_SAME_KEYS} AND {_v5_counted("NEW")} != {_v5_counted("OLD")}
+    BEGIN
+        {_v5_add_to_counters("NEW", f"{_v5_counted('NEW')} - {_v5_counted('OLD')}")}
+    END;
+    CREATE TRIGGER usage_counters_move_out AFTER UPDATE ON usage
+    WHEN NOT ({_V5_SAME_KEYS}) AND OLD.outcome IN {_V5_COUNTED}
+    BEGIN
+        {_v5_add_to_counters("OLD", "-OLD.units")}
+    END;
+    CREATE TRIGGER usage_counters_move_in AFTER UPDATE ON usage
+    WHEN NOT ({_V5_SAME_KEYS}) AND NEW.outcome IN {_V5_COUNTED}
+    BEGIN
+        {_v5_add_to_counters("NEW", "NEW.units")}
+    END;
+    CREATE TRIGGER usage_counters_delete AFTER DELETE ON usage
+    WHEN OLD.outcome IN {_V5_COUNTED} AND EXISTS (
+        SELECT 1 FROM usage_counters WHERE guild_key = COALESCE(OLD.guild_id, 0)
+        AND user_key = OLD.user_id AND feature = OLD.feature AND period = 'month'
+        AND window_start = CAST(strftime('%s', CAST(OLD.created_at AS INTEGER), 'unixepoch',
+            'start of month') AS INTEGER))
+    BEGIN
+        {_v5_take_from_counters("OLD")}
+    END;
     """,
 )

@@ -14,6 +14,7 @@ units: only transcribe differs (minutes, against ledger seconds).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, get_args
@@ -104,6 +105,12 @@ def window(period: Period, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     if start.month == 12:
         return start, start.replace(year=start.year + 1, month=1)
     return start, start.replace(month=start.month + 1)
+
+
+def window_at(period: Period, timestamp: float) -> tuple[dt.datetime, dt.datetime]:
+    """The window holding unix `timestamp`, as the usage counters key it (migration 5): by the
+    whole second, so a timestamp a hair before a boundary never rounds into the next window."""
+    return window(period, dt.datetime.fromtimestamp(math.floor(timestamp), dt.UTC))
 
 
 def earlier_window(period: Period, now: dt.datetime, back: int) -> tuple[dt.datetime, dt.datetime]:

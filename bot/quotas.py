@@ -1,7 +1,9 @@
 """Limits per server and the check against the ledger (the rules are in `bot.quota_rules`).
 
 The ledger (`bot.usage.Ledger.reserve`) calls `Quotas.refusal` inside the same transaction as
-the reservation it guards, so concurrent calls can never overspend a limit.
+the reservation it guards, so concurrent calls can never overspend a limit. What was used comes
+from `usage_counters`, which triggers keep equal to the ledger's counted rows per window
+(migration 5): a check reads one row per applicable limit, however long the ledger.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from bot.quota_rules import (
     to_ledger_units,
     to_limit_units,
     window,
+    window_at,
 )
 from bot.store import Store
 from bot.usage import Caller, Feature
@@ -48,10 +51,9 @@ __all__ = [
     "to_ledger_units",
     "to_limit_units",
     "window",
+    "window_at",
 ]
 
-#: Usage rows that count against a limit: in flight, or done.
-COUNTED_OUTCOMES = "('reserved', 'ok')"
 #: Slack for float sums of ledger units (seconds of audio).
 EPSILON = 1e-9
 
@@ -85,29 +87,26 @@ class Quotas:
         Of several broken limits it names the one that resets last (the real wait). Inside
         `Store.transaction` this is exact; outside, a cheap early check.
         """
+        limits = await self.applicable(caller, feature)
         worst: QuotaExceeded | None = None
-        for limit in await self.applicable(caller, feature):
-            start, end = window(limit.period, _utc(now))
-            used = await self._used(caller, limit, start, end)
+        for limit, (used, end) in zip(limits, await self._used(caller, limits, now), strict=True):
             if used + units > limit.amount + EPSILON and (worst is None or end > worst.resets_at):
                 worst = QuotaExceeded(limit, used, units, end)
         return worst
 
     async def status(self, caller: Caller, now: float | None = None) -> list[LimitStatus]:
         """Every limit that applies to `caller`, with what was used of it so far."""
-        moment = _utc(time.time() if now is None else now)
-        statuses = []
-        for limit in await self.applicable(caller):
-            start, end = window(limit.period, moment)
-            statuses.append(LimitStatus(limit, await self._used(caller, limit, start, end), end))
-        return statuses
+        limits = await self.applicable(caller)
+        used = await self._used(caller, limits, time.time() if now is None else now)
+        return [LimitStatus(limit, *spent) for limit, spent in zip(limits, used, strict=True)]
 
     async def used(
         self, caller: Caller, feature: Feature, period: Period, now: float | None = None
     ) -> float:
         """What `caller` used of `feature` in the current `period` (ledger units)."""
-        start, end = window(period, _utc(time.time() if now is None else now))
-        return await self._used(caller, Limit(feature, period, 0, "member"), start, end)
+        limit = Limit(feature, period, 0, "member")
+        [(used, _)] = await self._used(caller, [limit], time.time() if now is None else now)
+        return used
 
     async def applicable(self, caller: Caller, feature: Feature | None = None) -> list[Limit]:
         if caller.guild_id is None:
@@ -121,24 +120,27 @@ class Quotas:
         return applicable_limits(limits, caller.user_id, caller.role_ids, exempt)
 
     async def _used(
-        self, caller: Caller, limit: Limit, start: dt.datetime, end: dt.datetime
-    ) -> float:
-        sql = (
-            "SELECT COALESCE(SUM(units), 0) FROM usage WHERE guild_id IS ? AND feature = ?"
-            f" AND created_at >= ? AND created_at < ? AND outcome IN {COUNTED_OUTCOMES}"
+        self, caller: Caller, limits: Sequence[Limit], now: float
+    ) -> list[tuple[float, dt.datetime]]:
+        """Per limit, what was counted against it in its window holding `now`, and when that
+        window ends: one primary-key read of `usage_counters` per limit, all in one query."""
+        if not limits:
+            return []
+        guild_key = caller.guild_id if caller.guild_id is not None else 0
+        windows = [window_at(limit.period, now) for limit in limits]
+        sql = " UNION ALL ".join(
+            f"SELECT {i}, units FROM usage_counters WHERE guild_key = ? AND user_key = ?"
+            " AND feature = ? AND period = ? AND window_start = ?"
+            for i in range(len(limits))
         )
-        args: tuple[object, ...] = (
-            caller.guild_id,
-            limit.feature,
-            start.timestamp(),
-            end.timestamp(),
-        )
-        if limit.per_member:
-            sql += " AND user_id = ?"
-            args += (caller.user_id,)
-        async with self._db.execute(sql, args) as cur:
-            row = await cur.fetchone()
-        return float(row[0]) if row else 0.0
+        args: list[object] = []
+        for limit, (start, _) in zip(limits, windows, strict=True):
+            user_key = caller.user_id if limit.per_member else 0
+            args += (guild_key, user_key, limit.feature, limit.period, int(start.timestamp()))
+        used = [0.0] * len(limits)
+        for i, units in await self._db.execute_fetchall(sql, args):
+            used[i] = float(units)
+        return [(spent, end) for spent, (_, end) in zip(used, windows, strict=True)]
 
     # -- moderators' changes ----------------------------------------------------------------
 
@@ -239,7 +241,3 @@ class Quotas:
         if generation == self._generation:
             self._cache[guild_id] = rules
         return rules
-
-
-def _utc(timestamp: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC)

@@ -6,6 +6,10 @@ rows, so a reservation holds its units while the call is in flight. With a `Quot
 check and the reservation are one transaction: `reserve` (and so `charge`) raises
 `QuotaExceeded` before any API call, and concurrent calls can never overspend a limit.
 
+Quotas read running counters (`usage_counters`, migration 5), not the ledger: triggers adjust
+them in the same statement as every change of a row (reserve, settle, refund, delete), in the
+windows of the row's created_at, so each write here stays a single atomic statement.
+
 `charge` is the one door of every API call: with an `Admission` it also refuses a member who
 has too many calls in flight (`TooBusy`) and every call once the bot is shutting down
 (`ShuttingDown`), and it reports each call and refusal to `Metrics`.
@@ -36,6 +40,8 @@ Feature = Literal["ask", "imagine", "tts", "transcribe"]
 FEATURES: tuple[Feature, ...] = ("ask", "imagine", "tts", "transcribe")
 #: How long the early quota check (before an interaction is acknowledged) may take.
 EARLY_CHECK_BUDGET_S = 0.5
+#: Ledger rows deleted per statement when pruning (~50 ms of the connection each).
+PRUNE_BATCH = 5_000
 #: What one unit of each feature is, as the ledger counts it.
 UNIT_NAMES: dict[Feature, str] = {
     "ask": "requests",
@@ -156,14 +162,34 @@ class Ledger:
             return None
 
     async def prune(self, retention_days: float) -> int:
-        """Delete finished rows older than `retention_days`; returns how many."""
+        """Delete finished rows older than `retention_days`, and the counters of windows that
+        ended by then; returns how many rows.
+
+        Counters go first, so the rows' delete trigger finds nothing to adjust in ended
+        windows. Rows go PRUNE_BATCH at a time, so other calls get the connection in between."""
+        from bot.quota_rules import PERIODS, window_at  # bot.quota_rules imports this module
+
         cutoff = self._clock() - retention_days * 86_400
-        cursor = await self._db.execute(
-            "DELETE FROM usage WHERE created_at < ? AND outcome != 'reserved'", (cutoff,)
+        # A counter whose window ended before the cutoff starts before the cutoff's window.
+        starts = [int(window_at(period, cutoff)[0].timestamp()) for period in PERIODS]
+        await self._db.execute(
+            "DELETE FROM usage_counters WHERE window_start < CASE period"
+            f" {' '.join(f'WHEN {p!r} THEN ?' for p in PERIODS)} END",
+            starts,
         )
-        if cursor.rowcount:
-            log.info("Pruned %s usage rows older than %s days", cursor.rowcount, retention_days)
-        return cursor.rowcount
+        pruned = 0
+        while True:
+            cursor = await self._db.execute(
+                "DELETE FROM usage WHERE id IN (SELECT id FROM usage WHERE created_at < ?"
+                " AND outcome != 'reserved' LIMIT ?)",
+                (cutoff, PRUNE_BATCH),
+            )
+            pruned += cursor.rowcount
+            if cursor.rowcount < PRUNE_BATCH:
+                break
+        if pruned:
+            log.info("Pruned %s usage rows older than %s days", pruned, retention_days)
+        return pruned
 
     async def settle(self, reservation_id: int, units: float, tokens: int = 0) -> None:
         await self._db.execute(
