@@ -140,7 +140,7 @@ def report(waves: list[Wave], hwm: dict[str, float], args: argparse.Namespace) -
     if args.ask_limit is not None:
         who = "the server's members together" if args.ask_limit_total else "every member"
         print(
-            f"Quotas: {who} may /ask {args.ask_limit} times a day (checked in SQL);"
+            f"Quotas: {who} may /ask {args.ask_limit} times a day (checked against running counters);"
             f" {args.usage_rows:,} /ask rows in the ledger today"
         )
     if args.nexai_connection_limit is not None:
