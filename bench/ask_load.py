@@ -140,11 +140,11 @@ def report(waves: list[Wave], hwm: dict[str, float], args: argparse.Namespace) -
     if args.ask_limit is not None:
         who = "the server's members together" if args.ask_limit_total else "every member"
         print(
-            f"Quotas: {who} may /ask {args.ask_limit} times a day (checked against running counters);"
+            f"Quotas: {who} may /ask {args.ask_limit} times a day (running counters);"
             f" {args.usage_rows:,} /ask rows in the ledger today"
         )
     if args.nexai_connection_limit is not None:
-        print(f"WHAT-IF: the bot's nexai connection limit is {args.nexai_connection_limit}")
+        print(f"NEXAI_MAX_CONNECTIONS={args.nexai_connection_limit}")
     print()
     slash = [w for w in waves if w.mode == "slash"]
     if slash:
@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--nexai-connection-limit",
         type=int,
-        help="what-if: the bot's nexai connection limit (aiohttp's default: 100; 0: none)",
+        help="the bot's NEXAI_MAX_CONNECTIONS (default 500)",
     )
     parser.add_argument(
         "--ask-limit",

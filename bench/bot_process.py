@@ -13,10 +13,7 @@ way ``FakeDiscord.install()`` does it (``Route.BASE``, ``DEFAULT_GATEWAY``, and
 Prints ``READY`` on stdout once the bot is ready (and, for nexbot, the model list loaded),
 then runs until SIGTERM or SIGINT. ``--cprofile PATH`` writes cProfile stats on exit.
 
-``--nexai-connection-limit N`` is a what-if: the bot's nexai session is made without a
-connector, so aiohttp's default limit of 100 open connections applies to it (discord.py's
-own session sets no limit); with this option such sessions get ``N`` instead (0: none), to
-show what changing it in ``bot/app.py`` would do.
+``--nexai-connection-limit N`` sets the bot's ``NEXAI_MAX_CONNECTIONS`` (default 500).
 """
 
 from __future__ import annotations
@@ -25,14 +22,12 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
-import functools
 import logging
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import discord
 import discord.gateway
 import discord.http
@@ -68,18 +63,6 @@ def point_discord_at(base_url: str) -> None:
     setattr(discord.http, "_set_api_version", _set_api_version)  # noqa: B010
 
 
-def set_default_connection_limit(limit: int) -> None:
-    """Sessions made without a connector get ``limit`` connections instead of aiohttp's 100."""
-    original = aiohttp.TCPConnector.__init__
-
-    @functools.wraps(original)
-    def __init__(self: aiohttp.TCPConnector, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("limit", limit)
-        original(self, *args, **kwargs)
-
-    setattr(aiohttp.TCPConnector, "__init__", __init__)  # noqa: B010
-
-
 class DeferOnlyBot(commands.Bot):
     """The least a bot can do for /ask: defer, then edit once. A mention gets one reply."""
 
@@ -111,7 +94,7 @@ class DeferOnlyBot(commands.Bot):
 
 
 def nexbot_settings(args: argparse.Namespace) -> Settings:
-    values = {
+    values: dict[str, Any] = {
         "discord_token": args.token,
         "nexai_api_key": args.nexai_key,
         "nexai_base_url": args.nexai_url,
@@ -119,13 +102,13 @@ def nexbot_settings(args: argparse.Namespace) -> Settings:
         "stream_edit_interval_s": args.edit_interval,
         "log_level": args.log_level,
     }
+    if args.nexai_connection_limit is not None:
+        values["nexai_max_connections"] = args.nexai_connection_limit
     return Settings(_env_file=None, **values)
 
 
 async def run(args: argparse.Namespace) -> None:
     point_discord_at(args.discord_url)
-    if args.nexai_connection_limit is not None:
-        set_default_connection_limit(args.nexai_connection_limit)
     bot: commands.Bot
     if args.kind == "nexbot":
         bot = NexBot(nexbot_settings(args), guild_ready_timeout=GUILD_READY_TIMEOUT_S)
@@ -165,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reply", default=BASELINE_REPLY, help="the defer-only bot's answer")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--cprofile", help="write cProfile stats here on exit")
-    parser.add_argument("--nexai-connection-limit", type=int, help="what-if (see above)")
+    parser.add_argument("--nexai-connection-limit", type=int, help="NEXAI_MAX_CONNECTIONS")
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
     profiler = cProfile.Profile() if args.cprofile else None

@@ -51,7 +51,7 @@ class Options:
     ask_limit: int | None = None  # a daily /ask limit for the server (nexbot only)
     ask_limit_scope: Scope = "server"  # per member ("server") or all members ("total")
     usage_rows: int = 0  # settled /ask rows already in the ledger today
-    nexai_connection_limit: int | None = None  # what-if, see bench.bot_process
+    nexai_connection_limit: int | None = None  # NEXAI_MAX_CONNECTIONS
     cprofile: str | None = None  # nexbot only
     py_spy: str | None = None  # nexbot only
 
