@@ -168,7 +168,7 @@ class NexaiClient:
     ) -> list[bytes]:
         body = {"model": model, "prompt": prompt, "n": n, "size": size}
         data = await self._call(
-            ApiCall("POST", IMAGES_PATH, model, self._timeout, json=body), read_json
+            ApiCall("POST", IMAGES_PATH, model, self._timeout, json=body, billed=True), read_json
         )
         items = data.get("data")
         if not isinstance(items, list) or not items:
@@ -190,7 +190,8 @@ class NexaiClient:
             return audio
 
         return await self._call(
-            ApiCall("POST", SPEECH_PATH, model, self._timeout, json=body), read_audio
+            ApiCall("POST", SPEECH_PATH, model, self._timeout, json=body, billed=True),
+            read_audio,
         )
 
     async def transcribe(
@@ -247,7 +248,7 @@ class NexaiClient:
                     self._log_call(call, resp.status, started, usage)
                     return result
             except NexaiError as exc:
-                delay = self._retry_delay(exc, attempt) if call.retryable else None
+                delay = self._retry_delay(call, exc, attempt) if call.retryable else None
                 if delay is None:
                     raise
             await self._sleep_before_retry(call, attempt, delay)
@@ -285,9 +286,11 @@ class NexaiClient:
                 f"{call.method} {call.path} failed: {type(exc).__name__}: {exc}"
             ) from exc
 
-    def _retry_delay(self, exc: NexaiError, attempt: int) -> float | None:
-        """Seconds to wait before retrying after `exc`, or None to give up."""
+    def _retry_delay(self, call: ApiCall, exc: NexaiError, attempt: int) -> float | None:
+        """Seconds to wait before retrying `call` after `exc`, or None to give up."""
         if not self._call_retryable(exc) or attempt >= self._max_retries:
+            return None
+        if call.billed and isinstance(exc, NexaiTimeoutError):
             return None
         retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
         if retry_after is not None and retry_after > self._max_retry_wait_s:

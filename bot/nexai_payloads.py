@@ -55,6 +55,9 @@ class ApiCall:
     form: Callable[[], aiohttp.FormData] | None = None
     retryable: bool = True
     stream: bool = False
+    #: Billed per result (images, speech): a timeout may mean the work was done and paid for,
+    #: so it is not retried; errors the server answered with still are.
+    billed: bool = False
 
 
 def uses_responses_api(model: str) -> bool:

@@ -157,7 +157,7 @@ class ChatStream:
                         f"stream interrupted after {len(self.text)} characters: {exc}",
                         partial=self.text,
                     ) from exc
-                delay = self._client._retry_delay(exc, attempt)
+                delay = self._client._retry_delay(self._call, exc, attempt)
                 if delay is None:
                     raise
             await self._client._sleep_before_retry(self._call, attempt, delay)

@@ -608,3 +608,22 @@ async def test_debug_log_has_call_details_but_no_key_or_content(
     assert fake.api_key not in caplog.text
     assert "private" not in caplog.text
     assert DEFAULT_REPLY not in caplog.text
+
+
+async def test_a_timed_out_image_generation_is_not_retried_so_it_is_not_billed_twice(
+    session: aiohttp.ClientSession, fake: FakeNexai
+) -> None:
+    client = make_client(session, fake, max_retries=2, **TINY_TIMEOUTS)
+    fake.enqueue("/images/generations", Hang(), Hang(), Hang())
+    with pytest.raises(NexaiTimeoutError):
+        await client.generate_images("gpt-image-2", "a cat")
+    assert len(fake.calls("/images/generations")) == 1
+
+
+async def test_a_failed_image_generation_is_still_retried(
+    session: aiohttp.ClientSession, fake: FakeNexai
+) -> None:
+    client = make_client(session, fake, max_retries=2)
+    fake.enqueue("/images/generations", Error(500))
+    assert len(await client.generate_images("gpt-image-2", "a cat")) == 1
+    assert len(fake.calls("/images/generations")) == 2

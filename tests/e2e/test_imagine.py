@@ -119,7 +119,7 @@ ERRORS: list[tuple[str, list[Step], str]] = [
     ("403", [Error(403)], "suspended or expired"),
     ("429", [Error(429), Error(429)], "nexai is busy right now. Please try again in a minute."),
     ("500", [Error(500), Error(500)], "nexai had an internal error"),
-    ("timeout", [Hang(5), Hang(5)], "nexai took too long to answer"),
+    ("timeout", [Hang(5)], "nexai took too long to answer"),  # not retried: may be billed
 ]
 
 
