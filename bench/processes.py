@@ -8,6 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
+from bot.tasks import cancel_and_wait
+
 #: discord.py's DEBUG lines can be long; a ready line never is, but the reader must not choke.
 STDOUT_LINE_LIMIT = 16 * 1024 * 1024
 STOP_TIMEOUT_S = 15.0
@@ -78,8 +80,5 @@ class Child:
                 with contextlib.suppress(ProcessLookupError):
                     self.process.kill()
                 await self.process.wait()
-        if self._drain is not None:
-            self._drain.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._drain
+        await cancel_and_wait(self._drain)
         return self.process.returncode

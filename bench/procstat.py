@@ -8,6 +8,8 @@ import os
 import time
 from types import TracebackType
 
+from bot.tasks import cancel_and_wait
+
 CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 RSS_SAMPLE_INTERVAL_S = 0.05
 CPU_SAMPLE_INTERVAL_S = 0.5
@@ -60,10 +62,7 @@ class RssSampler:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         with contextlib.suppress(OSError):
             self.peak_mib = max(self.peak_mib, rss_mib(self.pid))
 
@@ -109,10 +108,7 @@ class CpuSampler:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         with contextlib.suppress(OSError):
             self._sample()  # the last, partial interval (or the only one of a short block)
 

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.tasks import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 #: How often a connected bot rewrites the file.
@@ -74,11 +76,8 @@ class Heartbeat:
             self._task = asyncio.create_task(self._run(), name="heartbeat")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         with contextlib.suppress(OSError):
             self.path.unlink(missing_ok=True)
 

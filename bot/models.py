@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from bot.nexai import NexaiClient, NexaiError
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +73,8 @@ class ModelCatalog:
             self._task = asyncio.create_task(self._keep_fresh(), name="model-catalog")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _keep_fresh(self) -> None:
         while True:
