@@ -97,6 +97,10 @@ VIETNAMESE: dict[str, str] = {
     "nào để chép lời.",
     "I couldn't download that file from Discord. Please try again.": "Mình không tải được tệp "
     "đó từ Discord. Vui lòng thử lại.",
+    "Discord didn't send that file at the size it reported ({size} bytes), so I stopped "
+    "before transcribing it and you weren't charged. Please try again, or upload the file "
+    "again.": "Discord không gửi tệp đó đúng kích thước đã báo ({size} byte) nên mình đã dừng "
+    "trước khi chép lời và bạn không bị tính phí. Vui lòng thử lại hoặc tải tệp lên lại.",
     "That text is {length} characters long; I can read at most {limit} at a time.": "Văn bản "
     "dài {length} ký tự; mỗi lần mình chỉ đọc được tối đa {limit} ký tự.",
     "There is no text to read. Write something to turn into speech.": "Không có gì để đọc. Hãy "

@@ -77,6 +77,16 @@ class DownloadFailed(MediaError):
     text = "I couldn't download that file from Discord. Please try again."
 
 
+class SizeMismatch(MediaError):
+    """Discord served a different number of bytes than the size it reported for the file."""
+
+    text = (
+        "Discord didn't send that file at the size it reported ({size} bytes), so I stopped "
+        "before transcribing it and you weren't charged. Please try again, or upload the file "
+        "again."
+    )
+
+
 class TextTooLong(MediaError):
     text = "That text is {length} characters long; I can read at most {limit} at a time."
 

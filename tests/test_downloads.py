@@ -10,7 +10,7 @@ import pytest_asyncio
 from aiohttp import web
 
 from bot.downloads import open_download
-from bot.media import AudioTooLarge, DownloadFailed
+from bot.media import AudioTooLarge, DownloadFailed, SizeMismatch
 
 BODY = bytes(range(256)) * 40  # 10,240 bytes
 
@@ -99,3 +99,64 @@ async def test_an_unreachable_host_is_a_failed_download(session: aiohttp.ClientS
     with pytest.raises(DownloadFailed):
         async with open_download(session, "http://127.0.0.1:9/x", max_bytes=100):
             pytest.fail("the body should not be offered")
+
+
+# -- the size an upload declares ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "expected", "size"),
+    [("/sized", None, len(BODY)), ("/chunked", None, None), ("/chunked", len(BODY), len(BODY))],
+    ids=["content-length", "unknown", "expected"],
+)
+async def test_the_size_is_known_before_reading_from_the_expectation_or_the_content_length(
+    server: str,
+    session: aiohttp.ClientSession,
+    path: str,
+    expected: int | None,
+    size: int | None,
+) -> None:
+    async with open_download(
+        session, server + path, max_bytes=len(BODY), expected_bytes=expected
+    ) as download:
+        assert download.size == size
+        assert b"".join([chunk async for chunk in download]) == BODY
+
+
+async def test_a_content_length_other_than_the_expected_size_is_refused_before_reading(
+    server: str, session: aiohttp.ClientSession
+) -> None:
+    with pytest.raises(SizeMismatch) as caught:
+        async with open_download(
+            session, server + "/sized", max_bytes=len(BODY), expected_bytes=len(BODY) - 1
+        ):
+            pytest.fail("the body should not be offered")
+    assert caught.value.fields == {"size": len(BODY) - 1}
+
+
+async def test_a_body_longer_than_expected_stops_before_a_byte_past_the_size(
+    server: str, session: aiohttp.ClientSession
+) -> None:
+    async with open_download(
+        session, server + "/chunked", max_bytes=len(BODY), expected_bytes=2500, chunk_bytes=1000
+    ) as download:
+        received = 0
+        with pytest.raises(SizeMismatch):
+            async for chunk in download:
+                received += len(chunk)
+    assert received <= 2500
+    assert isinstance(download.error, SizeMismatch) and not download.complete
+
+
+async def test_a_body_shorter_than_expected_fails_after_its_last_byte(
+    server: str, session: aiohttp.ClientSession
+) -> None:
+    async with open_download(
+        session, server + "/chunked", max_bytes=2 * len(BODY), expected_bytes=len(BODY) + 1
+    ) as download:
+        received = 0
+        with pytest.raises(SizeMismatch):
+            async for chunk in download:
+                received += len(chunk)
+    assert received == len(BODY)
+    assert isinstance(download.error, SizeMismatch) and not download.complete
