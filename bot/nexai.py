@@ -90,6 +90,22 @@ USER_AGENT = "nexbot"
 T = TypeVar("T")
 
 
+class SizedStream(aiohttp.payload.AsyncIterablePayload):
+    """An async iterable of exactly `size` bytes, as an upload part of known size.
+
+    aiohttp sums the sizes of a multipart body's parts (with their boundaries and headers)
+    into its Content-Length; a part of unknown size makes the whole body chunked.
+    """
+
+    def __init__(self, chunks: AsyncIterable[bytes], size: int, *, content_type: str) -> None:
+        super().__init__(chunks, content_type=content_type)
+        self._declared_size = size
+
+    @property
+    def size(self) -> int:
+        return self._declared_size
+
+
 class NexaiClient:
     """One client per bot, sharing the bot's aiohttp session."""
 
@@ -202,9 +218,17 @@ class NexaiClient:
         filename: str,
         content_type: str,
         language: str | None = None,
+        size: int | None = None,
     ) -> Transcript:
-        """Upload audio as multipart. An async iterable is streamed, so it is sent only once."""
-        if isinstance(audio, bytes) and len(audio) > MAX_TRANSCRIPTION_BYTES:
+        """Upload audio as multipart and read the transcript.
+
+        An async iterable is streamed, so it is sent only once. With `size` (the exact number
+        of bytes the iterable yields; the caller makes sure of it) the upload declares its
+        Content-Length, as the official SDK always does; without, it goes chunked, which
+        length-requiring front ends refuse with 411.
+        """
+        length = len(audio) if isinstance(audio, bytes) else size
+        if length is not None and length > MAX_TRANSCRIPTION_BYTES:
             raise BadRequestError("audio is larger than the API's 50 MB limit", status=413)
 
         def form() -> aiohttp.FormData:
@@ -212,7 +236,10 @@ class NexaiClient:
             data.add_field("model", model)
             if language:
                 data.add_field("language", language)
-            data.add_field("file", audio, filename=filename, content_type=content_type)
+            file: bytes | AsyncIterable[bytes] | SizedStream = audio
+            if not isinstance(audio, bytes) and size is not None:
+                file = SizedStream(audio, size, content_type=content_type)
+            data.add_field("file", file, filename=filename, content_type=content_type)
             return data
 
         call = ApiCall(

@@ -1,7 +1,9 @@
 """Speech to text for an audio file on Discord: checked, charged, streamed to the API.
 
 The file is never held whole: it is read from Discord's CDN in chunks while the same chunks
-are uploaded to nexai, with the size cap enforced as the bytes arrive.
+are uploaded to nexai, with the size cap enforced as the bytes arrive. The upload declares
+its length (Discord's size for the file), as the official SDK does; bytes that do not add up
+to that size stop it (`SizeMismatch`), and the charge is refunded.
 """
 
 from __future__ import annotations
@@ -59,14 +61,15 @@ class Transcriber:
 
         The reservation is an estimate (Discord's duration, else a guess from the size); it
         settles to the API's duration when the answer carries one, and is refunded on failure.
-        Raises MediaError (refused, too large while reading, download broke) or NexaiError.
+        Raises MediaError (refused, too large or not the announced size while reading,
+        download broke) or NexaiError.
         """
         check_audio(audio, self.max_bytes)
         model = self._settings.transcribe_model
         estimate = estimate_audio_seconds(audio)
         async with self._ledger.charge(caller, "transcribe", estimate, model) as charge:
             async with open_download(
-                self._session, audio.url, max_bytes=self.max_bytes
+                self._session, audio.url, max_bytes=self.max_bytes, expected_bytes=audio.size
             ) as download:
                 try:
                     transcript = await self._client.transcribe(
@@ -75,6 +78,7 @@ class Transcriber:
                         filename=audio.filename,
                         content_type=upload_content_type(audio.filename, audio.content_type),
                         language=language,
+                        size=download.size,
                     )
                 except NexaiError:
                     if download.error is not None:  # the real cause, hidden by the upload

@@ -11,6 +11,8 @@ from aiohttp import web
 
 from bot.downloads import open_download
 from bot.media import AudioTooLarge, DownloadFailed, SizeMismatch
+from bot.nexai import NexaiClient, NexaiError
+from tests.fakes.nexai import FakeNexai
 
 BODY = bytes(range(256)) * 40  # 10,240 bytes
 
@@ -160,3 +162,26 @@ async def test_a_body_shorter_than_expected_fails_after_its_last_byte(
                 received += len(chunk)
     assert received == len(BODY)
     assert isinstance(download.error, SizeMismatch) and not download.complete
+
+
+@pytest.mark.parametrize("expected", [len(BODY) + 1, len(BODY) - 1], ids=["short", "long"])
+async def test_an_upload_fed_by_a_download_of_the_wrong_size_is_abandoned_unanswered(
+    server: str, session: aiohttp.ClientSession, expected: int
+) -> None:
+    """The upload declares the expected size; when the bytes do not add up, it stops at once
+    (no wait for a timeout), the API never gets a whole request, and the cause is kept."""
+    async with FakeNexai() as api:
+        client = NexaiClient(session, api.base_url, api.api_key, total_timeout_s=5)
+        async with open_download(
+            session, server + "/chunked", max_bytes=2 * len(BODY), expected_bytes=expected
+        ) as download:
+            with pytest.raises(NexaiError):
+                await client.transcribe(
+                    "whisper-1",
+                    download,
+                    filename="a.mp3",
+                    content_type="audio/mpeg",
+                    size=download.size,
+                )
+        assert isinstance(download.error, SizeMismatch)
+        assert api.calls("/audio/transcriptions") == []

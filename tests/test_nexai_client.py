@@ -279,7 +279,12 @@ async def test_transcribe_uploads_bytes_as_multipart(client: NexaiClient, fake: 
     assert request.filenames == {"file": "voice.ogg"}
 
 
-async def test_transcribe_streams_an_async_iterable(client: NexaiClient, fake: FakeNexai) -> None:
+async def test_transcribe_streams_an_async_iterable_of_unknown_size_chunked(
+    client: NexaiClient, fake: FakeNexai
+) -> None:
+    """The fallback when no size is known, for front ends that accept chunked uploads."""
+    fake.require_content_length = False
+
     async def audio() -> AsyncIterator[bytes]:
         for index in range(4):
             yield bytes([index]) * 1000
@@ -302,8 +307,73 @@ async def test_transcribe_over_the_servers_limit_is_413(
         yield b"x" * 1500
 
     with pytest.raises(BadRequestError) as caught:
-        await client.transcribe("whisper-1", audio(), filename="a.wav", content_type="audio/wav")
+        await client.transcribe(
+            "whisper-1", audio(), filename="a.wav", content_type="audio/wav", size=1500
+        )
     assert caught.value.status == 413
+
+
+async def chunks_of(data: bytes, size: int = 1000) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+AUDIO = bytes(range(256)) * 20  # 5,120 bytes
+
+
+@pytest.mark.parametrize(
+    ("filename", "language"),
+    [("memo.mp3", None), ("memo.mp3", "vi"), ('bài hát "số 1" 🎵.mp3', "en")],
+)
+async def test_a_streamed_upload_of_known_size_declares_its_exact_content_length(
+    client: NexaiClient, fake: FakeNexai, filename: str, language: str | None
+) -> None:
+    """Boundaries, part headers (quoted, non-ASCII names too), fields and file add up to
+    the Content-Length: what the server received is exactly what was declared."""
+    transcript = await client.transcribe(
+        "whisper-1",
+        chunks_of(AUDIO),
+        filename=filename,
+        content_type="audio/mpeg",
+        language=language,
+        size=len(AUDIO),
+    )
+    assert transcript.text.endswith(f".mp3 ({len(AUDIO)} bytes)")
+    [request] = fake.calls(TRANSCRIPTIONS)
+    assert "Transfer-Encoding" not in request.headers
+    assert int(request.headers["Content-Length"]) == request.size
+    assert request.files == {"file": AUDIO}
+
+
+async def test_a_streamed_upload_declares_the_length_aiohttp_gives_the_same_bytes(
+    client: NexaiClient, fake: FakeNexai
+) -> None:
+    """Streamed with a size, the body is as long as aiohttp's own multipart of the bytes."""
+    for audio in (AUDIO, chunks_of(AUDIO)):
+        await client.transcribe(
+            "whisper-1",
+            audio,
+            filename="clip.ogg",
+            content_type="audio/ogg",
+            language="de",
+            size=len(AUDIO),
+        )
+    whole, streamed = fake.calls(TRANSCRIPTIONS)
+    assert streamed.headers["Content-Length"] == whole.headers["Content-Length"]
+    assert streamed.size == whole.size
+
+
+async def test_a_chunked_upload_gets_411_from_a_front_end_that_requires_a_length(
+    client: NexaiClient, fake: FakeNexai
+) -> None:
+    fake.require_content_length = True
+    with pytest.raises(NexaiStatusError) as caught:
+        await client.transcribe(
+            "whisper-1", chunks_of(AUDIO), filename="a.mp3", content_type="audio/mpeg"
+        )
+    assert caught.value.status == 411
+    [request] = fake.calls(TRANSCRIPTIONS)
+    assert request.headers.get("Transfer-Encoding") == "chunked"
 
 
 async def test_transcribe_refuses_bytes_over_50_mb_without_uploading(

@@ -28,9 +28,12 @@ def cdn_gets(env: BotEnv, attachment: FakeAttachment) -> int:
     return env.discord.requests.count(("GET", path))
 
 
-async def test_the_transcript_arrives_as_text_and_the_file_was_streamed_to_the_api(
+async def test_the_transcript_arrives_as_text_and_the_file_was_streamed_with_its_length(
     env: BotEnv,
 ) -> None:
+    """Streamed from Discord to the API, declaring its length up front as the SDK does: a
+    front end that refuses chunked uploads (411, on in the fake) takes it."""
+    env.api.require_content_length = True
     member = env.discord.add_member(name="minute-taker")
     audio = FakeAttachment("meeting.mp3", MP3, content_type="audio/mpeg")
     inter = await env.discord.invoke("transcribe", {"audio": audio}, user_id=member)
@@ -42,8 +45,8 @@ async def test_the_transcript_arrives_as_text_and_the_file_was_streamed_to_the_a
     upload = env.api.calls(TRANSCRIPTIONS)[-1]
     assert upload.files["file"] == MP3 and upload.filenames["file"] == "meeting.mp3"
     assert upload.form == {"model": "whisper-1"}
-    # Streamed: sent in chunks as it was read from Discord, never with a known length.
-    assert upload.headers.get("Transfer-Encoding") == "chunked"
+    assert "Transfer-Encoding" not in upload.headers
+    assert int(upload.headers["Content-Length"]) == upload.size  # every byte declared arrived
     assert cdn_gets(env, audio) == 1
     rows = await usage_rows(env, member)
     assert [(r.feature, r.units, r.outcome, r.model) for r in rows] == [
@@ -57,6 +60,49 @@ async def test_the_charge_settles_to_the_duration_the_api_reports(env: BotEnv) -
     audio = FakeAttachment("episode.mp3", MP3, content_type="audio/mpeg")
     await (await env.discord.invoke("transcribe", {"audio": audio}, user_id=member)).wait_done()
     assert [(r.units, r.outcome) for r in await usage_rows(env, member)] == [(42.5, "ok")]
+
+
+@pytest.mark.parametrize(
+    ("served", "locale", "message"),
+    [
+        (
+            MP3[:2_000],
+            "en-US",
+            "Discord didn't send that file at the size it reported (3000 bytes), so I stopped "
+            "before transcribing it and you weren't charged. Please try again, or upload the "
+            "file again.",
+        ),
+        (
+            MP3 + bytes(1_000),
+            "vi",
+            "Discord không gửi tệp đó đúng kích thước đã báo (3000 byte) nên mình đã dừng "
+            "trước khi chép lời và bạn không bị tính phí. Vui lòng thử lại hoặc tải tệp lên lại.",
+        ),
+    ],
+    ids=["fewer bytes", "more bytes"],
+)
+async def test_a_file_discord_serves_at_another_size_than_it_reported_is_not_transcribed(
+    env: BotEnv, served: bytes, locale: str, message: str
+) -> None:
+    """The upload declares Discord's size for the file; bytes that do not add up to it stop
+    the transcription with a clear message, and the charge is refunded."""
+    member = env.discord.add_member(name="shifty")
+    sent = await env.discord.send_message(
+        "", user_id=member, attachments=[FakeAttachment("talk.mp3", MP3)]
+    )
+    env.discord.cdn[urlparse(sent["attachments"][0]["url"]).path] = (served, "audio/mpeg")
+    before = len(env.api.calls(TRANSCRIPTIONS))
+    inter = await answered_with_error(
+        await env.discord.invoke_message_command(
+            "Transcribe", int(sent["id"]), user_id=member, locale=locale
+        )
+    )
+    [error] = inter.followups
+    assert error.ephemeral and error.content == message
+    assert len(env.api.calls(TRANSCRIPTIONS)) == before
+    assert [(r.feature, r.outcome) for r in await usage_rows(env, member)] == [
+        ("transcribe", "refunded")
+    ]
 
 
 async def test_the_language_goes_to_the_api_as_a_lowercase_code(env: BotEnv) -> None:

@@ -203,6 +203,9 @@ class FakeNexai:
         self.max_in_flight: Counter[str] = Counter()  # the most at once (clear it to measure)
         self.transcript: str | None = None  # transcriptions answer this instead of "transcript of"
         self.transcript_duration_s: float | None = None  # ...with this `duration` when set
+        #: Answer 411 to a chunked upload, as length-requiring front ends do (the SDK always
+        #: sends a Content-Length, so this is what production looks like).
+        self.require_content_length = True
         self.base_url = ""
         self._steps: defaultdict[str, deque[Step]] = defaultdict(deque)
         self._runner: web.AppRunner | None = None
@@ -261,6 +264,7 @@ class FakeNexai:
         self.chunk_delay_s = 0.0
         self.transcript = None
         self.transcript_duration_s = None
+        self.require_content_length = True
 
     def calls(self, path: str) -> list[RecordedRequest]:
         return [request for request in self.requests if request.path == path]
@@ -601,6 +605,14 @@ class FakeNexai:
     async def _transcriptions(
         self, request: web.Request, recorded: RecordedRequest, answer: _Answer
     ) -> web.StreamResponse:
+        """Speech to text. A chunked upload (no Content-Length) gets 411 Length Required while
+        `require_content_length` is on. A real front end answers before reading the body;
+        the fake reads (and records) it first, which the client cannot tell apart.
+        """
+        if self.require_content_length and "chunked" in recorded.headers.get(
+            "Transfer-Encoding", ""
+        ):
+            return error_response(411, "Length Required: send the upload with a Content-Length")
         form = recorded.form or {}
         if "file" not in recorded.files or "model" not in form:
             return error_response(400, "file and model are required")
