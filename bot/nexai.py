@@ -106,6 +106,34 @@ class SizedStream(aiohttp.payload.AsyncIterablePayload):
         return self._declared_size
 
 
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def parse_transcript(data: dict[str, Any]) -> Transcript:
+    """A transcription answer: `{"text", "usage"}` where usage is `{"type": "duration",
+    "seconds"}` (whisper) or `{"type": "tokens", "input_tokens", "output_tokens",
+    "total_tokens", ...}` (gpt-4o-*-transcribe); `verbose_json` adds top-level `duration` and
+    `language` (openai-python `types/audio/transcription.py`, `transcription_verbose.py`)."""
+    text = data.get("text")
+    if not isinstance(text, str):
+        raise MalformedResponseError("transcription without text")
+    usage = data.get("usage")
+    if not isinstance(usage, dict):
+        usage = {}
+    seconds = _number(usage.get("seconds")) if usage.get("type") == "duration" else None
+    if seconds is None:
+        seconds = _number(data.get("duration"))
+    tokens = _number(usage.get("total_tokens")) if usage.get("type") == "tokens" else None
+    language = data.get("language")
+    return Transcript(
+        text,
+        language if isinstance(language, str) else None,
+        seconds,
+        int(tokens) if tokens is not None else None,
+    )
+
+
 class NexaiClient:
     """One client per bot, sharing the bot's aiohttp session."""
 
@@ -220,7 +248,7 @@ class NexaiClient:
         language: str | None = None,
         size: int | None = None,
     ) -> Transcript:
-        """Upload audio as multipart and read the transcript.
+        """Upload audio as multipart and read the transcript (`response_format` json).
 
         An async iterable is streamed, so it is sent only once. With `size` (the exact number
         of bytes the iterable yields; the caller makes sure of it) the upload declares its
@@ -250,17 +278,7 @@ class NexaiClient:
             form=form,
             retryable=isinstance(audio, bytes),
         )
-        data = await self._call(call, read_json)
-        text = data.get("text")
-        if not isinstance(text, str):
-            raise MalformedResponseError("transcription without text")
-        language = data.get("language")
-        duration = data.get("duration")
-        return Transcript(
-            text,
-            language if isinstance(language, str) else None,
-            float(duration) if isinstance(duration, int | float) else None,
-        )
+        return parse_transcript(await self._call(call, read_json))
 
     async def _call(
         self, call: ApiCall, read: Callable[[aiohttp.ClientResponse], Awaitable[T]]

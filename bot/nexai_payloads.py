@@ -38,9 +38,14 @@ class ChatResult:
 
 @dataclass(frozen=True)
 class Transcript:
+    """A transcription. `duration_s`: the seconds of audio the API billed (whisper's
+    `usage.seconds`, or verbose_json's `duration`); `tokens`: the total tokens billed by
+    token-priced models (gpt-4o-*-transcribe), which report no duration."""
+
     text: str
     language: str | None = None
     duration_s: float | None = None
+    tokens: int | None = None
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,8 @@ class Transcriber:
         """The transcript of `audio`, charged to `caller` in seconds of audio.
 
         The reservation is an estimate (Discord's duration, else a guess from the size); it
-        settles to the API's duration when the answer carries one, and is refunded on failure.
+        settles to the seconds the API billed (whisper's `usage.seconds`) when the answer
+        carries them, records the tokens of token-priced models, and is refunded on failure.
         Raises MediaError (refused, too large or not the announced size while reading,
         download broke) or NexaiError.
         """
@@ -86,6 +87,8 @@ class Transcriber:
                     raise
             if transcript.duration_s is not None:
                 charge.settle(units=round(transcript.duration_s, 2))
+            if transcript.tokens is not None:
+                charge.settle(tokens=transcript.tokens)
         log.debug(
             "Transcribed %s (%s bytes, %s s) for user %s",
             audio.filename,

@@ -25,6 +25,7 @@ from bot.nexai import (
     ServerError,
     StreamInterruptedError,
     Usage,
+    parse_transcript,
     uses_responses_api,
 )
 from tests.fakes.nexai import (
@@ -272,7 +273,6 @@ async def test_transcribe_uploads_bytes_as_multipart(client: NexaiClient, fake: 
         "whisper-1", b"OggS1234", filename="voice.ogg", content_type="audio/ogg", language="vi"
     )
     assert transcript.text == "transcript of voice.ogg (8 bytes)"
-    assert transcript.language == "vi"
     [request] = fake.calls(TRANSCRIPTIONS)
     assert request.form == {"model": "whisper-1", "language": "vi"}
     assert request.files == {"file": b"OggS1234"}
@@ -374,6 +374,80 @@ async def test_a_chunked_upload_gets_411_from_a_front_end_that_requires_a_length
     assert caught.value.status == 411
     [request] = fake.calls(TRANSCRIPTIONS)
     assert request.headers.get("Transfer-Encoding") == "chunked"
+
+
+async def test_whisper_reports_the_billed_seconds_in_its_usage(
+    client: NexaiClient, fake: FakeNexai
+) -> None:
+    fake.transcript_seconds = 12.3
+    transcript = await client.transcribe(
+        "whisper-1", AUDIO, filename="a.mp3", content_type="audio/mpeg"
+    )
+    assert (transcript.duration_s, transcript.tokens) == (12.3, None)
+
+
+async def test_a_token_priced_model_reports_tokens_and_no_duration(
+    client: NexaiClient, fake: FakeNexai
+) -> None:
+    fake.transcript, fake.transcript_seconds = "one two three", 2.0
+    transcript = await client.transcribe(
+        "gpt-4o-mini-transcribe", AUDIO, filename="a.mp3", content_type="audio/mpeg"
+    )
+    # The fake's rule: 10 audio tokens a second in, a token a word out.
+    assert (transcript.text, transcript.duration_s, transcript.tokens) == (
+        "one two three",
+        None,
+        23,
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "seconds", "tokens", "language"),
+    [
+        ({"text": "hi", "usage": {"type": "duration", "seconds": 9}}, 9.0, None, None),
+        (
+            {
+                "text": "hi",
+                "usage": {
+                    "type": "tokens",
+                    "input_tokens": 14,
+                    "input_token_details": {"text_tokens": 0, "audio_tokens": 14},
+                    "output_tokens": 45,
+                    "total_tokens": 59,
+                },
+            },
+            None,
+            59,
+            None,
+        ),
+        (  # verbose_json (whisper only): the exact duration, the language by name
+            {
+                "task": "transcribe",
+                "language": "english",
+                "duration": 8.47,
+                "text": "hi",
+                "segments": [],
+                "usage": {"type": "duration", "seconds": 9},
+            },
+            9.0,
+            None,
+            "english",
+        ),
+        ({"text": "hi", "duration": 8.47, "language": "english"}, 8.47, None, "english"),
+        ({"text": "hi"}, None, None, None),
+        ({"text": "hi", "usage": {"type": "duration", "seconds": "9"}}, None, None, None),
+    ],
+    ids=["whisper json", "gpt-4o json", "verbose json", "verbose without usage", "bare", "odd"],
+)
+def test_a_transcription_answer_gives_the_billed_seconds_or_tokens(
+    answer: dict[str, Any], seconds: float | None, tokens: int | None, language: str | None
+) -> None:
+    transcript = parse_transcript(answer)
+    assert (transcript.duration_s, transcript.tokens, transcript.language) == (
+        seconds,
+        tokens,
+        language,
+    )
 
 
 async def test_transcribe_refuses_bytes_over_50_mb_without_uploading(

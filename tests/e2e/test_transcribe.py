@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
 from bot.media import MAX_AUDIO_BYTES
-from tests.e2e.conftest import BotEnv
+from tests.e2e.conftest import BotEnv, bot_env
 from tests.e2e.media_support import pings_nobody, usage_rows, voice_attachment
 from tests.fakes.discord import IS_VOICE_MESSAGE, FakeAttachment, FakeInteraction
 from tests.fakes.nexai import Error
@@ -50,16 +51,44 @@ async def test_the_transcript_arrives_as_text_and_the_file_was_streamed_with_its
     assert cdn_gets(env, audio) == 1
     rows = await usage_rows(env, member)
     assert [(r.feature, r.units, r.outcome, r.model) for r in rows] == [
-        ("transcribe", 1.0, "ok", "whisper-1")  # estimated from the size: at least 1 s
+        ("transcribe", 0.19, "ok", "whisper-1")  # the seconds whisper reported
     ]
 
 
-async def test_the_charge_settles_to_the_duration_the_api_reports(env: BotEnv) -> None:
+async def test_the_charge_settles_to_the_seconds_whisper_reports_in_its_usage(
+    env: BotEnv,
+) -> None:
+    """whisper's json answer carries `usage: {"type": "duration", "seconds"}` (and no
+    top-level duration); the reservation (Discord's 30 s here) settles to those seconds."""
     member = env.discord.add_member(name="podcaster")
-    env.api.transcript_duration_s = 42.5
-    audio = FakeAttachment("episode.mp3", MP3, content_type="audio/mpeg")
+    env.api.transcript_seconds = 42.5
+    audio = FakeAttachment("episode.mp3", MP3, content_type="audio/mpeg", duration_secs=30.0)
     await (await env.discord.invoke("transcribe", {"audio": audio}, user_id=member)).wait_done()
     assert [(r.units, r.outcome) for r in await usage_rows(env, member)] == [(42.5, "ok")]
+
+
+async def test_a_token_priced_model_keeps_the_estimate_and_records_its_tokens(
+    tmp_path: Path,
+) -> None:
+    """gpt-4o-*-transcribe report token usage and no duration: the ledger keeps Discord's
+    duration as the units and records the tokens."""
+    async with bot_env(tmp_path / "bot.db", transcribe_model="gpt-4o-mini-transcribe") as env:
+        env.api.transcript, env.api.transcript_seconds = "hello there", 7.5
+        member = env.discord.add_member(name="modern")
+        audio = FakeAttachment("memo.ogg", MP3, content_type="audio/ogg", duration_secs=7.25)
+        inter = await env.discord.invoke("transcribe", {"audio": audio}, user_id=member)
+        await inter.wait_done()
+        assert inter.original is not None and inter.original.content == "hello there"
+        assert env.api.calls(TRANSCRIPTIONS)[-1].form == {"model": "gpt-4o-mini-transcribe"}
+        # The fake's usage: 75 audio tokens in (10 a second), 2 words out.
+        assert await ledger_rows(env, member) == [(7.25, 77, "ok")]
+
+
+async def ledger_rows(env: BotEnv, user_id: int) -> list[tuple[float, int, str]]:
+    async with env.bot.store.conn.execute(
+        "SELECT units, tokens, outcome FROM usage WHERE user_id = ? ORDER BY id", (user_id,)
+    ) as cursor:
+        return [(units, tokens, outcome) for units, tokens, outcome in await cursor.fetchall()]
 
 
 @pytest.mark.parametrize(
@@ -222,6 +251,7 @@ async def test_an_api_error_gets_an_ephemeral_message_and_a_refund(env: BotEnv) 
 async def test_the_menu_transcribes_a_voice_message(env: BotEnv) -> None:
     speaker = env.discord.add_member(name="speaker")
     listener = env.discord.add_member(name="listener")
+    env.api.transcript_seconds = 3.5
     sent = await env.discord.send_message(
         "", user_id=speaker, attachments=[voice_attachment(seconds=3.25)], flags=IS_VOICE_MESSAGE
     )
@@ -236,9 +266,9 @@ async def test_the_menu_transcribes_a_voice_message(env: BotEnv) -> None:
         f"📝 Transcript of {link}\ntranscript of voice-message.ogg (2000 bytes)"
     )
     assert pings_nobody(message)
-    # The one who asked pays, for Discord's duration of the voice message.
+    # The one who asked pays, for the seconds whisper reports.
     assert [(r.feature, r.units, r.outcome) for r in await usage_rows(env, listener)] == [
-        ("transcribe", 3.25, "ok")
+        ("transcribe", 3.5, "ok")
     ]
     assert await usage_rows(env, speaker) == []
 

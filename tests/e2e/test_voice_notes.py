@@ -97,12 +97,13 @@ async def test_a_voice_note_is_transcribed_as_a_quiet_reply_charged_to_its_autho
 ) -> None:
     channel_id = await enabled_channel(env, "voice-happy")
     author = env.discord.add_member(name="talker")
+    env.api.transcript_seconds = 5.0  # whisper's usage.seconds, for Discord's 4.75 s
     note = await post_voice_note(env.discord, channel_id, user_id=author, seconds=4.75)
     reply = await env.discord.wait_reply(note)
     assert reply.content == "🗣️ transcript of voice-message.ogg (2000 bytes)"
     assert pings_nobody(reply) and (reply.allowed_mentions or {}).get("replied_user") is False
     assert [(r.feature, r.units, r.outcome) for r in await usage_rows(env, author)] == [
-        ("transcribe", 4.75, "ok")
+        ("transcribe", 5.0, "ok")
     ]
 
 

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import math
 import struct
 import time
 import zlib
@@ -43,6 +44,10 @@ REFERENCE_MODELS = (
     "whisper-1",
 )
 GARBAGE = b"<html><body>502 Bad Gateway (not JSON)</body></html>"
+#: The fake's idea of audio: this many bytes per second (128 kbit/s), unless told otherwise.
+FAKE_AUDIO_BPS = 16_000
+#: The language names verbose_json reports for the codes the tests send.
+LANGUAGE_NAMES = {"en": "english", "vi": "vietnamese", "fr": "french", "de": "german"}
 
 
 @dataclass(frozen=True)
@@ -202,7 +207,8 @@ class FakeNexai:
         self.in_flight: Counter[str] = Counter()  # requests being handled now, per path
         self.max_in_flight: Counter[str] = Counter()  # the most at once (clear it to measure)
         self.transcript: str | None = None  # transcriptions answer this instead of "transcript of"
-        self.transcript_duration_s: float | None = None  # ...with this `duration` when set
+        #: The length of any uploaded audio, in seconds (None: its size at FAKE_AUDIO_BPS).
+        self.transcript_seconds: float | None = None
         #: Answer 411 to a chunked upload, as length-requiring front ends do (the SDK always
         #: sends a Content-Length, so this is what production looks like).
         self.require_content_length = True
@@ -263,7 +269,7 @@ class FakeNexai:
         self.reply = DEFAULT_REPLY
         self.chunk_delay_s = 0.0
         self.transcript = None
-        self.transcript_duration_s = None
+        self.transcript_seconds = None
         self.require_content_length = True
 
     def calls(self, path: str) -> list[RecordedRequest]:
@@ -605,9 +611,27 @@ class FakeNexai:
     async def _transcriptions(
         self, request: web.Request, recorded: RecordedRequest, answer: _Answer
     ) -> web.StreamResponse:
-        """Speech to text. A chunked upload (no Content-Length) gets 411 Length Required while
-        `require_content_length` is on. A real front end answers before reading the body;
-        the fake reads (and records) it first, which the client cannot tell apart.
+        """Speech to text, answered in the shapes the real API uses.
+
+        Sources: openai-python `src/openai/types/audio/transcription.py` (`Transcription`:
+        `text`, `usage` either `UsageDuration {type: "duration", seconds}` or `UsageTokens
+        {type: "tokens", input_tokens, output_tokens, total_tokens, input_token_details:
+        {audio_tokens, text_tokens}}`), `transcription_verbose.py` (`TranscriptionVerbose`:
+        `duration`, `language`, `text`, `segments`, `usage`), and the OpenAI API reference
+        (Create transcription: `response_format` json (default), text, srt, verbose_json or
+        vtt; "For gpt-4o-transcribe and gpt-4o-mini-transcribe, the only supported format is
+        json"; its verbose_json example reports `"language": "english"`, a name, not a code).
+
+        - whisper-* models: `json` is `{"text", "usage": {"type": "duration", "seconds"}}`;
+          `verbose_json` adds top-level `task`, `duration`, `language` and `segments`. There
+          is no top-level `duration` in `json`. The audio lasts `transcript_seconds`, else
+          its size at FAKE_AUDIO_BPS.
+        - *-transcribe models (gpt-4o-transcribe, gpt-4o-mini-transcribe): `json` carries
+          token usage and no duration (the fake's rule: 10 audio tokens a second and the
+          prompt's words in, a token a word out); other formats are refused (400).
+        - A chunked upload (no Content-Length) gets 411 Length Required while
+          `require_content_length` is on. A real front end answers before reading the body;
+          the fake reads (and records) it first, which the client cannot tell apart.
         """
         if self.require_content_length and "chunked" in recorded.headers.get(
             "Transfer-Encoding", ""
@@ -619,13 +643,41 @@ class FakeNexai:
         size = len(recorded.files["file"])
         if size > self.max_upload_bytes:
             return error_response(413, "Maximum content size limit exceeded (50 MB)")
-        name = recorded.filenames["file"]
+        model, response_format = form["model"], form.get("response_format", "json")
+        priced_by_tokens = "transcribe" in model
+        if response_format not in ("json", "verbose_json", "text") or (
+            priced_by_tokens and response_format != "json"
+        ):
+            return error_response(
+                400,
+                f"response_format '{response_format}' is not compatible with model '{model}'",
+                code="unsupported_value",
+            )
         text = self.transcript
         if text is None:
-            text = f"transcript of {name} ({size} bytes)"
+            text = f"transcript of {recorded.filenames['file']} ({size} bytes)"
+        if response_format == "text":
+            return web.Response(text=text)
+        seconds = self.transcript_seconds
+        if seconds is None:
+            seconds = round(size / FAKE_AUDIO_BPS, 2)
         result: dict[str, Any] = {"text": text}
-        if self.transcript_duration_s is not None:
-            result["duration"] = self.transcript_duration_s
-        if "language" in form:
-            result["language"] = form["language"]
+        if priced_by_tokens:
+            audio_tokens, text_tokens = (
+                math.ceil(seconds * 10),
+                count_tokens(form.get("prompt", "")),
+            )
+            result["usage"] = {
+                "type": "tokens",
+                "input_tokens": audio_tokens + text_tokens,
+                "input_token_details": {"text_tokens": text_tokens, "audio_tokens": audio_tokens},
+                "output_tokens": count_tokens(text),
+                "total_tokens": audio_tokens + text_tokens + count_tokens(text),
+            }
+            return web.json_response(result)
+        if response_format == "verbose_json":
+            language = LANGUAGE_NAMES.get(form.get("language", "en"), "english")
+            result = {"task": "transcribe", "language": language, "duration": seconds, **result}
+            result["segments"] = []
+        result["usage"] = {"type": "duration", "seconds": seconds}
         return web.json_response(result)
