@@ -33,6 +33,9 @@ DOWNLOAD_READ_TIMEOUT_S = 60.0
 DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(
     total=None, connect=DOWNLOAD_CONNECT_TIMEOUT_S, sock_read=DOWNLOAD_READ_TIMEOUT_S
 )
+#: The file's own bytes, never a compressed transfer: what is counted (and what the
+#: Content-Length says) is then the file's size, which the upload declares.
+IDENTITY = {"Accept-Encoding": "identity"}
 
 
 class CappedDownload:
@@ -109,7 +112,7 @@ async def open_download(
     download's `size`, checked against the Content-Length and against the bytes read.
     """
     try:
-        response = await session.get(url, timeout=DOWNLOAD_TIMEOUT)
+        response = await session.get(url, headers=IDENTITY, timeout=DOWNLOAD_TIMEOUT)
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("Could not download %s: %s", url.split("?")[0], exc)
         raise DownloadFailed() from exc

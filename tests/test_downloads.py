@@ -32,11 +32,19 @@ async def sized(request: web.Request) -> web.Response:
     return web.Response(body=BODY, content_type="audio/mpeg")
 
 
+async def compressing(request: web.Request) -> web.Response:
+    """Gzips the body for a client that accepts it (its Content-Length is then the gzip's)."""
+    resp = web.Response(body=BODY, content_type="audio/mpeg")
+    resp.enable_compression()
+    return resp
+
+
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_get("/chunked", chunked)
     app.router.add_get("/sized", sized)
+    app.router.add_get("/compressing", compressing)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -185,3 +193,13 @@ async def test_an_upload_fed_by_a_download_of_the_wrong_size_is_abandoned_unansw
                 )
         assert isinstance(download.error, SizeMismatch)
         assert api.calls("/audio/transcriptions") == []
+
+
+async def test_the_file_is_asked_for_uncompressed_so_its_size_is_what_arrives(
+    server: str, session: aiohttp.ClientSession
+) -> None:
+    async with open_download(
+        session, server + "/compressing", max_bytes=len(BODY), expected_bytes=len(BODY)
+    ) as download:
+        assert b"".join([chunk async for chunk in download]) == BODY
+    assert download.complete and download.received == len(BODY)
