@@ -147,7 +147,6 @@ class Ask(commands.Cog):
         await self.bot.chat.answer(request, target, bot_id=me.id, bot_name=me.display_name)
 
     def _check_model(self, model: str, image: discord.Attachment | None) -> None:
-        settings = self.bot.settings
         if not self.bot.catalog.accepts_chat(model):
             raise InputError(
                 "The model `{model}` isn't available for chat. Pick one from the list.",
@@ -157,8 +156,9 @@ class Ask(commands.Cog):
             return
         if not is_image(image):
             raise InputError("That file isn't an image. Attach a PNG, JPEG, GIF or WebP picture.")
-        if not settings.has_vision(model):
-            models = ", ".join(f"`{m}`" for m in settings.vision_models)
+        capabilities = self.bot.nexai.capabilities
+        if not capabilities.get(model).vision:
+            models = ", ".join(f"`{m}`" for m in capabilities.vision_models())
             raise InputError(
                 "`{model}` can't see images. Try a vision model: {models}.",
                 model=model,

@@ -43,9 +43,13 @@ class FakeMessage:
     times: list[float] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
+    deleted: bool = False
 
     async def edit(self, content: str) -> None:
         await self.target.request(self, content)
+
+    async def delete(self) -> None:
+        self.deleted = True
 
     @property
     def content(self) -> str:

@@ -67,12 +67,44 @@ class Reply:
 
 @dataclass(frozen=True)
 class Error:
-    """Answer an OpenAI-shaped error, or `body` verbatim."""
+    """Answer an OpenAI-shaped error (`error_response`), or `body` verbatim.
+
+    `code` and `kind` (the error's `type`) default to what OpenAI sends for the status;
+    `headers` are added as they are (e.g. only `x-ratelimit-reset-requests: 1s`)."""
 
     status: int
     message: str = "fake error"
     retry_after: str | None = None
     body: bytes | None = None
+    code: str | None = None
+    kind: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+#: A 429 for an account out of credits, as OpenAI sends it: retrying does not help.
+OUT_OF_CREDITS = Error(
+    429,
+    "You exceeded your current quota, please check your plan and billing details.",
+    code="insufficient_quota",
+    kind="insufficient_quota",
+)
+
+
+@dataclass(frozen=True)
+class StreamError:
+    """Begin a 200 stream, send `after_chars` characters of the answer, then an error event.
+
+    Chat: `data: {"error": {"message", "type", "code"}}` (what OpenAI-compatible servers send
+    when a stream fails after its headers). Responses: the `error` event (`type: "error"`,
+    `code`, `message`, `param`, `sequence_number`), or with `failed` a `response.failed`
+    event whose `response.error` has `code` and `message` (openai-python
+    `types/responses/response_error_event.py`, `response_failed_event.py`)."""
+
+    code: str
+    message: str = "fake stream error"
+    kind: str | None = None
+    after_chars: int = 0
+    failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,7 +158,7 @@ class Pause:
     after_events: int = 2
 
 
-Step = Reply | Error | Hang | CutOff | Malformed | SlowFirstByte | Stall | Pause
+Step = Reply | Error | StreamError | Hang | CutOff | Malformed | SlowFirstByte | Stall | Pause
 
 
 def count_tokens(text: str) -> int:
@@ -160,12 +192,35 @@ def tiny_png() -> bytes:
     )
 
 
+#: (type, code) OpenAI sends with each status when nothing more specific applies
+#: (OpenAI API reference, "Error codes"; openai-python `_exceptions.py`).
+ERROR_DEFAULTS: dict[int, tuple[str, str | None]] = {
+    401: ("invalid_request_error", "invalid_api_key"),
+    404: ("invalid_request_error", "model_not_found"),
+    429: ("requests", "rate_limit_exceeded"),
+}
+
+
 def error_response(
-    status: int, message: str, *, code: str | None = None, headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    kind: str | None = None,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> web.Response:
-    kind = "server_error" if status >= 500 else "invalid_request_error"
-    payload = {"error": {"message": message, "type": kind, "code": code}}
-    return web.json_response(payload, status=status, headers=headers)
+    """`{"error": {"message", "type", "param", "code"}}`, OpenAI's error body."""
+    default_kind, default_code = ERROR_DEFAULTS.get(
+        status, ("server_error" if status >= 500 else "invalid_request_error", None)
+    )
+    error = {
+        "message": message,
+        "type": kind or default_kind,
+        "param": param,
+        "code": code or default_code,
+    }
+    return web.json_response({"error": error}, status=status, headers=headers)
 
 
 @dataclass
@@ -179,6 +234,7 @@ class _Answer:
     garbage: bool = False  # ...or send a garbage event instead
     resume: asyncio.Event | None = None  # a stream waits for it after `pause_after` events
     pause_after: int = 0
+    error: StreamError | None = None  # ...or an error event
 
 
 Handler = Callable[[web.Request, RecordedRequest, _Answer], Awaitable[web.StreamResponse]]
@@ -279,11 +335,15 @@ class FakeNexai:
             answer = _Answer(self.reply, None)
             step = self._steps[path].popleft() if self._steps[path] else None
             match step:
-                case Error(status, message, retry_after, body):
-                    headers = {"Retry-After": retry_after} if retry_after is not None else None
+                case Error(status, message, retry_after, body, code, kind, extra):
+                    headers = dict(extra)
+                    if retry_after is not None:
+                        headers["Retry-After"] = retry_after
                     if body is not None:
                         return web.Response(status=status, body=body, headers=headers)
-                    return error_response(status, message, headers=headers)
+                    return error_response(status, message, code=code, kind=kind, headers=headers)
+                case StreamError(after_chars=after_chars):
+                    answer.cut_after, answer.error = after_chars, step
                 case Hang(seconds):
                     await self._sleep(seconds)
                     return error_response(504, "hung up")
