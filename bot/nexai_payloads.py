@@ -160,11 +160,14 @@ def chat_body(
 
 def parse_chat(data: dict[str, Any], model: str, *, inline: bool = False) -> ChatResult:
     try:
-        text = _text_of(data["choices"][0]["message"].get("content"))
+        choice = data["choices"][0]
+        text = _text_of(choice["message"].get("content"))
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise MalformedResponseError("chat completion without choices[0].message") from exc
     usage = parse_usage(data.get("usage"), "prompt_tokens", "completion_tokens")
-    return ChatResult(strip_think(text, inline=inline), str(data.get("model") or model), usage)
+    truncated = choice.get("finish_reason") == "length"
+    text = strip_think(text, inline=inline, truncated=truncated)
+    return ChatResult(text, str(data.get("model") or model), usage)
 
 
 def parse_response(data: dict[str, Any], model: str) -> ChatResult:

@@ -186,7 +186,7 @@ class ChatStream:
                                 deadline.reschedule(None)
                             self._parts.append(visible)
                             yield visible
-                    if tail := think.flush():
+                    if tail := think.flush(truncated=self.finish_reason == "length"):
                         deadline.reschedule(None)
                         self._parts.append(tail)
                         yield tail

@@ -84,11 +84,12 @@ class ThinkFilter:
                 break
         return "".join(visible)
 
-    def flush(self) -> str:
+    def flush(self, *, truncated: bool = False) -> str:
         """End of text: release a held partial tag, drop an unclosed reasoning block; a block
-        that no tag opened and none closed was the answer after all."""
+        that no tag opened and none closed was the answer after all, unless the text was
+        `truncated` (the token budget ran out while the model was still reasoning)."""
         held, self._held = self._held, ""
-        if self._inside and self._unproven is not None:
+        if self._inside and self._unproven is not None and not truncated:
             text = "".join(self._unproven) + held
             self._inside, self._unproven = False, None
             return self.feed(text) + self.flush()
@@ -104,7 +105,7 @@ class ThinkFilter:
         return text
 
 
-def strip_think(text: str, *, inline: bool = False) -> str:
+def strip_think(text: str, *, inline: bool = False, truncated: bool = False) -> str:
     """The whole-text version of `ThinkFilter`."""
     think = ThinkFilter(inline=inline)
-    return think.feed(text) + think.flush()
+    return think.feed(text) + think.flush(truncated=truncated)

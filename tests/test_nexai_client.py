@@ -29,6 +29,7 @@ from bot.nexai import (
     uses_responses_api,
 )
 from tests.fakes.nexai import (
+    DEFAULT_REASONING,
     DEFAULT_REPLY,
     CutOff,
     Error,
@@ -38,6 +39,7 @@ from tests.fakes.nexai import (
     Reply,
     SlowFirstByte,
     Stall,
+    count_tokens,
     tiny_png,
 )
 
@@ -190,7 +192,8 @@ def test_codex_models_use_the_responses_api(model: str, expected: bool) -> None:
 async def test_codex_chat_goes_to_responses(client: NexaiClient, fake: FakeNexai) -> None:
     result = await client.chat("gpt-5.3-codex", HELLO, max_tokens=100)
     assert result.text == DEFAULT_REPLY
-    assert result.usage == Usage(prompt_tokens=2, completion_tokens=3)
+    reasoning_tokens = count_tokens(DEFAULT_REASONING)  # hidden, but billed as output
+    assert result.usage == Usage(prompt_tokens=2, completion_tokens=3 + reasoning_tokens)
     assert fake.calls(CHAT) == []
     [request] = fake.calls(RESPONSES)
     assert request.json is not None
@@ -230,7 +233,8 @@ async def test_codex_messages_become_responses_input(client: NexaiClient, fake: 
 async def test_codex_stream_reads_responses_events(client: NexaiClient, fake: FakeNexai) -> None:
     stream = client.stream_chat("gpt-5.3-codex", HELLO)
     assert "".join(await collect(stream)) == DEFAULT_REPLY
-    assert stream.usage == Usage(prompt_tokens=2, completion_tokens=3)
+    reasoning_tokens = count_tokens(DEFAULT_REASONING)
+    assert stream.usage == Usage(prompt_tokens=2, completion_tokens=3 + reasoning_tokens)
     [request] = fake.calls(RESPONSES)
     assert request.json is not None
     assert request.json["stream"] is True
