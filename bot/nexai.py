@@ -321,9 +321,11 @@ class NexaiClient:
                 if resp.status >= 400:
                     body = await resp.read()
                     self._log_call(call, resp.status, started)
-                    raise make_status_error(
+                    error = make_status_error(
                         resp.status, body, resp.headers, secrets=(self._api_key,)
                     )
+                    error.model = call.model
+                    raise error
                 answered = True
                 yield resp
         except TimeoutError as exc:

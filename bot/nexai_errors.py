@@ -34,7 +34,9 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 class NexaiError(UserFacingError):
-    """Base of every error the nexai client raises."""
+    """Base of every error the nexai client raises; `model` is the call's model, if any."""
+
+    model: str | None = None
 
     def __init__(self, message: str) -> None:
         self.message = redact(message)

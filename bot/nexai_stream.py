@@ -195,6 +195,7 @@ class ChatStream:
                     self._client._log_call(self._call, resp.status, started, self.usage)
                 return
             except NexaiError as exc:
+                exc.model = exc.model or self._call.model
                 if self._parts:
                     raise StreamInterruptedError(
                         f"stream interrupted after {len(self.text)} characters: {exc}",
