@@ -49,7 +49,7 @@ from bot.nexai_payloads import (
     read_json,
 )
 from bot.nexai_stream import ChatStream
-from bot.retry import DEFAULT_MAX_BACKOFF_S, is_retryable_status, retry_delay
+from bot.retry import DEFAULT_MAX_BACKOFF_S, retry_delay
 
 __all__ = [
     "AnswerDeadlineError",
@@ -107,7 +107,7 @@ def retry_reason(exc: NexaiError) -> str | None:
             return "connection failed"
         case RateLimitError():
             return f"rate limited ({exc.code or exc.status})"
-        case NexaiStatusError(in_stream=False) if is_retryable_status(exc.status):
+        case ServerError(in_stream=False):
             return f"HTTP {exc.status}"
     return None
 

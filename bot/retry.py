@@ -13,21 +13,10 @@ from collections.abc import Mapping
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
-#: Statuses worth another try: rate limited, or the upstream failed.
-RATE_LIMITED_STATUS = 429
-SERVER_ERROR_MIN_STATUS = 500
-SERVER_ERROR_MAX_STATUS = 599
 #: Backoff grows as base * 2**attempt up to this ceiling, then full jitter picks in [0, that].
 DEFAULT_BACKOFF_BASE_S = 0.5
 DEFAULT_MAX_BACKOFF_S = 8.0
 MS_PER_S = 1000.0
-
-
-def is_retryable_status(status: int) -> bool:
-    """True for 429 and 5xx; every other status is final."""
-    return status == RATE_LIMITED_STATUS or (
-        SERVER_ERROR_MIN_STATUS <= status <= SERVER_ERROR_MAX_STATUS
-    )
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
