@@ -80,7 +80,7 @@ def error_message(error: BaseException, locale: discord.Locale | str | None) -> 
             )
         case nexai.ModelNotFoundError(model=str() as model):
             return t(
-                "The model `{model}` isn't available on nexai right now, so I can't answer. "
+                "The model `{model}` isn't available on nexai right now. "
                 "The moderators have been told.",
                 locale,
                 model=model,

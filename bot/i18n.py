@@ -54,9 +54,9 @@ VIETNAMESE: dict[str, str] = {
     "Reasoning… {seconds} s": "Đang suy luận… {seconds} giây",
     "nexai did not answer in time ({seconds} s). Please try again in a moment.": "nexai không "
     "trả lời kịp ({seconds} giây). Vui lòng thử lại sau giây lát.",
-    "The model `{model}` isn't available on nexai right now, so I can't answer. The moderators "
-    "have been told.": "Mô hình `{model}` hiện không có trên nexai nên mình chưa trả lời được. "
-    "Người kiểm duyệt đã được báo.",
+    "The model `{model}` isn't available on nexai right now. The moderators have been told.": (
+        "Mô hình `{model}` hiện không có trên nexai. Người kiểm duyệt đã được báo."
+    ),
     # refused before any call: too many in flight, or the bot is stopping
     "You already have a request running. Wait for it to finish.": "Bạn đang có một yêu cầu "
     "chưa xong. Hãy đợi nó xong rồi thử lại.",

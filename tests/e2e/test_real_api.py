@@ -398,7 +398,7 @@ async def test_a_configured_model_the_api_no_longer_serves_is_told_and_alerted_o
         await moderate(env, "settings", "alerts")
     for inter in (first, second):
         assert error_reply(inter).content == (
-            "The model `gpt-4o-mini` isn't available on nexai right now, so I can't answer. "
+            "The model `gpt-4o-mini` isn't available on nexai right now. "
             "The moderators have been told."
         )
     [alert] = env.discord.bot_messages(alerts)
