@@ -121,11 +121,6 @@ class ChatStream:
         """All visible text delivered so far."""
         return "".join(self._parts)
 
-    @property
-    def reasons(self) -> bool:
-        """Whether the model thinks before it answers (and so may be silent for long)."""
-        return self._capabilities.reasons
-
     def __aiter__(self) -> ChatStream:
         return self
 
