@@ -128,6 +128,7 @@ async def check(settings: Settings) -> bool:
         try:
             models = await client.list_models()
             results.append(("nexai API key", True, f"{len(models)} models available"))
+            results += model_results(settings, {model.id for model in models})
         except NexaiError as error:
             results.append(("nexai API key", False, f"{type(error).__name__}: {error}"))
 
@@ -142,6 +143,43 @@ async def check(settings: Settings) -> bool:
     for name, ok, detail in results:
         print(f"{'ok ' if ok else 'FAIL'} {name}: {detail}")
     return all(ok for _, ok, _ in results)
+
+
+def configured_models(settings: Settings) -> list[tuple[str, str, bool]]:
+    """(model, the setting that names it, whether the bot uses it without anyone choosing it)."""
+    used = [
+        (settings.default_chat_model, "DEFAULT_CHAT_MODEL"),
+        (settings.default_image_model, "DEFAULT_IMAGE_MODEL"),
+        *((model, "IMAGE_MODELS") for model in settings.image_models),
+        (settings.tts_model, "TTS_MODEL"),
+        (settings.transcribe_model, "TRANSCRIBE_MODEL"),
+    ]
+    vision = [
+        (model, "vision (capability table)")
+        for model in settings.capability_table().vision_models()
+    ]
+    rows: dict[str, tuple[str, str, bool]] = {}
+    for model, setting in used:
+        rows.setdefault(model, (model, setting, True))
+    for model, setting in vision:
+        rows.setdefault(model, (model, setting, False))
+    return list(rows.values())
+
+
+def model_results(settings: Settings, offered: set[str]) -> list[tuple[str, bool, str]]:
+    """One line per configured model: offered by GET /models or not. A model the bot uses by
+    default fails the check; an optional one (a vision model) is only pointed out."""
+    results = []
+    for model, setting, required in configured_models(settings):
+        if model in offered:
+            results.append((f"Model {model}", True, f"{setting}: offered by the API"))
+        elif required:
+            results.append((f"Model {model}", False, f"{setting}: not offered by GET /models"))
+        else:
+            results.append(
+                (f"Model {model}", True, f"{setting}: not offered by GET /models (optional)")
+            )
+    return results
 
 
 def run_loop(main: Coroutine[Any, Any, T]) -> T:

@@ -1,7 +1,8 @@
-"""Alerts to a server's alert channel when the API refuses the bot's key (401, 402, 403).
+"""Alerts to a server's alert channel when the API refuses the bot's key (401, 402 or a 429
+`insufficient_quota`, 403), or does not serve a model the bot is set to use.
 
-Cogs call `await bot.alerts.report(guild_id, error)` on every failed API call; anything that
-is not one of those three is ignored. Each kind is posted at most once per
+Cogs call `await bot.alerts.report(guild_id, error)` on every failed API call; anything else
+is ignored. Each kind (a missing model is a kind of its own) is posted at most once per
 `ALERT_INTERVAL_S` per server: the claim is one atomic upsert, so concurrent failures post once.
 """
 
@@ -26,17 +27,23 @@ ALERT_INTERVAL_S = 3600.0
 ALERT_TEXTS: dict[str, str] = {
     "401": "⚠️ **nexai rejected the bot's API key (401).** Commands that use nexai fail until "
     "this is fixed. Operator: check `NEXAI_API_KEY` in the bot's settings, then restart the bot.",
-    "402": "⚠️ **The bot's nexai account is out of credits (402).** Commands that use nexai fail "
+    "402": "⚠️ **The bot's nexai account is out of credits.** Commands that use nexai fail "
     "until it is topped up. Operator: add credits to the nexai account; no restart is needed.",
     "403": "⚠️ **nexai refused the bot's API key (403): it is suspended or expired.** Commands "
     "that use nexai fail until this is fixed. Operator: renew or replace the key, set "
     "`NEXAI_API_KEY`, then restart the bot.",
 }
+MODEL_ALERT_TEXT = (
+    "⚠️ **nexai does not serve the model `{model}`, which the bot is set to use.** Commands that "
+    "use it fail until this is fixed. Moderators: choose another with `/settings`; operator: check "
+    "the bot's model settings with `nexbot check`."
+)
 REPEAT_NOTE = "(I won't repeat this alert for an hour.)"
 
 
 def alert_kind(error: BaseException) -> str | None:
-    """The kind ("401", "402" or "403") of an error that needs the operator, else None."""
+    """The kind ("401", "402", "403" or "model:<id>") of an error that needs the operator or
+    the moderators, else None."""
     match error:
         case nexai.AuthenticationError():
             return "401"
@@ -44,7 +51,15 @@ def alert_kind(error: BaseException) -> str | None:
             return "402"
         case nexai.PermissionDeniedError():
             return "403"
+        case nexai.ModelNotFoundError(model=str() as model):
+            return f"model:{model}"
     return None
+
+
+def alert_text(kind: str, locale: discord.Locale | None) -> str:
+    if kind.startswith("model:"):
+        return t(MODEL_ALERT_TEXT, locale, model=kind.removeprefix("model:"))
+    return t(ALERT_TEXTS[kind], locale)
 
 
 class Alerts:
@@ -102,5 +117,5 @@ class Alerts:
         if not isinstance(channel, discord.abc.Messageable):
             log.warning("Alert channel %s of guild %s is not a text channel", channel_id, guild_id)
             return
-        text = f"{t(ALERT_TEXTS[kind], locale)}\n{t(REPEAT_NOTE, locale)}"
+        text = f"{alert_text(kind, locale)}\n{t(REPEAT_NOTE, locale)}"
         await channel.send(text, allowed_mentions=discord.AllowedMentions.none())

@@ -102,8 +102,9 @@ class NexBot(commands.Bot):
             connect_timeout_s=settings.nexai_connect_timeout_s,
             first_byte_timeout_s=settings.nexai_first_byte_timeout_s,
             total_timeout_s=settings.nexai_total_timeout_s,
+            capabilities=settings.capability_table(),
         )
-        fallback = sorted({settings.default_chat_model, *settings.model_context_tokens})
+        fallback = sorted({settings.default_chat_model, *self.nexai.capabilities.listed()})
         self.catalog = ModelCatalog(self.nexai, fallback)
         self.catalog.start()
         self.history = History(self.store)

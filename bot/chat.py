@@ -15,11 +15,22 @@ from bot.nexai import NexaiClient, StreamInterruptedError
 from bot.render import RateLimitMonitor, ReplyTarget, StreamedReply
 from bot.store import storage_errors
 from bot.subtext import SubtextEscaper, subtext
+from bot.tasks import cancel_and_wait
 from bot.usage import Caller, Ledger
 
 log = logging.getLogger(__name__)
 
 CUT_OFF_NOTE = "⚠️ The answer was cut off before it finished."
+LENGTH_NOTE = "✂️ The answer reached its length limit. Ask me to continue."
+REASONING_SPENT_NOTE = (
+    "⚠️ The model spent its whole token budget reasoning and wrote no answer. "
+    "Try a narrower question."
+)
+CONTENT_FILTER_NOTE = "⚠️ nexai's content filter stopped the answer here."
+THINKING_STATUS = "Thinking… {seconds} s"
+REASONING_STATUS = "Reasoning… {seconds} s"
+#: While nothing has arrived, the status line is updated this often.
+WAIT_STATUS_INTERVAL_S = 5.0
 STOPPED_NOTE = (
     "⚠️ The answer stopped here because the bot is restarting. Please ask again in a minute."
 )
@@ -44,6 +55,21 @@ class ChatOutcome:
     text: str
     complete: bool
     tokens: int = 0
+    tokens_estimated: bool = False
+    #: `stop`, `length` (the token budget ran out), `content_filter`, or None (cut off).
+    finish_reason: str | None = None
+
+    def note(self, locale: str) -> str | None:
+        """The quiet line under the answer that says how it ended, if not normally."""
+        if not self.complete:
+            text = CUT_OFF_NOTE
+        elif self.finish_reason == "length":
+            text = LENGTH_NOTE if self.text.strip() else REASONING_SPENT_NOTE
+        elif self.finish_reason == "content_filter":
+            text = CONTENT_FILTER_NOTE
+        else:
+            return None
+        return subtext(t(text, locale))
 
 
 class ChatService:
@@ -90,9 +116,12 @@ class ChatService:
                         await end_stopped(reply, subtext(t(STOPPED_NOTE, request.locale)))
                         raise
                     except BaseException:
-                        reply.cancel()
+                        if reply.text:
+                            reply.cancel()
+                        else:  # nothing but a status line was shown: the error replaces it
+                            await reply.discard()
                         raise
-                    charge.settle(tokens=outcome.tokens)
+                    charge.settle(tokens=outcome.tokens, tokens_estimated=outcome.tokens_estimated)
                 if request.remember and outcome.complete and outcome.text.strip():
                     await self._history.add_exchange(
                         request.channel_id,
@@ -108,8 +137,7 @@ class ChatService:
             if outcome is None:
                 raise
             log.error("Answer in channel %s shown but not recorded: %s", request.channel_id, error)
-        note = None if outcome.complete else subtext(t(CUT_OFF_NOTE, request.locale))
-        await reply.finish(note=note)
+        await reply.finish(note=outcome.note(request.locale))
         return outcome
 
     async def _messages(self, request: ChatRequest) -> list[dict[str, Any]]:
@@ -121,7 +149,7 @@ class ChatService:
             prompt=request.prompt,
             author_name=request.author_name,
             image_url=request.image_url,
-            context_tokens=settings.context_tokens(request.model),
+            context_tokens=self._client.capabilities.get(request.model).context_tokens,
             answer_tokens=settings.answer_max_tokens,
             max_turns=settings.history_max_turns,
         )
@@ -129,23 +157,48 @@ class ChatService:
     async def _stream(
         self, request: ChatRequest, messages: list[dict[str, Any]], reply: StreamedReply
     ) -> ChatOutcome:
-        """Push the answer into `reply` until the stream ends or breaks."""
-        stream = self._client.stream_chat(
-            request.model, messages, max_tokens=self._settings.answer_max_tokens
-        )
+        """Push the answer into `reply` until the stream ends or breaks; until the first text
+        arrives, the reply shows how long the member has been waiting."""
+        settings = self._settings
+        capabilities = self._client.capabilities.get(request.model)
+        max_tokens = settings.answer_max_tokens
+        if capabilities.reasons:  # hidden reasoning counts against the budget
+            max_tokens += settings.reasoning_max_tokens
+        stream = self._client.stream_chat(request.model, messages, max_tokens=max_tokens)
         escaper = SubtextEscaper()  # only the bot's own notes may look like subtext
+        status = REASONING_STATUS if capabilities.reasons else THINKING_STATUS
+        waiting = asyncio.create_task(self._show_waiting(reply, status, request.locale))
         complete = True
         try:
             async for delta in stream:
+                if not waiting.done():
+                    waiting.cancel()
                 await reply.push(escaper.feed(delta))
         except StreamInterruptedError:
             log.warning("Answer in channel %s was cut off midway", request.channel_id)
             complete = False
         finally:
+            await cancel_and_wait(waiting)
             await stream.aclose()
         await reply.push(escaper.flush())
         usage = stream.usage
-        return ChatOutcome(stream.text, complete, usage.prompt_tokens + usage.completion_tokens)
+        return ChatOutcome(
+            stream.text,
+            complete,
+            usage.total,
+            tokens_estimated=usage.estimated,
+            finish_reason=stream.finish_reason,
+        )
+
+    async def _show_waiting(self, reply: StreamedReply, status: str, locale: str) -> None:
+        """After WAIT_NOTICE_AFTER_S, show "Thinking… N s" (updated now and then) until text."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.sleep(self._settings.wait_notice_after_s)
+        while True:
+            seconds = max(1, round(loop.time() - started))
+            reply.set_status(subtext(t(status, locale, seconds=seconds)))
+            await asyncio.sleep(WAIT_STATUS_INTERVAL_S)
 
 
 async def end_stopped(reply: StreamedReply, note: str) -> None:

@@ -8,23 +8,16 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.capabilities import (
+    DEFAULT_CHAT_WAIT_S,
+    DEFAULT_CONTEXT_TOKENS,
+    DEFAULT_REASONING_WAIT_S,
+    CapabilityOverride,
+    CapabilityTable,
+)
 from bot.quota_rules import LimitSpec, parse_limit_specs
 
 DEFAULT_BASE_URL = "https://getnexai.net/api/v1"
-
-#: Context windows (tokens) of the models the API reference lists; unknown models get
-#: DEFAULT_CONTEXT_TOKENS.
-REFERENCE_CONTEXT_TOKENS: dict[str, int] = {
-    "gpt-5.5": 1_050_000,
-    "gpt-4o": 128_000,
-    "gpt-4o-mini": 128_000,
-    "gpt-5.4-mini": 128_000,
-    "gpt-5.1-codex-mini": 128_000,
-    "gpt-5.3-codex": 128_000,
-    "gpt-5.4": 128_000,
-    "grok-4-fast-reasoning": 128_000,
-    "DeepSeek-R1": 65_000,
-}
 
 
 class Settings(BaseSettings):
@@ -45,13 +38,20 @@ class Settings(BaseSettings):
         "You are nexbot, a helpful assistant in a Discord server. Answer concisely and use "
         "Discord markdown."
     )
-    vision_models: Annotated[list[str], NoDecode] = ["gpt-4o", "gpt-4o-mini"]
-    model_context_tokens: dict[str, int] = Field(
-        default_factory=lambda: dict(REFERENCE_CONTEXT_TOKENS)
-    )
-    default_context_tokens: int = Field(default=32_000, ge=1_000)
+    #: Rows of the model capability table (bot/capabilities.py) to add or override, as JSON:
+    #: {"model": {"token_param", "reasoning", "context_tokens", "vision", "endpoint", "wait_s"}}.
+    model_capabilities: dict[str, CapabilityOverride] = {}
+    default_context_tokens: int = Field(default=DEFAULT_CONTEXT_TOKENS, ge=1_000)
     history_max_turns: int = Field(default=20, ge=0, le=200)
     answer_max_tokens: int = Field(default=2_000, ge=16)
+    #: Added to a reasoning model's token budget: its hidden reasoning counts against it.
+    reasoning_max_tokens: int = Field(default=16_000, ge=0)
+    #: Longest wait for the first text of an answer, retries included (reasoning models:
+    #: REASONING_WAIT_S, or a model's own `wait_s`); then "nexai did not answer in time".
+    chat_wait_s: float = Field(default=DEFAULT_CHAT_WAIT_S, gt=0, le=900)
+    reasoning_wait_s: float = Field(default=DEFAULT_REASONING_WAIT_S, gt=0, le=1800)
+    #: While nothing has arrived, the reply shows "Thinking… N s" after this long.
+    wait_notice_after_s: float = Field(default=3.0, ge=0)
     stream_edit_interval_s: float = Field(default=1.0, ge=0.05)
 
     #: Per-member limits in DMs, e.g. "ask:day:50,imagine:day:5" (transcribe in minutes).
@@ -105,18 +105,20 @@ class Settings(BaseSettings):
             raise ValueError("must not be empty")
         return value
 
-    @field_validator("vision_models", "image_models", "tts_voices", mode="before")
+    @field_validator("image_models", "tts_voices", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    def context_tokens(self, model: str) -> int:
-        return self.model_context_tokens.get(model, self.default_context_tokens)
-
-    def has_vision(self, model: str) -> bool:
-        return model in self.vision_models
+    def capability_table(self) -> CapabilityTable:
+        return CapabilityTable(
+            self.model_capabilities,
+            default_context_tokens=self.default_context_tokens,
+            chat_wait_s=self.chat_wait_s,
+            reasoning_wait_s=self.reasoning_wait_s,
+        )
 
 
 def describe_errors(error: ValidationError) -> list[str]:

@@ -72,6 +72,19 @@ def error_message(error: BaseException, locale: discord.Locale | str | None) -> 
             text = "nexai is busy right now. Please try again in a minute."
         case nexai.ServerError():
             text = "nexai had an internal error. Sorry! Please try again in a moment."
+        case nexai.AnswerDeadlineError():
+            return t(
+                "nexai did not answer in time ({seconds} s). Please try again in a moment.",
+                locale,
+                seconds=math.ceil(error.wait_s),
+            )
+        case nexai.ModelNotFoundError(model=str() as model):
+            return t(
+                "The model `{model}` isn't available on nexai right now. "
+                "The moderators have been told.",
+                locale,
+                model=model,
+            )
         case nexai.NexaiTimeoutError():
             text = "nexai took too long to answer. Please try again, perhaps with a shorter prompt."
         case nexai.NexaiConnectionError():

@@ -43,6 +43,20 @@ VIETNAMESE: dict[str, str] = {
     "I couldn't save or read my data just now. Please try again in a moment.": "Mình chưa "
     "lưu hoặc đọc được dữ liệu của mình lúc này. Vui lòng thử lại sau giây lát.",
     "⚠️ The answer was cut off before it finished.": "⚠️ Câu trả lời bị ngắt giữa chừng.",
+    "✂️ The answer reached its length limit. Ask me to continue.": "✂️ Câu trả lời đã chạm giới "
+    "hạn độ dài. Hãy bảo mình viết tiếp.",
+    "⚠️ The model spent its whole token budget reasoning and wrote no answer. "
+    "Try a narrower question.": "⚠️ Mô hình đã dùng hết ngân sách token để suy luận và chưa viết "
+    "câu trả lời. Hãy thử một câu hỏi hẹp hơn.",
+    "⚠️ nexai's content filter stopped the answer here.": "⚠️ Bộ lọc nội dung của nexai đã dừng "
+    "câu trả lời ở đây.",
+    "Thinking… {seconds} s": "Đang nghĩ… {seconds} giây",
+    "Reasoning… {seconds} s": "Đang suy luận… {seconds} giây",
+    "nexai did not answer in time ({seconds} s). Please try again in a moment.": "nexai không "
+    "trả lời kịp ({seconds} giây). Vui lòng thử lại sau giây lát.",
+    "The model `{model}` isn't available on nexai right now. The moderators have been told.": (
+        "Mô hình `{model}` hiện không có trên nexai. Người kiểm duyệt đã được báo."
+    ),
     # refused before any call: too many in flight, or the bot is stopping
     "You already have a request running. Wait for it to finish.": "Bạn đang có một yêu cầu "
     "chưa xong. Hãy đợi nó xong rồi thử lại.",
@@ -275,9 +289,10 @@ VIETNAMESE: dict[str, str] = {
     "Voice messages in {channel} won't be transcribed any more.": "Tin nhắn thoại trong {channel} "
     "sẽ không được chép lời nữa.",
     "API alerts are off.": "Cảnh báo API đã tắt.",
-    "When nexai refuses the bot's key or credit (401, 402, 403), I'll post an alert in {channel}, "
-    "at most once an hour for each kind.": "Khi nexai từ chối khóa hoặc tín dụng của bot (401, "
-    "402, 403), mình sẽ đăng cảnh báo trong {channel}, mỗi loại tối đa một lần mỗi giờ.",
+    "When nexai refuses the bot's key or credit, or does not serve a model the bot is set to use, "
+    "I'll post an alert in {channel}, at most once an hour for each kind.": "Khi nexai từ chối "
+    "khóa hoặc tín dụng của bot, hoặc không cung cấp một mô hình mà bot được đặt để dùng, mình sẽ "
+    "đăng cảnh báo trong {channel}, mỗi loại tối đa một lần mỗi giờ.",
     "I can't post there yet: give me Send Messages in it.": "Mình chưa đăng được ở đó: hãy cho "
     "mình quyền Gửi tin nhắn trong kênh đó.",
     # alerts (posted in the alert channel, in the server's language)
@@ -285,10 +300,16 @@ VIETNAMESE: dict[str, str] = {
     "fixed. Operator: check `NEXAI_API_KEY` in the bot's settings, then restart the bot.": "⚠️ "
     "**nexai đã từ chối khóa API của bot (401).** Các lệnh dùng nexai sẽ lỗi cho đến khi sửa "
     "xong. Người vận hành: kiểm tra `NEXAI_API_KEY` trong cài đặt của bot rồi khởi động lại bot.",
-    "⚠️ **The bot's nexai account is out of credits (402).** Commands that use nexai fail until it "
+    "⚠️ **The bot's nexai account is out of credits.** Commands that use nexai fail until it "
     "is topped up. Operator: add credits to the nexai account; no restart is needed.": "⚠️ **Tài "
-    "khoản nexai của bot đã hết tín dụng (402).** Các lệnh dùng nexai sẽ lỗi cho đến khi được nạp "
+    "khoản nexai của bot đã hết tín dụng.** Các lệnh dùng nexai sẽ lỗi cho đến khi được nạp "
     "thêm. Người vận hành: nạp tín dụng vào tài khoản nexai; không cần khởi động lại.",
+    "⚠️ **nexai does not serve the model `{model}`, which the bot is set to use.** Commands that "
+    "use it fail until this is fixed. Moderators: choose another with `/settings`; operator: check "
+    "the bot's model settings with `nexbot check`.": "⚠️ **nexai không cung cấp mô hình "
+    "`{model}` mà bot được đặt để dùng.** Các lệnh dùng mô hình này sẽ lỗi cho đến khi sửa xong. "
+    "Người kiểm duyệt: chọn mô hình khác bằng `/settings`; người vận hành: kiểm tra cài đặt mô "
+    "hình của bot bằng `nexbot check`.",
     "⚠️ **nexai refused the bot's API key (403): it is suspended or expired.** Commands that use "
     "nexai fail until this is fixed. Operator: renew or replace the key, set `NEXAI_API_KEY`, then "
     "restart the bot.": "⚠️ **nexai từ chối khóa API của bot (403): khóa đã bị tạm ngưng hoặc hết "

@@ -232,4 +232,9 @@ MIGRATIONS: tuple[str, ...] = (
         {_v5_take_from_counters("OLD")}
     END;
     """,
+    # 6: whether a row's tokens were counted by the bot (the API's stream sent no usage).
+    """
+    ALTER TABLE usage ADD COLUMN tokens_estimated INTEGER NOT NULL DEFAULT 0
+        CHECK (tokens_estimated IN (0, 1));
+    """,
 )

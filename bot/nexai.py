@@ -19,10 +19,13 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from bot.capabilities import CapabilityTable, ModelCapabilities, uses_responses_api
 from bot.nexai_errors import (
+    AnswerDeadlineError,
     AuthenticationError,
     BadRequestError,
     MalformedResponseError,
+    ModelNotFoundError,
     NexaiConnectionError,
     NexaiError,
     NexaiStatusError,
@@ -44,18 +47,19 @@ from bot.nexai_payloads import (
     parse_chat,
     parse_response,
     read_json,
-    uses_responses_api,
 )
 from bot.nexai_stream import ChatStream
-from bot.retry import DEFAULT_MAX_BACKOFF_S, is_retryable_status, retry_delay
+from bot.retry import DEFAULT_MAX_BACKOFF_S, retry_delay
 
 __all__ = [
+    "AnswerDeadlineError",
     "AuthenticationError",
     "BadRequestError",
     "ChatResult",
     "ChatStream",
     "MalformedResponseError",
     "Model",
+    "ModelNotFoundError",
     "NexaiClient",
     "NexaiConnectionError",
     "NexaiError",
@@ -134,6 +138,24 @@ def parse_transcript(data: dict[str, Any]) -> Transcript:
     )
 
 
+def retry_reason(exc: NexaiError) -> str | None:
+    """Why `exc` is worth another try, or None when it is not.
+
+    Only failures that cannot have been billed are retried: a connection that failed before
+    any answer, a 429 rate limit (also as an error event inside a stream: the upstream refused
+    the work), and a 5xx answered instead of a stream. A timeout may mean the work is being
+    done and paid for, and a 2xx answer that stalls or breaks was begun: neither is retried.
+    """
+    match exc:
+        case NexaiConnectionError(answered=False):
+            return "connection failed"
+        case RateLimitError():
+            return f"rate limited ({exc.code or exc.status})"
+        case ServerError(in_stream=False):
+            return f"HTTP {exc.status}"
+    return None
+
+
 class NexaiClient:
     """One client per bot, sharing the bot's aiohttp session."""
 
@@ -149,8 +171,13 @@ class NexaiClient:
         total_timeout_s: float = 300,
         backoff_base_s: float = 0.5,
         max_retry_wait_s: float = 20,
+        capabilities: CapabilityTable | None = None,
     ) -> None:
         self._session = session
+        self.capabilities = capabilities or CapabilityTable()
+        self._connect_timeout_s = connect_timeout_s
+        self._first_byte_timeout_s = first_byte_timeout_s
+        self._total_timeout_s = total_timeout_s
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._max_retries = max(0, max_retries)
@@ -158,9 +185,6 @@ class NexaiClient:
         self._max_retry_wait_s = max_retry_wait_s
         self._rng = random.Random()
         self._timeout = aiohttp.ClientTimeout(total=total_timeout_s, connect=connect_timeout_s)
-        self._stream_timeout = aiohttp.ClientTimeout(
-            total=total_timeout_s, connect=connect_timeout_s, sock_read=first_byte_timeout_s
-        )
         self._upload_timeout = aiohttp.ClientTimeout(
             total=total_timeout_s * TRANSCRIPTION_TIMEOUT_FACTOR, connect=connect_timeout_s
         )
@@ -184,14 +208,20 @@ class NexaiClient:
         max_tokens: int | None = None,
         temperature: float | None = None,
     ) -> ChatResult:
-        body = chat_body(model, messages, max_tokens, temperature, stream=False)
-        path = RESPONSES_PATH if uses_responses_api(model) else CHAT_PATH
-        parse = parse_response if path == RESPONSES_PATH else parse_chat
+        capabilities = self.capabilities.get(model)
+        body = chat_body(model, capabilities, messages, max_tokens, temperature, stream=False)
+        responses = capabilities.endpoint == "responses"
+        inline = capabilities.reasoning == "inline"
 
         async def read_answer(resp: aiohttp.ClientResponse) -> ChatResult:
-            return parse(await read_json(resp), model)
+            data = await read_json(resp)
+            return (
+                parse_response(data, model) if responses else parse_chat(data, model, inline=inline)
+            )
 
-        return await self._call(ApiCall("POST", path, model, self._timeout, json=body), read_answer)
+        path = RESPONSES_PATH if responses else CHAT_PATH
+        timeout = self._read_timeout(capabilities)
+        return await self._call(ApiCall("POST", path, model, timeout, json=body), read_answer)
 
     def stream_chat(
         self,
@@ -201,10 +231,26 @@ class NexaiClient:
         max_tokens: int | None = None,
         temperature: float | None = None,
     ) -> ChatStream:
-        body = chat_body(model, messages, max_tokens, temperature, stream=True)
-        path = RESPONSES_PATH if uses_responses_api(model) else CHAT_PATH
-        return ChatStream(
-            self, ApiCall("POST", path, model, self._stream_timeout, json=body, stream=True)
+        """The answer as a stream of visible text. No text within the model's wait limit
+        raises `AnswerDeadlineError`, whatever the retries."""
+        capabilities = self.capabilities.get(model)
+        body = chat_body(model, capabilities, messages, max_tokens, temperature, stream=True)
+        path = RESPONSES_PATH if capabilities.endpoint == "responses" else CHAT_PATH
+        call = ApiCall(
+            "POST", path, model, self._read_timeout(capabilities), json=body, stream=True
+        )
+        return ChatStream(self, call, capabilities, self.capabilities.wait_s(model))
+
+    def _read_timeout(self, capabilities: ModelCapabilities) -> aiohttp.ClientTimeout:
+        """A chat call's timeouts: a reasoning model may send nothing for as long as its wait
+        limit while it thinks, and so may the total."""
+        read_s = self._first_byte_timeout_s
+        total_s = self._total_timeout_s
+        if capabilities.reasons and capabilities.wait_s is not None:
+            read_s = max(read_s, capabilities.wait_s)
+            total_s = max(total_s, capabilities.wait_s + self._total_timeout_s)
+        return aiohttp.ClientTimeout(
+            total=total_s, connect=self._connect_timeout_s, sock_read=read_s
         )
 
     async def generate_images(
@@ -212,7 +258,7 @@ class NexaiClient:
     ) -> list[bytes]:
         body = {"model": model, "prompt": prompt, "n": n, "size": size}
         data = await self._call(
-            ApiCall("POST", IMAGES_PATH, model, self._timeout, json=body, billed=True), read_json
+            ApiCall("POST", IMAGES_PATH, model, self._timeout, json=body), read_json
         )
         items = data.get("data")
         if not isinstance(items, list) or not items:
@@ -234,7 +280,7 @@ class NexaiClient:
             return audio
 
         return await self._call(
-            ApiCall("POST", SPEECH_PATH, model, self._timeout, json=body, billed=True),
+            ApiCall("POST", SPEECH_PATH, model, self._timeout, json=body),
             read_audio,
         )
 
@@ -293,19 +339,21 @@ class NexaiClient:
                     self._log_call(call, resp.status, started, usage)
                     return result
             except NexaiError as exc:
-                delay = self._retry_delay(call, exc, attempt) if call.retryable else None
-                if delay is None:
+                why = self._retry_delay(exc, attempt) if call.retryable else None
+                if why is None:
                     raise
-            await self._sleep_before_retry(call, attempt, delay)
+            await self._sleep_before_retry(call, attempt, why)
             attempt += 1
 
     @contextlib.asynccontextmanager
     async def _open(self, call: ApiCall) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Send the call once; yield a 2xx response. Transport failures become NexaiErrors."""
+        """Send the call once; yield a 2xx response. Transport failures become NexaiErrors;
+        a connection that breaks while the 2xx answer is read is `answered`."""
         headers = {"Authorization": f"Bearer {self._api_key}", "User-Agent": USER_AGENT}
         if call.stream:
             headers["Accept"] = "text/event-stream"
         started = time.monotonic()
+        answered = False
         try:
             async with self._session.request(
                 call.method,
@@ -318,9 +366,12 @@ class NexaiClient:
                 if resp.status >= 400:
                     body = await resp.read()
                     self._log_call(call, resp.status, started)
-                    raise make_status_error(
+                    error = make_status_error(
                         resp.status, body, resp.headers, secrets=(self._api_key,)
                     )
+                    error.model = call.model
+                    raise error
+                answered = True
                 yield resp
         except TimeoutError as exc:
             self._log_call(call, "timeout", started)
@@ -328,35 +379,34 @@ class NexaiClient:
         except aiohttp.ClientError as exc:
             self._log_call(call, "connection error", started)
             raise NexaiConnectionError(
-                f"{call.method} {call.path} failed: {type(exc).__name__}: {exc}"
+                f"{call.method} {call.path} failed: {type(exc).__name__}: {exc}",
+                answered=answered,
             ) from exc
 
-    def _retry_delay(self, call: ApiCall, exc: NexaiError, attempt: int) -> float | None:
-        """Seconds to wait before retrying `call` after `exc`, or None to give up."""
-        if not self._call_retryable(exc) or attempt >= self._max_retries:
+    def _retry_delay(self, exc: NexaiError, attempt: int) -> tuple[str, float] | None:
+        """(why, seconds to wait) before retrying after `exc`, or None to give up."""
+        reason = retry_reason(exc)
+        if reason is None or attempt >= self._max_retries:
             return None
-        if call.billed and isinstance(exc, NexaiTimeoutError):
-            return None
-        retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
-        if retry_after is not None and retry_after > self._max_retry_wait_s:
+        hint = exc.retry_after if isinstance(exc, NexaiStatusError) else None
+        if hint is not None and hint > self._max_retry_wait_s:
             return None
         cap = min(DEFAULT_MAX_BACKOFF_S, self._max_retry_wait_s)
-        return retry_delay(attempt, retry_after, self._rng, base_s=self._backoff_base_s, max_s=cap)
+        return reason, retry_delay(attempt, hint, self._rng, base_s=self._backoff_base_s, max_s=cap)
 
-    @staticmethod
-    def _call_retryable(exc: NexaiError) -> bool:
-        if isinstance(exc, NexaiTimeoutError | NexaiConnectionError):
-            return True
-        return isinstance(exc, NexaiStatusError) and is_retryable_status(exc.status)
-
-    async def _sleep_before_retry(self, call: ApiCall, attempt: int, delay: float) -> None:
+    async def _sleep_before_retry(
+        self, call: ApiCall, attempt: int, why: tuple[str, float]
+    ) -> None:
+        reason, delay = why
         log.info(
-            "retrying %s %s (retry %s of %s) in %.2fs",
+            "retrying %s %s model=%s (retry %s of %s) in %.2fs: %s",
             call.method,
             call.path,
+            call.model,
             attempt + 1,
             self._max_retries,
             delay,
+            reason,
         )
         await asyncio.sleep(delay)
 

@@ -13,14 +13,22 @@ from typing import Any
 
 import aiohttp
 
+from bot.capabilities import ModelCapabilities
 from bot.nexai_errors import MalformedResponseError
 from bot.reasoning import strip_think
 
 
 @dataclass(frozen=True)
 class Usage:
+    """Tokens of one call; `estimated` when the API sent no usage and they were counted here."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    estimated: bool = False
+
+    @property
+    def total(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
 
 
 @dataclass(frozen=True)
@@ -60,14 +68,18 @@ class ApiCall:
     form: Callable[[], aiohttp.FormData] | None = None
     retryable: bool = True
     stream: bool = False
-    #: Billed per result (images, speech): a timeout may mean the work was done and paid for,
-    #: so it is not retried; errors the server answered with still are.
-    billed: bool = False
 
 
-def uses_responses_api(model: str) -> bool:
-    """Codex models are served by POST /responses, everything else by /chat/completions."""
-    return "codex" in model.lower()
+#: Characters per token, for estimates when the API sends no usage.
+CHARS_PER_TOKEN = 4
+
+
+def estimate_usage(body: dict[str, Any] | None, answer: str) -> Usage:
+    """A rough count (characters / 4) of a call's tokens, for answers that came without one."""
+    prompt = json.dumps((body or {}).get("messages") or (body or {}).get("input") or "")
+    return Usage(
+        -(-len(prompt) // CHARS_PER_TOKEN), -(-len(answer) // CHARS_PER_TOKEN), estimated=True
+    )
 
 
 def _int(value: Any) -> int:
@@ -124,13 +136,15 @@ def responses_input(messages: list[dict[str, Any]]) -> tuple[str | None, list[di
 
 def chat_body(
     model: str,
+    capabilities: ModelCapabilities,
     messages: list[dict[str, Any]],
     max_tokens: int | None,
     temperature: float | None,
     stream: bool,
 ) -> dict[str, Any]:
+    """The request body for the model's endpoint, with its token parameter."""
     body: dict[str, Any] = {"model": model}
-    if uses_responses_api(model):
+    if capabilities.endpoint == "responses":
         instructions, body["input"] = responses_input(messages)
         if instructions is not None:
             body["instructions"] = instructions
@@ -139,7 +153,7 @@ def chat_body(
     else:
         body["messages"] = messages
         if max_tokens is not None:
-            body["max_tokens"] = max_tokens
+            body[capabilities.token_param] = max_tokens
         if stream:
             body["stream_options"] = {"include_usage": True}
     if temperature is not None:
@@ -149,13 +163,16 @@ def chat_body(
     return body
 
 
-def parse_chat(data: dict[str, Any], model: str) -> ChatResult:
+def parse_chat(data: dict[str, Any], model: str, *, inline: bool = False) -> ChatResult:
     try:
-        text = _text_of(data["choices"][0]["message"].get("content"))
+        choice = data["choices"][0]
+        text = _text_of(choice["message"].get("content"))
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise MalformedResponseError("chat completion without choices[0].message") from exc
     usage = parse_usage(data.get("usage"), "prompt_tokens", "completion_tokens")
-    return ChatResult(strip_think(text), str(data.get("model") or model), usage)
+    truncated = choice.get("finish_reason") == "length"
+    text = strip_think(text, inline=inline, truncated=truncated)
+    return ChatResult(text, str(data.get("model") or model), usage)
 
 
 def parse_response(data: dict[str, Any], model: str) -> ChatResult:

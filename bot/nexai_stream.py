@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncGenerator
 from types import TracebackType
@@ -11,25 +13,26 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from bot.capabilities import ModelCapabilities
 from bot.nexai_errors import (
+    AnswerDeadlineError,
     MalformedResponseError,
     NexaiConnectionError,
     NexaiError,
-    NexaiStatusError,
     StreamInterruptedError,
-    make_status_error,
+    make_stream_error,
 )
-from bot.nexai_payloads import ApiCall, Usage, parse_usage, uses_responses_api
+from bot.nexai_payloads import ApiCall, Usage, estimate_usage, parse_usage
 from bot.reasoning import ThinkFilter
 
 if TYPE_CHECKING:
     from bot.nexai import NexaiClient
 
+log = logging.getLogger(__name__)
+
 #: A single SSE line longer than this is treated as a malformed stream.
 MAX_SSE_LINE_BYTES = 4 * 1024 * 1024
 SSE_DONE = "[DONE]"
-#: A generic status for an error event inside an otherwise successful stream.
-STREAM_ERROR_STATUS = 500
 
 
 async def sse_payloads(content: aiohttp.StreamReader) -> AsyncGenerator[str, None]:
@@ -79,26 +82,39 @@ def load_event(payload: str) -> dict[str, Any]:
     return event
 
 
-def stream_error(detail: Any) -> NexaiStatusError:
-    body = json.dumps({"error": detail if isinstance(detail, dict) else {"message": detail}})
-    return make_status_error(STREAM_ERROR_STATUS, body.encode(), {})
+#: Models whose streams came without usage, logged once each.
+_UNMETERED_MODELS: set[str] = set()
+#: What the Responses API's `incomplete_details.reason` means as a chat `finish_reason`.
+INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
 
 class ChatStream:
-    """Visible text deltas of one chat answer; iterate with `async for`, then read `usage`.
+    """Visible text deltas of one chat answer; iterate with `async for`, then read `usage`
+    and `finish_reason` (`stop`, `length`: the token budget ran out, `content_filter`).
 
-    The request is sent on first iteration and retried while nothing has been delivered.
+    The request is sent on first iteration and retried while nothing has been delivered (see
+    `bot.nexai.retry_reason`); no visible text within `wait_s` raises `AnswerDeadlineError`.
     Call `aclose()` (or use `async with`) when stopping early, to release the connection.
     """
 
-    def __init__(self, client: NexaiClient, call: ApiCall) -> None:
+    def __init__(
+        self,
+        client: NexaiClient,
+        call: ApiCall,
+        capabilities: ModelCapabilities,
+        wait_s: float,
+    ) -> None:
         self.usage = Usage()
+        self.finish_reason: str | None = None
         self._client = client
         self._call = call
+        self._capabilities = capabilities
+        self._wait_s = wait_s
         self._parts: list[str] = []
         self._gen: AsyncGenerator[str, None] | None = None
         self._closed = False
         self._complete = False
+        self._usage_seen = False
 
     @property
     def text(self) -> str:
@@ -132,10 +148,27 @@ class ChatStream:
         await self.aclose()
 
     async def _run(self) -> AsyncGenerator[str, None]:
+        """The attempts, within the wait limit until the first visible text; the limit's
+        timer is gone before anything is yielded, so it never fires outside this generator."""
+        try:
+            async with (
+                asyncio.timeout(self._wait_s) as deadline,
+                contextlib.aclosing(self._attempts(deadline)) as attempts,
+            ):
+                async for visible in attempts:
+                    yield visible
+        except TimeoutError as exc:
+            raise AnswerDeadlineError(
+                f"no answer from {self._call.model} within {self._wait_s:g} s", wait_s=self._wait_s
+            ) from exc
+
+    async def _attempts(self, deadline: asyncio.Timeout) -> AsyncGenerator[str, None]:
         attempt = 0
+        inline = self._capabilities.reasoning == "inline"
         while True:
-            think = ThinkFilter()
+            think = ThinkFilter(inline=inline)
             self.usage = Usage()
+            self._usage_seen = False
             started = time.monotonic()
             try:
                 async with (
@@ -144,28 +177,44 @@ class ChatStream:
                 ):
                     async for piece in pieces:
                         if visible := think.feed(piece):
+                            if not self._parts:
+                                deadline.reschedule(None)
                             self._parts.append(visible)
                             yield visible
-                    if tail := think.flush():
+                    if tail := think.flush(truncated=self.finish_reason == "length"):
+                        deadline.reschedule(None)
                         self._parts.append(tail)
                         yield tail
+                    if not self._usage_seen:
+                        self.usage = self._estimated_usage()
                     self._client._log_call(self._call, resp.status, started, self.usage)
                 return
             except NexaiError as exc:
+                exc.model = exc.model or self._call.model
                 if self._parts:
                     raise StreamInterruptedError(
                         f"stream interrupted after {len(self.text)} characters: {exc}",
                         partial=self.text,
                     ) from exc
-                delay = self._client._retry_delay(self._call, exc, attempt)
-                if delay is None:
+                why = self._client._retry_delay(exc, attempt)
+                if why is None:
                     raise
-            await self._client._sleep_before_retry(self._call, attempt, delay)
+            await self._client._sleep_before_retry(self._call, attempt, why)
             attempt += 1
+
+    def _estimated_usage(self) -> Usage:
+        """Usage counted here, for a stream that came without it (some gateways drop
+        `stream_options`); said once per model in the log."""
+        model = self._call.model
+        if model not in _UNMETERED_MODELS:
+            _UNMETERED_MODELS.add(model)
+            log.warning("%s streams came without token usage: the ledger records estimates", model)
+        return estimate_usage(self._call.json, self.text)
 
     async def _pieces(self, resp: aiohttp.ClientResponse) -> AsyncGenerator[str, None]:
         """Raw answer text from the event stream; sets `usage`; checks the stream completed."""
-        read = self._responses_event if uses_responses_api(self._call.model) else self._chat_event
+        responses = self._capabilities.endpoint == "responses"
+        read = self._responses_event if responses else self._chat_event
         self._complete = False
         async with contextlib.aclosing(sse_payloads(resp.content)) as payloads:
             async for payload in payloads:
@@ -175,34 +224,45 @@ class ChatStream:
                 if text := read(load_event(payload)):
                     yield text
         if not self._complete:
-            raise NexaiConnectionError("the event stream ended before the answer was complete")
+            raise NexaiConnectionError(
+                "the event stream ended before the answer was complete", answered=True
+            )
 
     def _chat_event(self, event: dict[str, Any]) -> str | None:
         """A /chat/completions chunk: `choices[0].delta.content`; reasoning fields are skipped."""
         if "error" in event:
-            raise stream_error(event["error"])
+            raise make_stream_error(event["error"])
         if usage := event.get("usage"):
             self.usage = parse_usage(usage, "prompt_tokens", "completion_tokens")
+            self._usage_seen = True
         choices = event.get("choices")
         if not choices or not isinstance(choices[0], dict):
             return None
-        if choices[0].get("finish_reason"):
+        if finish := choices[0].get("finish_reason"):
+            self.finish_reason = str(finish)
             self._complete = True
         content = (choices[0].get("delta") or {}).get("content")
         return content if isinstance(content, str) else None
 
     def _responses_event(self, event: dict[str, Any]) -> str | None:
-        """A /responses event: text deltas, and usage on completion."""
+        """A /responses event: text deltas, and usage on completion; the others (reasoning
+        items, content parts, `.done` events) carry nothing to show."""
         match event.get("type"):
             case "response.output_text.delta":
                 delta = event.get("delta")
                 return delta if isinstance(delta, str) else None
-            case "response.completed" | "response.incomplete":
+            case "response.completed" | "response.incomplete" as kind:
                 response = event.get("response") or {}
-                self.usage = parse_usage(response.get("usage"), "input_tokens", "output_tokens")
+                if usage := response.get("usage"):
+                    self.usage = parse_usage(usage, "input_tokens", "output_tokens")
+                    self._usage_seen = True
+                self.finish_reason = "stop"
+                if kind == "response.incomplete":
+                    reason = (response.get("incomplete_details") or {}).get("reason")
+                    self.finish_reason = INCOMPLETE_REASONS.get(str(reason), str(reason))
                 self._complete = True
             case "response.failed":
-                raise stream_error((event.get("response") or {}).get("error"))
+                raise make_stream_error((event.get("response") or {}).get("error"))
             case "error":
-                raise stream_error(event.get("message") or event)
+                raise make_stream_error(event)
         return None

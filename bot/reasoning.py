@@ -2,9 +2,13 @@
 
 Reasoning models may put their chain of thought inline. `ThinkFilter` is fed the pieces of a
 stream and returns only what the user should see; a tag split across pieces is held back until
-it can be recognised. Only explicit tags are handled: reasoning without an opening tag passes
-through, and a stray closing tag is dropped. Whitespace right after a closed block is dropped
-too, so the answer does not start with blank lines.
+it can be recognised. Whitespace right after a closed block is dropped too, so the answer does
+not start with blank lines.
+
+Models that think inline (`inline=True`: DeepSeek-R1 and kin) often leave out the opening tag
+and send `...reasoning...</think>answer`. For them the text starts inside a block that nothing
+opened: it is held until a closing tag proves it was reasoning, and released as the answer if
+the stream ends without one. For other models a stray closing tag is dropped.
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ def _held_suffix_len(text: str, tags: tuple[str, ...]) -> int:
 class ThinkFilter:
     """Incremental filter: `feed()` each piece, then `flush()` once at the end."""
 
-    __slots__ = ("_held", "_inside", "_trim_leading")
+    __slots__ = ("_held", "_inside", "_trim_leading", "_unproven")
 
-    def __init__(self) -> None:
+    def __init__(self, *, inline: bool = False) -> None:
         self._held = ""
-        self._inside = False
+        self._inside = inline
         self._trim_leading = False
+        #: The text of a block no tag opened, until a closing tag proves it was reasoning.
+        self._unproven: list[str] | None = [] if inline else None
 
     @property
     def inside(self) -> bool:
@@ -49,10 +55,13 @@ class ThinkFilter:
                 end = text.find(CLOSE_TAG)
                 if end < 0:
                     keep = _held_suffix_len(text, (CLOSE_TAG,))
+                    if self._unproven is not None:
+                        self._unproven.append(text[: len(text) - keep])
                     self._held = text[len(text) - keep :] if keep else ""
                     break
                 text = text[end + len(CLOSE_TAG) :]
                 self._inside = False
+                self._unproven = None
                 self._trim_leading = True
                 continue
             start = text.find("<")
@@ -75,9 +84,15 @@ class ThinkFilter:
                 break
         return "".join(visible)
 
-    def flush(self) -> str:
-        """End of text: release a held partial tag, drop an unclosed reasoning block."""
+    def flush(self, *, truncated: bool = False) -> str:
+        """End of text: release a held partial tag, drop an unclosed reasoning block; a block
+        that no tag opened and none closed was the answer after all, unless the text was
+        `truncated` (the token budget ran out while the model was still reasoning)."""
         held, self._held = self._held, ""
+        if self._inside and self._unproven is not None and not truncated:
+            text = "".join(self._unproven) + held
+            self._inside, self._unproven = False, None
+            return self.feed(text) + self.flush()
         if self._inside:
             return ""
         return self._trimmed(held)
@@ -90,7 +105,7 @@ class ThinkFilter:
         return text
 
 
-def strip_think(text: str) -> str:
+def strip_think(text: str, *, inline: bool = False, truncated: bool = False) -> str:
     """The whole-text version of `ThinkFilter`."""
-    think = ThinkFilter()
-    return think.feed(text) + think.flush()
+    think = ThinkFilter(inline=inline)
+    return think.feed(text) + think.flush(truncated=truncated)

@@ -14,6 +14,7 @@ appends, and the text is laid out again (only the unfinished last piece) once pe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from typing import Protocol
 
@@ -46,6 +47,8 @@ class MessageHandle(Protocol):
     def route_key(self) -> str: ...
 
     async def edit(self, content: str) -> None: ...
+
+    async def delete(self) -> None: ...
 
 
 class ReplyTarget(Protocol):
@@ -107,6 +110,7 @@ class StreamedReply:
         self._fence: Fence | None = None  # the code block open where the tail starts
         self._messages: list[_Message] = []
         self._note: str | None = None
+        self._status: str | None = None  # shown until the first text: "Thinking… 20 s"
         self._finishing = False
         self._error: BaseException | None = None
 
@@ -129,6 +133,25 @@ class StreamedReply:
         if not self._messages:
             self._open_message()
         self._messages[-1].wake.set()
+
+    def set_status(self, status: str) -> None:
+        """Show a quiet line (e.g. "Thinking… 20 s") until the answer's first text arrives;
+        it is shown at the message's next edit, and not at all once text has arrived."""
+        if self._parts or self._finishing or self._error is not None:
+            return
+        self._status = status[: self._limit]
+        if not self._messages:
+            self._open_message()
+        self._messages[-1].wake.set()
+
+    async def discard(self) -> None:
+        """Stop, and delete what was sent (an answer that failed before any text, whose only
+        message is a status line). Discord errors are not raised: the caller is failing."""
+        self.cancel()
+        for message in self._messages:
+            if message.handle is not None:
+                with contextlib.suppress(Exception):
+                    await message.handle.delete()
 
     async def finish(self, note: str | None = None) -> list[MessageHandle]:
         """Show the complete text (with ``note`` at the end) and return every message sent."""
@@ -226,7 +249,9 @@ class StreamedReply:
             message = self._messages[-1]
             cut = next_piece(self._tail, 0, self._fence, self._limit)
             if cut is None:  # no visible text yet (a settled cut always leaves some)
-                if self._finishing and message.previous is None:
+                if not self._finishing and self._status is not None:
+                    message.wanted = self._status
+                elif self._finishing and message.previous is None:
                     empty = self._empty_text + self._note_suffix()
                     self._settle(message, empty[: self._limit])
                 elif self._finishing:

@@ -38,6 +38,9 @@ class DiscordMessageHandle:
     async def edit(self, content: str) -> None:
         await self.message.edit(content=content, allowed_mentions=NO_MENTIONS)
 
+    async def delete(self) -> None:
+        await self.message.delete()
+
 
 class InteractionMessageHandle:
     """A piece sent through the interaction's token: the original response or a follow-up.
@@ -72,6 +75,14 @@ class InteractionMessageHandle:
         except discord.HTTPException as error:
             channel = self.target.fallback_after(error)
         self.moved = await self.target.send_in_channel(channel, content)
+
+    async def delete(self) -> None:
+        if self.moved is not None:
+            await self.moved.delete()
+        elif self.followup is None:
+            await self.target.interaction.delete_original_response()
+        else:
+            await self.followup.delete()
 
 
 class InteractionTarget:

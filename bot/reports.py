@@ -23,6 +23,7 @@ CSV_COLUMNS = (
     "units",
     "unit",
     "tokens",
+    "tokens_estimated",
     "model",
     "outcome",
 )
@@ -101,13 +102,25 @@ async def ledger_csv(store: Store, guild_id: int, start: dt.datetime, end: dt.da
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     async with store.conn.execute(
-        "SELECT id, created_at, settled_at, user_id, channel_id, feature, units, tokens, model,"
-        " outcome FROM usage WHERE guild_id = ? AND created_at >= ? AND created_at < ?"
-        " ORDER BY id",
+        "SELECT id, created_at, settled_at, user_id, channel_id, feature, units, tokens,"
+        " tokens_estimated, model, outcome FROM usage"
+        " WHERE guild_id = ? AND created_at >= ? AND created_at < ? ORDER BY id",
         (guild_id, start.timestamp(), end.timestamp()),
     ) as cur:
         async for row in cur:
-            rid, created, settled, user_id, channel_id, feature, units, tokens, model, outcome = row
+            (
+                rid,
+                created,
+                settled,
+                user_id,
+                channel_id,
+                feature,
+                units,
+                tokens,
+                estimated,
+                model,
+                outcome,
+            ) = row
             writer.writerow(
                 (
                     rid,
@@ -119,6 +132,7 @@ async def ledger_csv(store: Store, guild_id: int, start: dt.datetime, end: dt.da
                     f"{units:g}",
                     UNIT_NAMES[feature],
                     tokens,
+                    "yes" if estimated else "",
                     model or "",
                     outcome,
                 )

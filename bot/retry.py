@@ -8,25 +8,15 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Mapping
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
-#: Statuses worth another try: rate limited, or the upstream failed.
-RATE_LIMITED_STATUS = 429
-SERVER_ERROR_MIN_STATUS = 500
-SERVER_ERROR_MAX_STATUS = 599
 #: Backoff grows as base * 2**attempt up to this ceiling, then full jitter picks in [0, that].
 DEFAULT_BACKOFF_BASE_S = 0.5
 DEFAULT_MAX_BACKOFF_S = 8.0
 MS_PER_S = 1000.0
-
-
-def is_retryable_status(status: int) -> bool:
-    """True for 429 and 5xx; every other status is final."""
-    return status == RATE_LIMITED_STATUS or (
-        SERVER_ERROR_MIN_STATUS <= status <= SERVER_ERROR_MAX_STATUS
-    )
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
@@ -80,12 +70,45 @@ def _parse_retry_after_ms(value: str | None) -> float | None:
     return millis / MS_PER_S
 
 
+def parse_reset_duration(value: str | None) -> float | None:
+    """Seconds in an `x-ratelimit-reset-*` value such as "1s", "6m0s", "20ms" or "1h2m3.5s"."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or _DURATION_RE.fullmatch(value) is None:
+        return None
+    return sum(float(amount) * _DURATION_UNITS_S[unit] for amount, unit in _PART_RE.findall(value))
+
+
+_DURATION_UNITS_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_PART_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_DURATION_RE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|h|m|s))+")
+
+
+def _reset_hint(headers: Mapping[str, str]) -> float | None:
+    """The wait from `x-ratelimit-reset-requests` / `-tokens`: the reset of the limit whose
+    remaining count is 0, else the sooner of the two (a retry learns more)."""
+    resets = {}
+    for limit in ("requests", "tokens"):
+        reset = parse_reset_duration(_header(headers, f"x-ratelimit-reset-{limit}"))
+        if reset is None:
+            continue
+        if (_header(headers, f"x-ratelimit-remaining-{limit}") or "").strip() == "0":
+            return reset
+        resets[limit] = reset
+    return min(resets.values(), default=None)
+
+
 def retry_after_from_headers(headers: Mapping[str, str], now: float) -> float | None:
-    """The server's wait hint in seconds: `retry-after-ms` if valid, else `Retry-After`."""
+    """The server's wait hint in seconds: `retry-after-ms` if valid, else `Retry-After`, else
+    the `x-ratelimit-reset-*` headers (some gateways send only those)."""
     seconds = _parse_retry_after_ms(_header(headers, "retry-after-ms"))
     if seconds is not None:
         return seconds
-    return parse_retry_after(_header(headers, "retry-after"), now)
+    seconds = parse_retry_after(_header(headers, "retry-after"), now)
+    if seconds is not None:
+        return seconds
+    return _reset_hint(headers)
 
 
 def backoff_delay(

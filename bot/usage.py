@@ -68,12 +68,21 @@ class Charge:
         self.id = reservation_id
         self.units = units
         self.tokens = 0
+        self.tokens_estimated = False
 
-    def settle(self, *, units: float | None = None, tokens: int | None = None) -> None:
+    def settle(
+        self,
+        *,
+        units: float | None = None,
+        tokens: int | None = None,
+        tokens_estimated: bool = False,
+    ) -> None:
+        """Correct the units, and record tokens (`tokens_estimated`: counted by the bot)."""
         if units is not None:
             self.units = units
         if tokens is not None:
             self.tokens = tokens
+            self.tokens_estimated = tokens_estimated
 
 
 class Ledger:
@@ -191,11 +200,13 @@ class Ledger:
             log.info("Pruned %s usage rows older than %s days", pruned, retention_days)
         return pruned
 
-    async def settle(self, reservation_id: int, units: float, tokens: int = 0) -> None:
+    async def settle(
+        self, reservation_id: int, units: float, tokens: int = 0, tokens_estimated: bool = False
+    ) -> None:
         await self._db.execute(
-            "UPDATE usage SET outcome = 'ok', units = ?, tokens = ?, settled_at = ?"
-            " WHERE id = ? AND outcome = 'reserved'",
-            (units, tokens, self._clock(), reservation_id),
+            "UPDATE usage SET outcome = 'ok', units = ?, tokens = ?, tokens_estimated = ?,"
+            " settled_at = ? WHERE id = ? AND outcome = 'reserved'",
+            (units, tokens, int(tokens_estimated), self._clock(), reservation_id),
         )
 
     async def refund(self, reservation_id: int) -> None:
@@ -238,7 +249,7 @@ class Ledger:
                 metrics.call_ended(feature, time.monotonic() - started, error)
                 await self.refund(charge.id)
                 raise
-            await self.settle(charge.id, charge.units, charge.tokens)
+            await self.settle(charge.id, charge.units, charge.tokens, charge.tokens_estimated)
             metrics.call_ended(
                 feature,
                 time.monotonic() - started,

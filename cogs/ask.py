@@ -55,9 +55,10 @@ class Ask(commands.Cog):
         private: bool = False,
     ) -> None:
         config = await self.bot.guild_settings.get(interaction.guild_id)
+        chosen = model is not None
         model = model or config.chat_model or self.bot.settings.default_chat_model
         async with failures_told(interaction, self.bot.alerts):
-            self._check_model(model, image)
+            self._check_model(model, image, chosen=chosen)
             await self.bot.ledger.check(caller_of(interaction), "ask")  # early; charge decides
             await interaction.response.defer(ephemeral=private, thinking=True)
             request = ChatRequest(
@@ -118,7 +119,7 @@ class Ask(commands.Cog):
         try:
             if not prompt:
                 raise InputError("Your prompt is empty. Write something after the mention.")
-            self._check_model(model, image)
+            self._check_model(model, image, chosen=False)
             async with message.channel.typing():
                 request = ChatRequest(
                     caller=caller_of_message(message),
@@ -146,9 +147,10 @@ class Ask(commands.Cog):
         assert me is not None
         await self.bot.chat.answer(request, target, bot_id=me.id, bot_name=me.display_name)
 
-    def _check_model(self, model: str, image: discord.Attachment | None) -> None:
-        settings = self.bot.settings
-        if not self.bot.catalog.accepts_chat(model):
+    def _check_model(self, model: str, image: discord.Attachment | None, *, chosen: bool) -> None:
+        """Refuse a model the member chose that the API does not offer, and images it cannot
+        see. A configured model goes to the API, whose 404 alerts the moderators."""
+        if chosen and not self.bot.catalog.accepts_chat(model):
             raise InputError(
                 "The model `{model}` isn't available for chat. Pick one from the list.",
                 model=model,
@@ -157,8 +159,9 @@ class Ask(commands.Cog):
             return
         if not is_image(image):
             raise InputError("That file isn't an image. Attach a PNG, JPEG, GIF or WebP picture.")
-        if not settings.has_vision(model):
-            models = ", ".join(f"`{m}`" for m in settings.vision_models)
+        capabilities = self.bot.nexai.capabilities
+        if not capabilities.get(model).vision:
+            models = ", ".join(f"`{m}`" for m in capabilities.vision_models())
             raise InputError(
                 "`{model}` can't see images. Try a vision model: {models}.",
                 model=model,

@@ -256,8 +256,8 @@ class Settings(commands.Cog):
             text = t("API alerts are off.", locale)
         else:
             text = t(
-                "When nexai refuses the bot's key or credit (401, 402, 403), I'll post an alert "
-                "in {channel}, at most once an hour for each kind.",
+                "When nexai refuses the bot's key or credit, or does not serve a model the bot is "
+                "set to use, I'll post an alert in {channel}, at most once an hour for each kind.",
                 locale,
                 channel=channel.mention,
             )

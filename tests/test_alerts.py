@@ -84,7 +84,7 @@ async def test_each_kind_alerts_once_per_hour_per_server(store: Store) -> None:
     "error",
     [
         nexai.ServerError("boom", status=500),
-        nexai.RateLimitError("slow down"),
+        nexai.RateLimitError("slow down", status=429),
         nexai.BadRequestError("bad", status=400),
         nexai.NexaiTimeoutError("late"),
     ],

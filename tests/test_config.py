@@ -16,7 +16,8 @@ def test_defaults_apply_when_only_secrets_are_given() -> None:
     assert settings.nexai_base_url == DEFAULT_BASE_URL
     assert settings.database_path == Path("nexbot.db")
     assert settings.dev_guild_id is None
-    assert settings.has_vision("gpt-4o") and not settings.has_vision("gpt-5.4")
+    table = settings.capability_table()
+    assert table.get("gpt-4o").vision and not table.get("gpt-5.4").vision
 
 
 def test_secrets_never_appear_in_repr() -> None:
@@ -34,16 +35,42 @@ def test_environment_beats_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert settings.default_chat_model == "gpt-5.4"
 
 
-def test_vision_models_accept_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VISION_MODELS", "gpt-4o, gpt-5.5")
-    settings = Settings(_env_file=None, **REQUIRED)
-    assert settings.vision_models == ["gpt-4o", "gpt-5.5"]
+def test_model_capabilities_override_only_the_fields_they_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "MODEL_CAPABILITIES",
+        '{"gpt-5.5": {"vision": true}, "my-llama": {"context_tokens": 8000, "wait_s": 30}}',
+    )
+    table = Settings(_env_file=None, **REQUIRED).capability_table()
+    gpt55 = table.get("gpt-5.5")
+    assert gpt55.vision and gpt55.token_param == "max_completion_tokens"
+    assert gpt55.context_tokens == 1_050_000
+    assert table.get("my-llama").context_tokens == 8000
+    assert table.wait_s("my-llama") == 30
+    assert "gpt-5.5" in table.vision_models() and "my-llama" in table.listed()
 
 
-def test_unknown_model_gets_the_default_context_window() -> None:
-    settings = Settings(_env_file=None, default_context_tokens=5000, **REQUIRED)
-    assert settings.context_tokens("DeepSeek-R1") == 65_000
-    assert settings.context_tokens("brand-new-model") == 5000
+def test_a_bad_model_capability_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODEL_CAPABILITIES", '{"x": {"reasoning": "loud"}}')
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None, **REQUIRED)
+    assert describe_errors(caught.value)[0].startswith("MODEL_CAPABILITIES is invalid")
+
+
+def test_unknown_model_gets_the_default_context_window_and_wait() -> None:
+    settings = Settings(
+        _env_file=None,
+        default_context_tokens=5000,
+        chat_wait_s=40,
+        reasoning_wait_s=200,
+        **REQUIRED,
+    )
+    table = settings.capability_table()
+    assert table.get("DeepSeek-R1").context_tokens == 65_000
+    assert table.get("brand-new-model").context_tokens == 5000
+    assert table.wait_s("brand-new-model") == 40
+    assert table.wait_s("DeepSeek-R1") == table.wait_s("o4-mini") == 200
 
 
 @pytest.mark.parametrize(

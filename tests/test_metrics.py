@@ -42,7 +42,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     ("error", "label"),
     [
         (None, "ok"),
-        (nexai.RateLimitError("slow down"), "429"),
+        (nexai.RateLimitError("slow down", status=429), "429"),
         (nexai.ServerError("oops", status=503), "503"),
         (nexai.PaymentRequiredError("broke", status=402), "402"),
         (nexai.NexaiTimeoutError("late"), "timeout"),
@@ -76,7 +76,7 @@ async def test_the_ledger_reports_calls_units_tokens_and_refusals(store: Store) 
             pass
     with pytest.raises(nexai.RateLimitError):
         async with ledger.charge(MEMBER, "tts", 10):
-            raise nexai.RateLimitError("slow down")
+            raise nexai.RateLimitError("slow down", status=429)
     admission.drain()
     with pytest.raises(ShuttingDown):
         async with ledger.charge(MEMBER, "ask", 1):

@@ -17,6 +17,7 @@ from bot.nexai import (
     MalformedResponseError,
     Model,
     NexaiClient,
+    NexaiConnectionError,
     NexaiStatusError,
     NexaiTimeoutError,
     PaymentRequiredError,
@@ -29,6 +30,7 @@ from bot.nexai import (
     uses_responses_api,
 )
 from tests.fakes.nexai import (
+    DEFAULT_REASONING,
     DEFAULT_REPLY,
     CutOff,
     Error,
@@ -38,6 +40,7 @@ from tests.fakes.nexai import (
     Reply,
     SlowFirstByte,
     Stall,
+    count_tokens,
     tiny_png,
 )
 
@@ -190,7 +193,8 @@ def test_codex_models_use_the_responses_api(model: str, expected: bool) -> None:
 async def test_codex_chat_goes_to_responses(client: NexaiClient, fake: FakeNexai) -> None:
     result = await client.chat("gpt-5.3-codex", HELLO, max_tokens=100)
     assert result.text == DEFAULT_REPLY
-    assert result.usage == Usage(prompt_tokens=2, completion_tokens=3)
+    reasoning_tokens = count_tokens(DEFAULT_REASONING)  # hidden, but billed as output
+    assert result.usage == Usage(prompt_tokens=2, completion_tokens=3 + reasoning_tokens)
     assert fake.calls(CHAT) == []
     [request] = fake.calls(RESPONSES)
     assert request.json is not None
@@ -230,7 +234,8 @@ async def test_codex_messages_become_responses_input(client: NexaiClient, fake: 
 async def test_codex_stream_reads_responses_events(client: NexaiClient, fake: FakeNexai) -> None:
     stream = client.stream_chat("gpt-5.3-codex", HELLO)
     assert "".join(await collect(stream)) == DEFAULT_REPLY
-    assert stream.usage == Usage(prompt_tokens=2, completion_tokens=3)
+    reasoning_tokens = count_tokens(DEFAULT_REASONING)
+    assert stream.usage == Usage(prompt_tokens=2, completion_tokens=3 + reasoning_tokens)
     [request] = fake.calls(RESPONSES)
     assert request.json is not None
     assert request.json["stream"] is True
@@ -389,6 +394,7 @@ async def test_whisper_reports_the_billed_seconds_in_its_usage(
 async def test_a_token_priced_model_reports_tokens_and_no_duration(
     client: NexaiClient, fake: FakeNexai
 ) -> None:
+    fake.models.append({"id": "gpt-4o-mini-transcribe", "object": "model", "owned_by": "nexai"})
     fake.transcript, fake.transcript_seconds = "one two three", 2.0
     transcript = await client.transcribe(
         "gpt-4o-mini-transcribe", AUDIO, filename="a.mp3", content_type="audio/mpeg"
@@ -636,14 +642,14 @@ async def test_429_every_time_raises_rate_limit_with_its_hint(
     assert len(fake.calls(CHAT)) == 3
 
 
-async def test_hanging_server_raises_timeout_after_retries(
+async def test_hanging_server_raises_timeout_without_a_retry_that_could_bill_twice(
     session: aiohttp.ClientSession, fake: FakeNexai
 ) -> None:
-    client = make_client(session, fake, max_retries=1, **TINY_TIMEOUTS)
+    client = make_client(session, fake, max_retries=2, **TINY_TIMEOUTS)
     fake.enqueue(CHAT, Hang(), Hang())
     with pytest.raises(NexaiTimeoutError):
         await client.chat("gpt-4o", HELLO)
-    assert len(fake.calls(CHAT)) == 2
+    assert len(fake.calls(CHAT)) == 1
 
 
 async def test_stream_without_a_first_byte_times_out(
@@ -655,14 +661,14 @@ async def test_stream_without_a_first_byte_times_out(
         await collect(client.stream_chat("gpt-4o", HELLO))
 
 
-async def test_slow_first_byte_is_retried_then_succeeds(
+async def test_slow_first_byte_times_out_once_and_is_not_retried(
     session: aiohttp.ClientSession, fake: FakeNexai
 ) -> None:
     client = make_client(session, fake, **TINY_TIMEOUTS)
     fake.enqueue(CHAT, SlowFirstByte(1.0))
-    stream = client.stream_chat("gpt-4o", HELLO)
-    assert "".join(await collect(stream)) == DEFAULT_REPLY
-    assert len(fake.calls(CHAT)) == 2
+    with pytest.raises(NexaiTimeoutError):
+        await collect(client.stream_chat("gpt-4o", HELLO))
+    assert len(fake.calls(CHAT)) == 1
 
 
 async def test_stream_error_before_any_text_is_retried(
@@ -706,11 +712,21 @@ async def test_garbage_chunk_after_text_raises_interrupted(
     assert caught.value.partial == DEFAULT_REPLY[:8]
 
 
-async def test_cut_off_plain_answer_is_retried(client: NexaiClient, fake: FakeNexai) -> None:
+async def test_plain_answer_cut_off_after_a_2xx_began_is_not_retried(
+    client: NexaiClient, fake: FakeNexai
+) -> None:
     fake.enqueue(CHAT, CutOff(after_chars=10))
-    result = await client.chat("gpt-4o", HELLO)
-    assert result.text == DEFAULT_REPLY
-    assert len(fake.calls(CHAT)) == 2
+    with pytest.raises(NexaiConnectionError) as caught:
+        await client.chat("gpt-4o", HELLO)
+    assert caught.value.answered
+    assert len(fake.calls(CHAT)) == 1
+
+
+async def test_connection_refused_is_retried(session: aiohttp.ClientSession) -> None:
+    client = NexaiClient(session, "http://127.0.0.1:9/api/v1", "sk-x", backoff_base_s=0.01)
+    with pytest.raises(NexaiConnectionError) as caught:
+        await client.chat("gpt-4o", HELLO)
+    assert not caught.value.answered
 
 
 # -- connections and logs ----------------------------------------------------------------------
@@ -720,9 +736,16 @@ async def test_retries_leave_no_connection_acquired(
     session: aiohttp.ClientSession, fake: FakeNexai
 ) -> None:
     client = make_client(session, fake, max_retries=4, **TINY_TIMEOUTS)
-    fake.enqueue(CHAT, Error(500), Error(429, retry_after="0"), CutOff(3), Hang())
+    fake.enqueue(CHAT, Error(500), Error(429, retry_after="0"), Error(503), Error(502))
     await client.chat("gpt-4o", HELLO)
     assert len(fake.calls(CHAT)) == 5
+    assert acquired(session) == 0
+    fake.enqueue(CHAT, CutOff(3))
+    with pytest.raises(NexaiConnectionError):
+        await client.chat("gpt-4o", HELLO)
+    fake.enqueue(CHAT, Hang())
+    with pytest.raises(NexaiTimeoutError):
+        await client.chat("gpt-4o", HELLO)
     assert acquired(session) == 0
 
 

@@ -86,3 +86,38 @@ def test_nothing_inside_a_closed_block_is_visible(hidden: str, answer: str) -> N
     assume("</think>" not in hidden)
     assume("<think>" not in answer and "</think>" not in answer)
     assert strip_think(f"<think>{hidden}</think>{answer}") == answer.lstrip()
+
+
+# -- models that think inline, often without the opening tag (DeepSeek-R1 and kin) -----------
+
+
+@pytest.mark.parametrize(
+    ("text", "visible"),
+    [
+        ("my reasoning\n</think>\n\nThe answer.", "The answer."),
+        ("<think>my reasoning</think>The answer.", "The answer."),
+        ("The answer, no reasoning at all.", "The answer, no reasoning at all."),
+        ("reasoning</think>one<think>more</think>two", "onetwo"),
+        ("<think>opened and never closed", ""),
+        ("a < b, said without a tag", "a < b, said without a tag"),
+    ],
+)
+def test_inline_reasoning_is_hidden_with_or_without_its_opening_tag(
+    text: str, visible: str
+) -> None:
+    assert strip_think(text, inline=True) == visible
+
+
+def test_inline_reasoning_cut_by_the_budget_is_not_released_as_the_answer() -> None:
+    assert strip_think("still thinking about it", inline=True, truncated=True) == ""
+    assert strip_think("still thinking about it", inline=True) == "still thinking about it"
+
+
+@given(st.lists(st.integers(min_value=0, max_value=40), max_size=6))
+def test_inline_filter_gives_the_same_answer_however_the_text_is_split(cuts: list[int]) -> None:
+    text = "thinking < hard\n</think>\n\nThe <b>answer</b>."
+    points = sorted({min(cut, len(text)) for cut in cuts})
+    pieces = [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
+    think = ThinkFilter(inline=True)
+    shown = "".join(think.feed(piece) for piece in pieces) + think.flush()
+    assert shown == "The <b>answer</b>."

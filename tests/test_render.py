@@ -43,9 +43,13 @@ class FakeMessage:
     times: list[float] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
+    deleted: bool = False
 
     async def edit(self, content: str) -> None:
         await self.target.request(self, content)
+
+    async def delete(self) -> None:
+        self.deleted = True
 
     @property
     def content(self) -> str:
@@ -250,6 +254,33 @@ async def test_empty_answer_shows_the_placeholder(deltas: list[str]) -> None:
         await reply.push(delta)
     await reply.finish(note="⚠️ stopped")
     assert target.finals == ["(no answer)\n\n⚠️ stopped"]
+
+
+async def test_status_shows_until_the_first_text_replaces_it() -> None:
+    """Should show a status line while nothing has arrived, then the answer in its place."""
+    target = FakeTarget()
+    reply = StreamedReply(target, limit=2000, edit_interval_s=INTERVAL_S)
+    reply.set_status("-# Thinking… 3 s")
+    await asyncio.sleep(INTERVAL_S / 2)
+    reply.set_status("-# Thinking… 8 s")
+    await asyncio.sleep(INTERVAL_S * 1.5)
+    await reply.push("The answer.")
+    reply.set_status("-# Thinking… 13 s")  # too late: text has arrived
+    await reply.finish()
+    [message] = target.messages
+    assert message.contents[0] == "-# Thinking… 3 s"
+    assert message.contents[-1] == "The answer."
+    assert "-# Thinking… 13 s" not in message.contents
+
+
+async def test_discard_deletes_a_status_that_no_answer_followed() -> None:
+    target = FakeTarget()
+    reply = StreamedReply(target, limit=2000, edit_interval_s=INTERVAL_S)
+    reply.set_status("-# Thinking… 3 s")
+    await asyncio.sleep(INTERVAL_S / 2)
+    await reply.discard()
+    [message] = target.messages
+    assert message.deleted
 
 
 async def test_push_does_not_wait_for_discord() -> None:

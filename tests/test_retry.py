@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import random
 from email.utils import formatdate
 
 import pytest
 
+from bot.nexai import retry_reason
 from bot.nexai_errors import (
     AuthenticationError,
     BadRequestError,
+    NexaiConnectionError,
     NexaiError,
     NexaiStatusError,
+    NexaiTimeoutError,
     PaymentRequiredError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
     make_status_error,
+    make_stream_error,
     redact,
 )
 from bot.retry import (
     backoff_delay,
-    is_retryable_status,
+    parse_reset_duration,
     parse_retry_after,
     retry_after_from_headers,
     retry_delay,
@@ -76,15 +81,68 @@ def test_retry_after_from_headers(headers: dict[str, str], expected: float | Non
     assert retry_after_from_headers(headers, NOW) == expected
 
 
+def _error(status: int, code: str | None = None, **headers: str) -> NexaiError:
+    body = json.dumps({"error": {"message": "m", "type": code, "code": code}}).encode()
+    return make_status_error(status, body, headers)
+
+
 @pytest.mark.parametrize(
-    ("status", "retryable"),
+    ("error", "reason"),
     [
-        *[(status, True) for status in (429, 500, 502, 503, 599)],
-        *[(status, False) for status in (400, 401, 402, 403, 404, 408, 413)],
+        (_error(429, "rate_limit_exceeded"), "rate limited (rate_limit_exceeded)"),
+        (_error(429, "insufficient_quota"), None),  # out of credits: waiting does not help
+        (_error(500), "HTTP 500"),
+        (_error(503), "HTTP 503"),
+        *[(_error(status), None) for status in (400, 401, 402, 403, 404, 408, 413)],
+        (make_stream_error({"code": "rate_limit_exceeded"}), "rate limited (rate_limit_exceeded)"),
+        (make_stream_error({"code": "server_error"}), None),  # a begun answer may be billed
+        (make_stream_error({"type": "invalid_request_error"}), None),
+        (NexaiConnectionError("refused"), "connection failed"),
+        (NexaiConnectionError("broke mid-answer", answered=True), None),
+        (NexaiTimeoutError("slow"), None),  # the work may be under way, and billed
     ],
 )
-def test_only_429_and_5xx_are_retryable(status: int, retryable: bool) -> None:
-    assert is_retryable_status(status) is retryable
+def test_only_what_cannot_bill_twice_is_retried(error: NexaiError, reason: str | None) -> None:
+    assert retry_reason(error) == reason
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("1s", 1.0), ("6m0s", 360.0), ("20ms", 0.02), ("1h2m3.5s", 3723.5), ("0s", 0.0),
+     ("", None), ("5", None), ("1x", None), (None, None)],
+)  # fmt: skip
+def test_parse_reset_duration(value: str | None, seconds: float | None) -> None:
+    assert parse_reset_duration(value) == seconds
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"x-ratelimit-reset-requests": "1s", "x-ratelimit-reset-tokens": "6m0s"}, 1.0),
+        (
+            {
+                "x-ratelimit-reset-requests": "1s",
+                "x-ratelimit-reset-tokens": "6m0s",
+                "x-ratelimit-remaining-tokens": "0",
+            },
+            360.0,
+        ),
+        ({"x-ratelimit-reset-tokens": "250ms"}, 0.25),
+        ({"Retry-After": "3", "x-ratelimit-reset-tokens": "6m0s"}, 3.0),
+    ],
+)
+def test_x_ratelimit_reset_headers_are_a_hint_when_retry_after_is_missing(
+    headers: dict[str, str], expected: float
+) -> None:
+    assert retry_after_from_headers(headers, NOW) == expected
+
+
+def test_in_stream_errors_take_the_status_their_code_stands_for() -> None:
+    assert isinstance(make_stream_error({"code": "rate_limit_exceeded"}), RateLimitError)
+    assert isinstance(make_stream_error({"code": "insufficient_quota"}), PaymentRequiredError)
+    assert isinstance(make_stream_error({"type": "invalid_request_error"}), BadRequestError)
+    unknown = make_stream_error({"message": "??"})
+    assert isinstance(unknown, ServerError) and unknown.in_stream
 
 
 @pytest.mark.parametrize("attempt", [0, 1, 2, 3, 10, 100])

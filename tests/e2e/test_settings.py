@@ -146,7 +146,7 @@ async def test_repeated_402s_post_one_alert_per_hour(env: BotEnv) -> None:
         assert outcome(inter).ephemeral and outcome(inter).content == OUT_OF_CREDITS
     posted = env.discord.bot_messages(alerts)
     assert len(posted) == 1
-    assert posted[0].content.startswith("⚠️ **The bot's nexai account is out of credits (402).**")
+    assert posted[0].content.startswith("⚠️ **The bot's nexai account is out of credits.**")
     assert posted[0].content.endswith("(I won't repeat this alert for an hour.)")
 
     env.api.enqueue("/chat/completions", Error(401, "bad key"))

@@ -85,6 +85,34 @@ async def test_check_reports_every_part_fine(
     assert "ok  Discord token" in report
     assert "ok  nexai API key" in report and "models available" in report
     assert "ok  Database" in report
+    for model, setting in [
+        ("gpt-4o-mini", "DEFAULT_CHAT_MODEL"),
+        ("gpt-image-2", "DEFAULT_IMAGE_MODEL"),
+        ("gpt-image-1.5", "IMAGE_MODELS"),
+        ("tts-1", "TTS_MODEL"),
+        ("whisper-1", "TRANSCRIBE_MODEL"),
+        ("gpt-4o", "vision (capability table)"),
+    ]:
+        assert f"ok  Model {model}: {setting}: offered by the API" in report
+
+
+async def test_check_names_each_configured_model_the_api_does_not_offer(
+    fakes: tuple[FakeDiscord, FakeNexai], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    discord, api = fakes
+    served = api.models
+    api.models = [m for m in served if m["id"] not in ("tts-1", "gpt-4o")]
+    try:
+        assert not await check(e2e_settings(discord, api, tmp_path / "m.db"))
+    finally:
+        api.models = served
+    report = capsys.readouterr().out
+    assert "FAIL Model tts-1: TTS_MODEL: not offered by GET /models" in report
+    assert (
+        "ok  Model gpt-4o: vision (capability table): not offered by GET /models (optional)"
+        in report
+    )
+    assert "ok  Model whisper-1: TRANSCRIBE_MODEL: offered by the API" in report
 
 
 @pytest.mark.parametrize("broken", ["discord_token", "nexai_api_key"])

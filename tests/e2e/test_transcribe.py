@@ -73,6 +73,7 @@ async def test_a_token_priced_model_keeps_the_estimate_and_records_its_tokens(
     """gpt-4o-*-transcribe report token usage and no duration: the ledger keeps Discord's
     duration as the units and records the tokens."""
     async with bot_env(tmp_path / "bot.db", transcribe_model="gpt-4o-mini-transcribe") as env:
+        env.api.models.append({"id": "gpt-4o-mini-transcribe", "object": "model"})
         env.api.transcript, env.api.transcript_seconds = "hello there", 7.5
         member = env.discord.add_member(name="modern")
         audio = FakeAttachment("memo.ogg", MP3, content_type="audio/ogg", duration_secs=7.25)

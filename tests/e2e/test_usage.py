@@ -113,7 +113,8 @@ async def test_an_empty_period_reports_no_usage(env: BotEnv) -> None:
     assert "No usage in this period." in text_of(report)
     (attachment,) = report.attachments
     assert attachment.data.decode().splitlines() == [
-        "id,created_at_utc,settled_at_utc,user_id,channel_id,feature,units,unit,tokens,model,"
+        "id,created_at_utc,settled_at_utc,user_id,channel_id,feature,units,unit,tokens,"
+        "tokens_estimated,model,"
         "outcome"
     ]
 

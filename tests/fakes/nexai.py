@@ -1,8 +1,31 @@
 """A fake nexai API on 127.0.0.1, for tests that talk real HTTP to a loopback server.
 
 By default every endpoint answers like the real API. `enqueue(path, *steps)` scripts the next
-requests to one path: errors, hangs, cut-off streams, garbage, slow first bytes, pauses
-that the test ends.
+requests to one path: errors, error events inside streams, hangs, cut-off streams, garbage,
+slow first bytes, pauses that the test ends.
+
+The shapes are OpenAI's, which nexai mirrors (`../shared/nexai-api.md`), from the OpenAI API
+reference and openai-python's generated types:
+- errors: `{"error": {"message", "type", "param", "code"}}`; 429 is `rate_limit_exceeded`
+  (type `requests`/`tokens`) or `insufficient_quota` (out of credits); an unknown model is 404
+  `model_not_found` (reference, "Error codes").
+- chat (`types/chat/chat_completion_chunk.py`): with `stream_options.include_usage` every chunk
+  has `"usage": null` and a last chunk with `choices: []` carries the usage before
+  `data: [DONE]` (`drop_usage` plays a gateway that leaves it out); `finish_reason` is `stop`,
+  `length` (the token budget ran out) or `content_filter`.
+- gpt-5.x and o-series refuse `max_tokens` with 400 `unsupported_parameter` and take
+  `max_completion_tokens`; they, codex and grok reasoning models think silently (nothing on
+  the wire for `think_s`), and their reasoning tokens count against the budget and in
+  `usage.completion_tokens_details.reasoning_tokens` (reference, "Reasoning models").
+- DeepSeek-R1 through OpenAI-compatible gateways starts `content` with its reasoning and a
+  closing `</think>` with no opening tag (`reasoning_as_field`: DeepSeek's own API, which
+  sends it as `reasoning_content` deltas).
+- Responses (`types/responses/response_stream_event.py`): `response.created`,
+  `response.in_progress`, a reasoning item (`output_item.added/done`, summary events),
+  the message item (`output_item.added`, `content_part.added`, `output_text.delta`...,
+  `output_text.done`, `content_part.done`, `output_item.done`), then `response.completed` or
+  `response.incomplete` (`incomplete_details.reason`); every event has `sequence_number`;
+  no `[DONE]`.
 """
 
 from __future__ import annotations
@@ -10,8 +33,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import itertools
 import json
 import math
+import re
 import struct
 import time
 import zlib
@@ -64,20 +89,56 @@ class RecordedRequest:
 
 @dataclass(frozen=True)
 class Reply:
-    """Answer this text (streamed or not, as requested), optionally with reasoning first."""
+    """Answer this text (streamed or not, as requested), optionally with reasoning first
+    (delivered as the model's kind does it), thinking `think_s` first, ending with
+    `finish_reason` (e.g. `content_filter`) instead of `stop`."""
 
     text: str
     reasoning: str | None = None
+    finish_reason: str | None = None
+    think_s: float | None = None
 
 
 @dataclass(frozen=True)
 class Error:
-    """Answer an OpenAI-shaped error, or `body` verbatim."""
+    """Answer an OpenAI-shaped error (`error_response`), or `body` verbatim.
+
+    `code` and `kind` (the error's `type`) default to what OpenAI sends for the status;
+    `headers` are added as they are (e.g. only `x-ratelimit-reset-requests: 1s`)."""
 
     status: int
     message: str = "fake error"
     retry_after: str | None = None
     body: bytes | None = None
+    code: str | None = None
+    kind: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+#: A 429 for an account out of credits, as OpenAI sends it: retrying does not help.
+OUT_OF_CREDITS = Error(
+    429,
+    "You exceeded your current quota, please check your plan and billing details.",
+    code="insufficient_quota",
+    kind="insufficient_quota",
+)
+
+
+@dataclass(frozen=True)
+class StreamError:
+    """Begin a 200 stream, send `after_chars` characters of the answer, then an error event.
+
+    Chat: `data: {"error": {"message", "type", "code"}}` (what OpenAI-compatible servers send
+    when a stream fails after its headers). Responses: the `error` event (`type: "error"`,
+    `code`, `message`, `param`, `sequence_number`), or with `failed` a `response.failed`
+    event whose `response.error` has `code` and `message` (openai-python
+    `types/responses/response_error_event.py`, `response_failed_event.py`)."""
+
+    code: str
+    message: str = "fake stream error"
+    kind: str | None = None
+    after_chars: int = 0
+    failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,12 +192,37 @@ class Pause:
     after_events: int = 2
 
 
-Step = Reply | Error | Hang | CutOff | Malformed | SlowFirstByte | Stall | Pause
+Step = Reply | Error | StreamError | Hang | CutOff | Malformed | SlowFirstByte | Stall | Pause
 
 
 def count_tokens(text: str) -> int:
     """The fake's token count: words."""
     return len(text.split())
+
+
+def reasoning_style(model: str) -> str:
+    """How the real service's model thinks: `silent`, `inline` or `none` (module docstring)."""
+    lowered = model.lower()
+    if "r1" in lowered:
+        return "inline"
+    if refuses_max_tokens(model) or "codex" in lowered or "grok" in lowered:
+        return "silent"
+    return "none"
+
+
+def refuses_max_tokens(model: str) -> bool:
+    """gpt-5.x and the o-series take only `max_completion_tokens`."""
+    return model.lower().startswith(("gpt-5", "o1", "o3", "o4"))
+
+
+def first_words(text: str, count: int) -> str:
+    """`text` up to the end of its `count`-th word (the fake counts tokens as words)."""
+    if count <= 0:
+        return ""
+    for number, word in enumerate(re.finditer(r"\S+", text), start=1):
+        if number == count:
+            return text[: word.end()]
+    return text
 
 
 def _text_of(content: Any) -> str:
@@ -165,12 +251,35 @@ def tiny_png() -> bytes:
     )
 
 
+#: (type, code) OpenAI sends with each status when nothing more specific applies
+#: (OpenAI API reference, "Error codes"; openai-python `_exceptions.py`).
+ERROR_DEFAULTS: dict[int, tuple[str, str | None]] = {
+    401: ("invalid_request_error", "invalid_api_key"),
+    404: ("invalid_request_error", "model_not_found"),
+    429: ("requests", "rate_limit_exceeded"),
+}
+
+
 def error_response(
-    status: int, message: str, *, code: str | None = None, headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    kind: str | None = None,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> web.Response:
-    kind = "server_error" if status >= 500 else "invalid_request_error"
-    payload = {"error": {"message": message, "type": kind, "code": code}}
-    return web.json_response(payload, status=status, headers=headers)
+    """`{"error": {"message", "type", "param", "code"}}`, OpenAI's error body."""
+    default_kind, default_code = ERROR_DEFAULTS.get(
+        status, ("server_error" if status >= 500 else "invalid_request_error", None)
+    )
+    error = {
+        "message": message,
+        "type": kind or default_kind,
+        "param": param,
+        "code": code or default_code,
+    }
+    return web.json_response({"error": error}, status=status, headers=headers)
 
 
 @dataclass
@@ -184,6 +293,22 @@ class _Answer:
     garbage: bool = False  # ...or send a garbage event instead
     resume: asyncio.Event | None = None  # a stream waits for it after `pause_after` events
     pause_after: int = 0
+    error: StreamError | None = None  # ...or an error event
+    finish_reason: str | None = None
+    think_s: float | None = None
+
+
+@dataclass
+class _Plan:
+    """What a model sends: `content` (inline reasoning included), `reasoning_content` deltas
+    (`field`), hidden reasoning tokens, and how it ends."""
+
+    content: str
+    finish: str
+    think_s: float
+    summary: str = ""  # a Responses reasoning summary
+    field: str = ""
+    hidden_tokens: int = 0
 
 
 Handler = Callable[[web.Request, RecordedRequest, _Answer], Awaitable[web.StreamResponse]]
@@ -197,6 +322,9 @@ class FakeNexai:
         self.reply = reply
         self.chunk_size = 8  # characters per SSE chunk
         self.chunk_delay_s = 0.0
+        self.think_s = 0.0  # how long silent reasoning models think before their first event
+        self.drop_usage = False  # like gateways that drop `stream_options`: no usage chunk
+        self.reasoning_as_field = False  # inline reasoners send `reasoning_content` instead
         self.line_ending = "\n"  # "\r\n" to test CRLF streams
         self.split_writes = False  # write each SSE event in two pieces, to split TCP reads
         self.max_upload_bytes = MAX_UPLOAD_BYTES
@@ -268,6 +396,9 @@ class FakeNexai:
         self._steps.clear()
         self.reply = DEFAULT_REPLY
         self.chunk_delay_s = 0.0
+        self.think_s = 0.0
+        self.drop_usage = False
+        self.reasoning_as_field = False
         self.transcript = None
         self.transcript_seconds = None
         self.require_content_length = True
@@ -286,14 +417,25 @@ class FakeNexai:
                 return error_response(
                     401, f"Incorrect API key provided: {auth}", code="invalid_api_key"
                 )
+            model = (recorded.json or recorded.form or {}).get("model")
+            if isinstance(model, str) and model not in {m["id"] for m in self.models}:
+                return error_response(
+                    404,
+                    f"The model `{model}` does not exist or you do not have access to it.",
+                    code="model_not_found",
+                )
             answer = _Answer(self.reply, None)
             step = self._steps[path].popleft() if self._steps[path] else None
             match step:
-                case Error(status, message, retry_after, body):
-                    headers = {"Retry-After": retry_after} if retry_after is not None else None
+                case Error(status, message, retry_after, body, code, kind, extra):
+                    headers = dict(extra)
+                    if retry_after is not None:
+                        headers["Retry-After"] = retry_after
                     if body is not None:
                         return web.Response(status=status, body=body, headers=headers)
-                    return error_response(status, message, headers=headers)
+                    return error_response(status, message, code=code, kind=kind, headers=headers)
+                case StreamError(after_chars=after_chars):
+                    answer.cut_after, answer.error = after_chars, step
                 case Hang(seconds):
                     await self._sleep(seconds)
                     return error_response(504, "hung up")
@@ -311,8 +453,8 @@ class FakeNexai:
                         answer.resume, answer.pause_after = resume, after_events
                     else:
                         await self._wait_for(resume)
-                case Reply(text, reasoning):
-                    answer = _Answer(text, reasoning)
+                case Reply(text, reasoning, finish_reason, think_s):
+                    answer = _Answer(text, reasoning, finish_reason=finish_reason, think_s=think_s)
                 case CutOff(after_chars):
                     answer.cut_after = after_chars
             return await handler(request, recorded, answer)
@@ -392,7 +534,6 @@ class FakeNexai:
     async def _start_sse(self, request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
-        await self._send(resp, ": keep-alive" + self.line_ending * 2)
         return resp
 
     async def _send(self, resp: web.StreamResponse, event: str) -> None:
@@ -409,11 +550,12 @@ class FakeNexai:
         request: web.Request,
         answer: _Answer,
         events: Callable[[str], AsyncIterator[str]],
+        text: str,
     ) -> web.StreamResponse:
-        """Send SSE events; with a cut-off, drop the connection once enough text went out."""
+        """Send the SSE events of `text`; with a cut-off, drop the connection once it went out."""
         resp = await self._start_sse(request)
         with contextlib.suppress(ConnectionResetError):  # the client may hang up at any time
-            await self._send_events(request, resp, answer, events)
+            await self._send_events(request, resp, answer, events, text)
         return resp
 
     async def _send_events(
@@ -422,8 +564,8 @@ class FakeNexai:
         resp: web.StreamResponse,
         answer: _Answer,
         events: Callable[[str], AsyncIterator[str]],
+        text: str,
     ) -> None:
-        text = answer.text if answer.cut_after is None else answer.text[: answer.cut_after]
         sent = 0
         async for event in events(text):
             if answer.resume is not None and sent == answer.pause_after:
@@ -434,7 +576,7 @@ class FakeNexai:
                 await asyncio.sleep(self.chunk_delay_s)
         if answer.garbage:
             await self._send(resp, "data: {this is not json" + self.line_ending * 2)
-        elif answer.cut_after is not None:
+        elif answer.cut_after is not None and answer.error is None:
             await self._sleep(answer.stall_s)
             self._drop(request)
             return
@@ -462,6 +604,32 @@ class FakeNexai:
     ) -> web.StreamResponse:
         return web.json_response({"object": "list", "data": self.models})
 
+    def _plan(self, model: str, answer: _Answer, budget: Any) -> _Plan:
+        """What the model sends for `answer`, as its kind of model does, within `budget`."""
+        style = reasoning_style(model)
+        reasoning = answer.reasoning
+        if reasoning is None and style != "none":
+            reasoning = DEFAULT_REASONING
+        plan = _Plan(
+            content=answer.text,
+            finish=answer.finish_reason or "stop",
+            think_s=self.think_s if answer.think_s is None else answer.think_s,
+            summary=answer.reasoning or "",
+        )
+        if style == "silent":
+            plan.hidden_tokens = count_tokens(reasoning or "")
+        elif reasoning is not None and (style == "none" or self.reasoning_as_field):
+            plan.field = reasoning
+        elif reasoning is not None:
+            plan.content = f"{reasoning}\n</think>\n\n{answer.text}"
+        if isinstance(budget, int) and not isinstance(budget, bool):
+            if plan.hidden_tokens >= budget:
+                plan.hidden_tokens, plan.content, plan.finish = budget, "", "length"
+            elif count_tokens(plan.content) > budget - plan.hidden_tokens:
+                plan.content = first_words(plan.content, budget - plan.hidden_tokens)
+                plan.finish = "length"
+        return plan
+
     async def _chat(
         self, request: web.Request, recorded: RecordedRequest, answer: _Answer
     ) -> web.StreamResponse:
@@ -469,46 +637,67 @@ class FakeNexai:
         model, messages = body.get("model"), body.get("messages")
         if not isinstance(model, str) or not isinstance(messages, list):
             return error_response(400, "model and messages are required")
-        reasoning = answer.reasoning
-        if reasoning is None and ("r1" in model.lower() or "reasoning" in model.lower()):
-            reasoning = DEFAULT_REASONING
+        if "max_tokens" in body and refuses_max_tokens(model):
+            return error_response(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                code="unsupported_parameter",
+                param="max_tokens",
+            )
+        plan = self._plan(model, answer, body.get("max_completion_tokens", body.get("max_tokens")))
         prompt_tokens = sum(count_tokens(_text_of(m.get("content"))) for m in messages)
+        completion_tokens = (
+            plan.hidden_tokens + count_tokens(plan.content) + count_tokens(plan.field)
+        )
         usage = {
             "prompt_tokens": prompt_tokens,
-            "completion_tokens": count_tokens(answer.text),
-            "total_tokens": prompt_tokens + count_tokens(answer.text),
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+            "completion_tokens_details": {"reasoning_tokens": plan.hidden_tokens},
         }
         base = {"id": "chatcmpl-fake", "created": int(time.time()), "model": model}
         if not body.get("stream"):
-            message: dict[str, Any] = {"role": "assistant", "content": answer.text}
-            if reasoning:
-                message["reasoning_content"] = reasoning
+            message: dict[str, Any] = {"role": "assistant", "content": plan.content}
+            if plan.field:
+                message["reasoning_content"] = plan.field
             if answer.cut_after is not None:
                 return await self._cut_json(request, {**base, "choices": []}, answer.cut_after)
-            choice = {"index": 0, "message": message, "finish_reason": "stop"}
+            await self._sleep(plan.think_s)
+            choice = {"index": 0, "message": message, "finish_reason": plan.finish}
             payload = {**base, "object": "chat.completion", "choices": [choice], "usage": usage}
             return web.json_response(payload)
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        base = {**base, "object": "chat.completion.chunk"}
+        if include_usage:
+            base["usage"] = None
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
             choice = {"index": 0, "delta": delta, "finish_reason": finish}
-            return self._sse({**base, "object": "chat.completion.chunk", "choices": [choice]})
+            return self._sse({**base, "choices": [choice]})
 
         async def events(text: str) -> AsyncIterator[str]:
+            await self._sleep(plan.think_s)
             yield chunk({"role": "assistant", "content": ""})
-            for piece in self._chunks(reasoning or ""):
+            for piece in self._chunks(plan.field):
                 yield chunk({"reasoning_content": piece})
             for piece in self._chunks(text):
                 yield chunk({"content": piece})
+            if answer.error is not None:
+                error = answer.error
+                kind = error.kind or "server_error"
+                detail = {"message": error.message, "type": kind, "param": None, "code": error.code}
+                yield self._sse({"error": detail})
             if answer.cut_after is not None:
                 return
-            yield chunk({}, "stop")
-            if include_usage:
-                usage_chunk = {**base, "object": "chat.completion.chunk", "choices": []}
-                yield self._sse({**usage_chunk, "usage": usage})
+            yield chunk({}, plan.finish)
+            if include_usage and not self.drop_usage:
+                yield self._sse({**base, "choices": [], "usage": usage})
             yield self._sse("[DONE]")
 
-        return await self._stream(request, answer, events)
+        if answer.cut_after is None:
+            return await self._stream(request, answer, events, plan.content)
+        return await self._stream(request, answer, events, plan.content[: answer.cut_after])
 
     async def _cut_json(
         self, request: web.Request, payload: dict[str, Any], after_bytes: int
@@ -528,56 +717,101 @@ class FakeNexai:
         model, items = body.get("model"), body.get("input")
         if not isinstance(model, str) or not isinstance(items, str | list):
             return error_response(400, "model and input are required")
+        plan = self._plan(model, answer, body.get("max_output_tokens"))
         prompt = items if isinstance(items, str) else ""
         if isinstance(items, list):
             prompt = " ".join(_text_of(item.get("content")) for item in items)
         prompt_tokens = count_tokens(prompt) + count_tokens(body.get("instructions") or "")
+        output_tokens = plan.hidden_tokens + count_tokens(plan.content)
         usage = {
             "input_tokens": prompt_tokens,
-            "output_tokens": count_tokens(answer.text),
-            "total_tokens": prompt_tokens + count_tokens(answer.text),
+            "output_tokens": output_tokens,
+            "total_tokens": prompt_tokens + output_tokens,
+            "output_tokens_details": {"reasoning_tokens": plan.hidden_tokens},
         }
         response: dict[str, Any] = {
             "id": "resp_fake",
             "object": "response",
             "created_at": int(time.time()),
             "model": model,
-            "status": "completed",
+            "status": "in_progress",
             "output": [],
             "usage": None,
         }
+        reasoning_item: dict[str, Any] | None = None
+        if reasoning_style(model) != "none":
+            summary = [{"type": "summary_text", "text": plan.summary}] if plan.summary else []
+            reasoning_item = {"id": "rs_fake", "type": "reasoning", "summary": summary}
+        index = 1 if reasoning_item else 0
+        part = {"type": "output_text", "text": plan.content, "annotations": []}
         message = {
             "type": "message",
             "id": "msg_fake",
+            "status": "completed" if plan.finish == "stop" else "incomplete",
             "role": "assistant",
-            "content": [{"type": "output_text", "text": answer.text, "annotations": []}],
+            "content": [part],
         }
-        done = {**response, "output": [message], "usage": usage}
+        done = {
+            **response,
+            "status": "completed",
+            "output": [item for item in (reasoning_item, message) if item],
+            "usage": usage,
+        }
+        if plan.finish != "stop":
+            reason = "max_output_tokens" if plan.finish == "length" else plan.finish
+            done = {**done, "status": "incomplete", "incomplete_details": {"reason": reason}}
         if not body.get("stream"):
             if answer.cut_after is not None:
                 return await self._cut_json(request, done, answer.cut_after)
+            await self._sleep(plan.think_s)
             return web.json_response(done)
 
         async def events(text: str) -> AsyncIterator[str]:
-            created = {
-                "type": "response.created",
-                "response": {**response, "status": "in_progress"},
-            }
-            yield self._sse(created, "response.created")
-            for piece in self._chunks(text):
-                delta = {
-                    "type": "response.output_text.delta",
-                    "item_id": "msg_fake",
-                    "output_index": 0,
-                    "content_index": 0,
-                    "delta": piece,
-                }
-                yield self._sse(delta, "response.output_text.delta")
-            if answer.cut_after is None:
-                completed = {"type": "response.completed", "response": done}
-                yield self._sse(completed, "response.completed")
+            sequence = itertools.count()
 
-        return await self._stream(request, answer, events)
+            def event(kind: str, **fields: Any) -> str:
+                payload = {"type": kind, **fields, "sequence_number": next(sequence)}
+                return self._sse(payload, kind)
+
+            yield event("response.created", response=response)
+            yield event("response.in_progress", response=response)
+            await self._sleep(plan.think_s)
+            if reasoning_item is not None:
+                added = {**reasoning_item, "summary": []}
+                yield event("response.output_item.added", output_index=0, item=added)
+                at = {"item_id": "rs_fake", "output_index": 0, "summary_index": 0}
+                if plan.summary:
+                    empty = {"type": "summary_text", "text": ""}
+                    yield event("response.reasoning_summary_part.added", **at, part=empty)
+                    for piece in self._chunks(plan.summary):
+                        yield event("response.reasoning_summary_text.delta", **at, delta=piece)
+                    yield event("response.reasoning_summary_text.done", **at, text=plan.summary)
+                    full = {"type": "summary_text", "text": plan.summary}
+                    yield event("response.reasoning_summary_part.done", **at, part=full)
+                yield event("response.output_item.done", output_index=0, item=reasoning_item)
+            opened = {**message, "status": "in_progress", "content": []}
+            yield event("response.output_item.added", output_index=index, item=opened)
+            at = {"item_id": "msg_fake", "output_index": index, "content_index": 0}
+            yield event("response.content_part.added", **at, part={**part, "text": ""})
+            for piece in self._chunks(text):
+                yield event("response.output_text.delta", **at, delta=piece, logprobs=[])
+            if answer.error is not None:
+                error = {"code": answer.error.code, "message": answer.error.message}
+                if answer.error.failed:
+                    failed = {**response, "status": "failed", "error": error}
+                    yield event("response.failed", response=failed)
+                else:
+                    yield event("error", **error, param=None)
+            if answer.cut_after is not None:
+                return
+            yield event("response.output_text.done", **at, text=text, logprobs=[])
+            yield event("response.content_part.done", **at, part=part)
+            yield event("response.output_item.done", output_index=index, item=message)
+            yield event(f"response.{done['status']}", response=done)
+
+        if answer.cut_after is None:
+            return await self._stream(request, answer, events, plan.content)
+        return await self._stream(request, answer, events, plan.content[: answer.cut_after])
 
     async def _images(
         self, request: web.Request, recorded: RecordedRequest, answer: _Answer
