@@ -32,8 +32,8 @@ from bench.upstream import (
     answer_text,
     make_fake_nexai,
 )
-from bot.quotas import Limit, Quotas, Scope, window
-from bot.store import Store
+from bot.quota.quotas import Limit, Quotas, Scope, window
+from bot.storage.store import Store
 from tests.fakes.nexai import FakeNexai
 
 BOT_START_TIMEOUT_S = 60.0

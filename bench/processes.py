@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.tasks import cancel_and_wait
+from bot.ops.tasks import cancel_and_wait
 
 #: discord.py's DEBUG lines can be long; a ready line never is, but the reader must not choke.
 STDOUT_LINE_LIMIT = 16 * 1024 * 1024

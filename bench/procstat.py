@@ -8,7 +8,7 @@ import os
 import time
 from types import TracebackType
 
-from bot.tasks import cancel_and_wait
+from bot.ops.tasks import cancel_and_wait
 
 CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 RSS_SAMPLE_INTERVAL_S = 0.05

@@ -35,9 +35,9 @@ from pathlib import Path
 from bench.harness import add_usage_rows
 from bench.processes import Child
 from bench.report import p50_95_99, table
-from bot.quotas import Limit, QuotaExceeded, Quotas
-from bot.store import Store
-from bot.usage import Caller, Ledger
+from bot.quota.ledger import Caller, Ledger
+from bot.quota.quotas import Limit, QuotaExceeded, Quotas
+from bot.storage.store import Store
 
 GUILD_ID = 1
 NEVER_REACHED = 1_000_000

@@ -21,9 +21,9 @@ import discord
 from pydantic import ValidationError
 
 from bot.config import Settings, describe_errors
-from bot.health import check_heartbeat
 from bot.nexai import NexaiClient, NexaiError
-from bot.store import Store
+from bot.ops.health import check_heartbeat
+from bot.storage.store import Store
 
 log = logging.getLogger("bot")
 

@@ -14,22 +14,22 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.admission import Admission
-from bot.alerts import Alerts
-from bot.chat import ChatService
+from bot.catalog import ModelCatalog
+from bot.chat.history import History
+from bot.chat.service import ChatService
 from bot.config import Settings
-from bot.errors import on_app_command_error
-from bot.guild_settings import GuildSettings
-from bot.health import Heartbeat
-from bot.history import History
 from bot.i18n import VIETNAMESE, CommandTranslator
-from bot.metrics import Metrics, MetricsServer
-from bot.models import ModelCatalog
+from bot.interactions.replies import on_app_command_error
 from bot.nexai import NexaiClient
-from bot.quotas import Quotas
-from bot.render import RateLimitMonitor
-from bot.store import Store
-from bot.usage import Ledger
+from bot.ops.alerts import Alerts
+from bot.ops.health import Heartbeat
+from bot.ops.metrics import Metrics, MetricsServer
+from bot.quota.admission import Admission
+from bot.quota.ledger import Ledger
+from bot.quota.quotas import Quotas
+from bot.render.reply import RateLimitMonitor
+from bot.storage.guild_settings import GuildSettings
+from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -8,14 +8,14 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.capabilities import (
+from bot.nexai.capabilities import (
     DEFAULT_CHAT_WAIT_S,
     DEFAULT_CONTEXT_TOKENS,
     DEFAULT_REASONING_WAIT_S,
     CapabilityOverride,
     CapabilityTable,
 )
-from bot.quota_rules import LimitSpec, parse_limit_specs
+from bot.quota.rules import LimitSpec, parse_limit_specs
 
 DEFAULT_BASE_URL = "https://getnexai.net/api/v1"
 

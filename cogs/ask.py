@@ -12,12 +12,12 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.app import NexBot
-from bot.callers import caller_of, caller_of_message
-from bot.chat import ChatRequest
-from bot.errors import error_message, failures_told
-from bot.failures import LocalizedError, UserFacingError
+from bot.chat.service import ChatRequest
+from bot.errors import LocalizedError, UserFacingError
 from bot.i18n import t
-from bot.render import InteractionTarget, ReplyChainTarget, ReplyTarget
+from bot.interactions.callers import caller_of, caller_of_message
+from bot.interactions.replies import error_message, failures_told
+from bot.render.reply import InteractionTarget, ReplyChainTarget, ReplyTarget
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.app import NexBot
-from bot.callers import caller_of
-from bot.errors import failures_told
 from bot.i18n import t
-from bot.media import (
+from bot.interactions.callers import caller_of
+from bot.interactions.replies import failures_told
+from bot.media.files import (
     OutFile,
     fit_message,
     require_offered,

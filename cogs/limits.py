@@ -1,7 +1,7 @@
 """/limits (moderators): Discord <-> bot.quotas.
 
 Guild-only, with Manage Server as the default member permission, checked again when run (see
-`bot.moderation.refuse_non_manager`).
+`bot.interactions.guards.refuse_non_manager`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from discord import app_commands
 from discord.app_commands import locale_str as _
 from discord.ext import commands
 
-from bot import quota_text
 from bot.app import NexBot
 from bot.i18n import t
-from bot.moderation import (
+from bot.interactions import quota_text as quota_text
+from bot.interactions.guards import (
     GUILD_ONLY,
     MANAGE_SERVER,
     NO_MENTIONS,
@@ -25,8 +25,8 @@ from bot.moderation import (
     card,
     refuse_non_manager,
 )
-from bot.quotas import Limit, Period, Scope, to_ledger_units
-from bot.usage import FEATURES, Feature
+from bot.quota.ledger import FEATURES, Feature
+from bot.quota.quotas import Limit, Period, Scope, to_ledger_units
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.app import NexBot
-from bot.guild_settings import Column, GuildConfig
 from bot.i18n import t
-from bot.moderation import GUILD_ONLY, MANAGE_SERVER, NO_MENTIONS, card, refuse_non_manager
-from bot.voice_notes import VoiceNoteChannels
+from bot.interactions.guards import GUILD_ONLY, MANAGE_SERVER, NO_MENTIONS, card, refuse_non_manager
+from bot.media.voice_notes import VoiceNoteChannels
+from bot.storage.guild_settings import Column, GuildConfig
 
 MAX_PROMPT_CHARS = 2000
 #: How much of the system prompt /settings show quotes.

@@ -10,11 +10,11 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.app import NexBot
-from bot.callers import caller_of, caller_of_message
-from bot.errors import error_message, failures_told, send_error
-from bot.failures import UserFacingError
+from bot.errors import UserFacingError
 from bot.i18n import t
-from bot.media import (
+from bot.interactions.callers import caller_of, caller_of_message
+from bot.interactions.replies import error_message, failures_told, send_error
+from bot.media.files import (
     NO_MENTIONS,
     NoAudio,
     TextReply,
@@ -23,8 +23,8 @@ from bot.media import (
     normalise_language,
     send_files,
 )
-from bot.transcription import Transcriber, transcript_reply
-from bot.voice_notes import BoundedTasks, FailureThrottle, VoiceNoteChannels
+from bot.media.transcription import Transcriber, transcript_reply
+from bot.media.voice_notes import BoundedTasks, FailureThrottle, VoiceNoteChannels
 
 log = logging.getLogger(__name__)
 

@@ -16,14 +16,14 @@ from discord import app_commands
 from discord.app_commands import locale_str as _
 from discord.ext import commands, tasks
 
-from bot import quota_text
 from bot.app import NexBot
-from bot.callers import caller_of
 from bot.i18n import t
-from bot.moderation import NO_MENTIONS, PERIOD_CHOICES, card, refuse_non_manager
-from bot.quotas import Period, earlier_window
-from bot.reports import UsageReport, ledger_csv, usage_report
-from bot.usage import FEATURES
+from bot.interactions import quota_text as quota_text
+from bot.interactions.callers import caller_of
+from bot.interactions.guards import NO_MENTIONS, PERIOD_CHOICES, card, refuse_non_manager
+from bot.quota.ledger import FEATURES
+from bot.quota.quotas import Period, earlier_window
+from bot.quota.reports import UsageReport, ledger_csv, usage_report
 
 log = logging.getLogger(__name__)
 

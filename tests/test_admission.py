@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.admission import Admission, ShuttingDown, TooBusy
-from bot.errors import error_message
-from bot.quotas import LimitSpec, QuotaExceeded, Quotas
-from bot.store import Store
-from bot.usage import Caller, Ledger
+from bot.interactions.replies import error_message
+from bot.quota.admission import Admission, ShuttingDown, TooBusy
+from bot.quota.ledger import Caller, Ledger
+from bot.quota.quotas import LimitSpec, QuotaExceeded, Quotas
+from bot.storage.store import Store
 
 MEMBER = Caller(user_id=7, guild_id=None)
 OTHER = Caller(user_id=8, guild_id=None)

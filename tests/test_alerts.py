@@ -11,9 +11,9 @@ import pytest
 import pytest_asyncio
 
 from bot import nexai
-from bot.alerts import ALERT_INTERVAL_S, Alerts
-from bot.guild_settings import GuildSettings
-from bot.store import Store
+from bot.ops.alerts import ALERT_INTERVAL_S, Alerts
+from bot.storage.guild_settings import GuildSettings
+from bot.storage.store import Store
 
 GUILD = 42
 CHANNEL = 43

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.capabilities import (
+from bot.nexai.capabilities import (
     REFERENCE_CAPABILITIES,
     CapabilityOverride,
     CapabilityTable,

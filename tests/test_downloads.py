@@ -1,4 +1,4 @@
-"""bot.downloads: a capped, chunked download from a real loopback server."""
+"""bot.media.downloads: a capped, chunked download from a real loopback server."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from bot.downloads import open_download
-from bot.media import AudioTooLarge, DownloadFailed, SizeMismatch
+from bot.media.downloads import open_download
+from bot.media.files import AudioTooLarge, DownloadFailed, SizeMismatch
 from bot.nexai import NexaiClient, NexaiError
 from tests.fakes.nexai import FakeNexai
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.health import Heartbeat, check_heartbeat, write_heartbeat
+from bot.ops.health import Heartbeat, check_heartbeat, write_heartbeat
 from tests.test_main import run_nexbot
 
 NOW = 1_750_000_000.0

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from bot.history import History, Turn, as_message, build_messages, estimate_tokens, fit_turns
-from bot.store import Store
+from bot.chat.history import History, Turn, as_message, build_messages, estimate_tokens, fit_turns
+from bot.storage.store import Store
 
 
 def turns(count: int, size: int = 40) -> list[Turn]:

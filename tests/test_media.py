@@ -1,11 +1,11 @@
-"""bot.media: what counts as audio, file names from text, long text as a file, size checks."""
+"""bot.media.files: what counts as audio, file names from text, long text as a file, size checks."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.errors import error_message
-from bot.media import (
+from bot.interactions.replies import error_message
+from bot.media.files import (
     MAX_AUDIO_BYTES,
     MAX_REQUEST_BYTES,
     AudioFile,

@@ -11,13 +11,13 @@ import pytest
 import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot import metrics as metrics_module
 from bot import nexai
-from bot.admission import Admission, ShuttingDown, TooBusy
-from bot.metrics import Metrics, outcome_of
-from bot.quotas import LimitSpec, QuotaExceeded, Quotas
-from bot.store import Store
-from bot.usage import Caller, Ledger
+from bot.ops import metrics as metrics_module
+from bot.ops.metrics import Metrics, outcome_of
+from bot.quota.admission import Admission, ShuttingDown, TooBusy
+from bot.quota.ledger import Caller, Ledger
+from bot.quota.quotas import LimitSpec, QuotaExceeded, Quotas
+from bot.storage.store import Store
 
 MEMBER = Caller(user_id=7)
 
@@ -130,7 +130,7 @@ def test_without_prometheus_client_a_metrics_port_logs_a_clear_error(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(metrics_module, "prometheus_client", None)
-    with caplog.at_level(logging.ERROR, logger="bot.metrics"):
+    with caplog.at_level(logging.ERROR, logger="bot.ops.metrics"):
         metrics = Metrics.from_settings(9108)
     assert not metrics.enabled
     assert "pip install 'nexbot[metrics]'" in caplog.text

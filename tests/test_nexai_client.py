@@ -767,7 +767,7 @@ async def test_debug_log_has_call_details_but_no_key_or_content(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="bot.nexai")
     await client.chat("gpt-4o", [{"role": "user", "content": "my private question"}])
-    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.nexai"]
+    [line] = [r.getMessage() for r in caplog.records if r.name.startswith("bot.nexai.")]
     assert "POST /chat/completions" in line
     assert "model=gpt-4o" in line
     assert "status=200" in line

@@ -12,8 +12,9 @@ import pytest_asyncio
 from pydantic import ValidationError
 
 from bot.config import Settings, describe_errors
-from bot.errors import error_message
-from bot.quotas import (
+from bot.interactions.replies import error_message
+from bot.quota.ledger import Caller, Ledger
+from bot.quota.quotas import (
     Limit,
     LimitSpec,
     QuotaExceeded,
@@ -23,8 +24,7 @@ from bot.quotas import (
     parse_limit_specs,
     window,
 )
-from bot.store import Store
-from bot.usage import Caller, Ledger
+from bot.storage.store import Store
 
 GUILD = 1000
 MEMBER = 7
@@ -420,7 +420,7 @@ async def test_a_slow_early_check_leaves_the_decision_to_the_charge(
     async def slow_refusal(*args: object) -> None:
         await stalled.wait()  # never answers within the budget
 
-    monkeypatch.setattr("bot.usage.EARLY_CHECK_BUDGET_S", 0.01)
+    monkeypatch.setattr("bot.quota.ledger.EARLY_CHECK_BUDGET_S", 0.01)
     monkeypatch.setattr(quotas, "refusal", slow_refusal)
     ledger, _ = ledger_of(store, quotas)
     async with asyncio.timeout(5):

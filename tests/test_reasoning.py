@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.reasoning import ThinkFilter, strip_think
+from bot.nexai.reasoning import ThinkFilter, strip_think
 
 
 def feed_all(pieces: list[str]) -> str:

@@ -8,7 +8,7 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 import pytest
 
-from bot.reply_targets import InteractionTarget
+from bot.render.targets import InteractionTarget
 
 
 def fake_interaction() -> MagicMock:

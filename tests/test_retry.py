@@ -9,7 +9,7 @@ from email.utils import formatdate
 import pytest
 
 from bot.nexai import retry_reason
-from bot.nexai_errors import (
+from bot.nexai._errors import (
     AuthenticationError,
     BadRequestError,
     NexaiConnectionError,
@@ -24,7 +24,7 @@ from bot.nexai_errors import (
     make_stream_error,
     redact,
 )
-from bot.retry import (
+from bot.nexai._retry import (
     backoff_delay,
     parse_reset_duration,
     parse_retry_after,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.splitter import MIN_LIMIT, Fence, next_piece, scan_fences, split_message
+from bot.render.splitter import MIN_LIMIT, Fence, next_piece, scan_fences, split_message
 
 _OPENER = re.compile(r"([`~]{3,})[\w+#.\-]*\n")
 _CLOSER = re.compile(r"\n([`~]{3,})\Z")

@@ -5,9 +5,9 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot import migrations
-from bot.failures import StorageError
-from bot.store import Store
+from bot.errors import StorageError
+from bot.storage import migrations as migrations
+from bot.storage.store import Store
 
 
 async def test_new_database_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
@@ -35,10 +35,10 @@ async def test_a_failing_migration_leaves_no_half_applied_schema(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broken = (*migrations.MIGRATIONS, "CREATE TABLE half (x INTEGER); THIS IS NOT SQL;")
-    monkeypatch.setattr("bot.store.MIGRATIONS", broken)
+    monkeypatch.setattr("bot.storage.store.MIGRATIONS", broken)
     with pytest.raises(aiosqlite.Error):
         await Store.open(tmp_path / "b.db")
-    monkeypatch.setattr("bot.store.MIGRATIONS", migrations.MIGRATIONS)
+    monkeypatch.setattr("bot.storage.store.MIGRATIONS", migrations.MIGRATIONS)
     store = await Store.open(tmp_path / "b.db")
     try:
         assert await store.schema_version() == len(migrations.MIGRATIONS)

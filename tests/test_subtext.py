@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.subtext import SubtextEscaper, subtext
+from bot.render.subtext import SubtextEscaper, subtext
 
 FRAGMENTS = ["```", "```py", "~~~", "-#", "-", "#", " ", "\n", "x", "`", "\\"]
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot import store as store_module
-from bot.migrations import MIGRATIONS
-from bot.quotas import PERIODS, Limit, QuotaExceeded, Quotas, window, window_at
-from bot.store import Store
-from bot.usage import FEATURES, Caller, Ledger
+from bot.quota.ledger import FEATURES, Caller, Ledger
+from bot.quota.quotas import PERIODS, Limit, QuotaExceeded, Quotas, window, window_at
+from bot.storage import store as store_module
+from bot.storage.migrations import MIGRATIONS
+from bot.storage.store import Store
 
 GUILD = 1000
 Key = tuple[int, int, str, str, int]

@@ -1,4 +1,4 @@
-"""bot.voice_notes: channel switches, claims, the failure-reply ration, bounded tasks."""
+"""bot.media.voice_notes: channel switches, claims, the failure-reply ration, bounded tasks."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from bot.store import Store
-from bot.voice_notes import BoundedTasks, FailureThrottle, VoiceNoteChannels
+from bot.media.voice_notes import BoundedTasks, FailureThrottle, VoiceNoteChannels
+from bot.storage.store import Store
 
 
 @pytest_asyncio.fixture

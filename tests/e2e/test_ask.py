@@ -379,7 +379,7 @@ async def test_answer_deleted_while_streaming_ends_quietly(
     inter = await env.discord.invoke("ask", {"prompt": "long one"}, channel_id=channel)
     await inter.wait_done(lambda i: i.original is not None and "slow" in i.original.content)
     assert inter.original is not None
-    with LogWatch("bot.errors", "can no longer be answered") as ended:
+    with LogWatch("bot.interactions.replies", "can no longer be answered") as ended:
         await env.discord.delete_message(inter.original.id)
         await ended.wait()
     assert not tracebacks(caplog)

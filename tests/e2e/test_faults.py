@@ -74,7 +74,7 @@ async def test_transient_api_failures_are_retried_until_the_answer_arrives(
     assert await usage_outcomes(env, channel) == ["ok"]  # one charge, however many calls
     assert await remembered(env, channel) == 2
     if isinstance(failure, Error) and failure.retry_after:
-        waits = [r.getMessage() for r in caplog.records if r.name == "bot.nexai"]
+        waits = [r.getMessage() for r in caplog.records if r.name.startswith("bot.nexai.")]
         assert sum("in 0.05s" in w for w in waits) == RETRIES, "Retry-After is obeyed"
 
 
@@ -201,7 +201,7 @@ async def test_expired_token_ends_a_private_answer_quietly(
     env.discord.interaction_token_ttl = 0.3
     channel = env.discord.add_channel("expired-private")
     try:
-        with LogWatch("bot.errors", "can no longer be answered") as gave_up:
+        with LogWatch("bot.interactions.replies", "can no longer be answered") as gave_up:
             inter = await env.discord.invoke(
                 "ask", {"prompt": "secret", "private": True}, channel_id=channel
             )

@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.health import check_heartbeat
+from bot.ops.health import check_heartbeat
 from tests.e2e.conftest import BotEnv, bot_env
 from tests.e2e.test_ask import ask, finished
 from tests.fakes.discord import FakeInteraction

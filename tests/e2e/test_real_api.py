@@ -221,7 +221,7 @@ async def test_inline_reasoning_as_a_field_is_hidden_too(env: BotEnv) -> None:
 async def test_a_stream_without_usage_is_charged_an_estimate_marked_as_such(
     env: BotEnv, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.nexai_stream")
+    caplog.set_level(logging.WARNING, logger="bot.nexai._stream")
     env.api.drop_usage = True
     try:
         channel, _ = await ask_in_new_channel(env, "no-usage", options={"model": "gpt-4o"})

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat import STOPPED_NOTE
-from bot.store import Store
-from bot.subtext import subtext
+from bot.chat.service import STOPPED_NOTE
+from bot.render.subtext import subtext
+from bot.storage.store import Store
 from tests.e2e.conftest import BotEnv, bot_env
 from tests.e2e.test_ask import error_reply, finished
 from tests.e2e.test_operating import streaming, until

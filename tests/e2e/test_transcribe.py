@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from bot.media import MAX_AUDIO_BYTES
+from bot.media.files import MAX_AUDIO_BYTES
 from tests.e2e.conftest import BotEnv, bot_env
 from tests.e2e.media_support import pings_nobody, usage_rows, voice_attachment
 from tests.fakes.discord import IS_VOICE_MESSAGE, FakeAttachment, FakeInteraction

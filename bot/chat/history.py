@@ -1,0 +1,136 @@
+"""Per-channel conversation memory, and the prompt that fits it into a model's context."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.storage.store import Store
+
+#: Rough characters per token for budgeting; a real tokenizer is not worth its weight here.
+CHARS_PER_TOKEN = 4
+#: Per-message overhead of the chat format, in tokens.
+MESSAGE_OVERHEAD_TOKENS = 4
+#: What an attached image costs in the budget (OpenAI's "high detail" tile estimate).
+IMAGE_TOKENS = 800
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str  # "user" or "assistant"
+    author_name: str
+    content: str
+
+
+def estimate_tokens(text: str) -> int:
+    return len(text) // CHARS_PER_TOKEN + MESSAGE_OVERHEAD_TOKENS
+
+
+def as_message(turn: Turn) -> dict[str, Any]:
+    """A stored turn as a chat message; user turns say who spoke, since channels are shared."""
+    if turn.role == "user":
+        return {"role": "user", "content": f"{turn.author_name}: {turn.content}"}
+    return {"role": "assistant", "content": turn.content}
+
+
+def fit_turns(turns: Sequence[Turn], budget_tokens: int, max_turns: int) -> list[Turn]:
+    """The newest turns that fit the budget and the turn limit, oldest first.
+
+    A history never starts with an orphaned assistant turn.
+    """
+    kept: list[Turn] = []
+    used = 0
+    for turn in reversed(turns[-max_turns:] if max_turns else ()):
+        cost = estimate_tokens(as_message(turn)["content"])
+        if used + cost > budget_tokens:
+            break
+        kept.append(turn)
+        used += cost
+    kept.reverse()
+    while kept and kept[0].role == "assistant":
+        kept.pop(0)
+    return kept
+
+
+def build_messages(
+    *,
+    system_prompt: str,
+    turns: Sequence[Turn],
+    prompt: str,
+    author_name: str,
+    image_url: str | None,
+    context_tokens: int,
+    answer_tokens: int,
+    max_turns: int,
+) -> list[dict[str, Any]]:
+    """System prompt, as much recent history as fits, then the new prompt (with its image)."""
+    text = f"{author_name}: {prompt}"
+    fixed = estimate_tokens(system_prompt) + estimate_tokens(text) + answer_tokens
+    if image_url:
+        fixed += IMAGE_TOKENS
+    history = fit_turns(turns, max(context_tokens - fixed, 0), max_turns)
+    content: str | list[dict[str, Any]] = text
+    if image_url:
+        content = [
+            {"type": "text", "text": text},
+            {"type": "image_url", "image_url": {"url": image_url}},
+        ]
+    return [
+        {"role": "system", "content": system_prompt},
+        *(as_message(turn) for turn in history),
+        {"role": "user", "content": content},
+    ]
+
+
+class History:
+    """Stored turns per channel (a thread is its own channel)."""
+
+    def __init__(self, store: Store) -> None:
+        self._db = store.conn
+
+    async def recent(self, channel_id: int, limit: int) -> list[Turn]:
+        if limit <= 0:
+            return []
+        async with self._db.execute(
+            "SELECT role, author_name, content FROM messages WHERE channel_id = ?"
+            " ORDER BY id DESC LIMIT ?",
+            (channel_id, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [Turn(role, name, content) for role, name, content in reversed(list(rows))]
+
+    async def add_exchange(
+        self,
+        channel_id: int,
+        *,
+        author_id: int,
+        author_name: str,
+        prompt: str,
+        answer: str,
+        model: str,
+        bot_id: int,
+        bot_name: str,
+    ) -> None:
+        """Store both sides of one exchange together, so memory never holds half of one."""
+        await self._db.execute(  # one statement, so both rows land or neither does
+            "INSERT INTO messages (channel_id, role, author_id, author_name, content, model,"
+            " created_at) VALUES (:channel, 'user', :author_id, :author_name, :prompt, NULL, :now),"
+            " (:channel, 'assistant', :bot_id, :bot_name, :answer, :model, :now)",
+            {
+                "channel": channel_id,
+                "author_id": author_id,
+                "author_name": author_name,
+                "prompt": prompt,
+                "bot_id": bot_id,
+                "bot_name": bot_name,
+                "answer": answer,
+                "model": model,
+                "now": time.time(),
+            },
+        )
+
+    async def forget(self, channel_id: int) -> int:
+        cursor = await self._db.execute("DELETE FROM messages WHERE channel_id = ?", (channel_id,))
+        return cursor.rowcount

@@ -1,0 +1,214 @@
+"""One chat exchange: memory in, streamed answer out, memory updated when it completed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from bot.chat.history import History, build_messages
+from bot.config import Settings
+from bot.errors import StorageError
+from bot.i18n import t
+from bot.nexai import NexaiClient, StreamInterruptedError
+from bot.ops.tasks import cancel_and_wait
+from bot.quota.ledger import Caller, Ledger
+from bot.render.reply import RateLimitMonitor, ReplyTarget, StreamedReply
+from bot.render.subtext import SubtextEscaper, subtext
+from bot.storage.store import storage_errors
+
+log = logging.getLogger(__name__)
+
+CUT_OFF_NOTE = "⚠️ The answer was cut off before it finished."
+LENGTH_NOTE = "✂️ The answer reached its length limit. Ask me to continue."
+REASONING_SPENT_NOTE = (
+    "⚠️ The model spent its whole token budget reasoning and wrote no answer. "
+    "Try a narrower question."
+)
+CONTENT_FILTER_NOTE = "⚠️ nexai's content filter stopped the answer here."
+THINKING_STATUS = "Thinking… {seconds} s"
+REASONING_STATUS = "Reasoning… {seconds} s"
+#: While nothing has arrived, the status line is updated this often.
+WAIT_STATUS_INTERVAL_S = 5.0
+STOPPED_NOTE = (
+    "⚠️ The answer stopped here because the bot is restarting. Please ask again in a minute."
+)
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    caller: Caller
+    channel_id: int
+    author_name: str
+    prompt: str
+    model: str
+    locale: str
+    image_url: str | None = None
+    remember: bool = True
+    #: The server's system prompt; None: the bot's (SYSTEM_PROMPT).
+    system_prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatOutcome:
+    text: str
+    complete: bool
+    tokens: int = 0
+    tokens_estimated: bool = False
+    #: `stop`, `length` (the token budget ran out), `content_filter`, or None (cut off).
+    finish_reason: str | None = None
+
+    def note(self, locale: str) -> str | None:
+        """The quiet line under the answer that says how it ended, if not normally."""
+        if not self.complete:
+            text = CUT_OFF_NOTE
+        elif self.finish_reason == "length":
+            text = LENGTH_NOTE if self.text.strip() else REASONING_SPENT_NOTE
+        elif self.finish_reason == "content_filter":
+            text = CONTENT_FILTER_NOTE
+        else:
+            return None
+        return subtext(t(text, locale))
+
+
+class ChatService:
+    def __init__(
+        self,
+        settings: Settings,
+        client: NexaiClient,
+        history: History,
+        ledger: Ledger,
+        monitor: RateLimitMonitor | None = None,
+    ) -> None:
+        self._settings = settings
+        self._client = client
+        self._history = history
+        self._ledger = ledger
+        self._monitor = monitor
+
+    async def answer(
+        self, request: ChatRequest, target: ReplyTarget, *, bot_id: int, bot_name: str
+    ) -> ChatOutcome:
+        """Stream the answer to `target`, charged to the caller as one `ask`.
+
+        Errors before any text arrived propagate (nothing was sent, the charge is refunded); a
+        stream cut midway keeps what arrived, says so, and leaves memory untouched. A complete
+        answer is remembered before its last edit, so a follow-up question always sees it.
+        Database failures arrive as `StorageError`, except after the answer arrived: then it is
+        still shown, and only logged as not remembered or not settled.
+        """
+        with storage_errors():
+            messages = await self._messages(request)
+        reply = StreamedReply(
+            target,
+            pacer=self._monitor,
+            edit_interval_s=self._settings.stream_edit_interval_s,
+            empty_text=t("(The model returned an empty answer.)", request.locale),
+        )
+        outcome: ChatOutcome | None = None
+        try:
+            with storage_errors():
+                async with self._ledger.charge(request.caller, "ask", 1, request.model) as charge:
+                    try:
+                        outcome = await self._stream(request, messages, reply)
+                    except asyncio.CancelledError:  # the bot is shutting down: end it visibly
+                        await end_stopped(reply, subtext(t(STOPPED_NOTE, request.locale)))
+                        raise
+                    except BaseException:
+                        if reply.text:
+                            reply.cancel()
+                        else:  # nothing but a status line was shown: the error replaces it
+                            await reply.discard()
+                        raise
+                    charge.settle(tokens=outcome.tokens, tokens_estimated=outcome.tokens_estimated)
+                if request.remember and outcome.complete and outcome.text.strip():
+                    await self._history.add_exchange(
+                        request.channel_id,
+                        author_id=request.caller.user_id,
+                        author_name=request.author_name,
+                        prompt=request.prompt,
+                        answer=outcome.text,
+                        model=request.model,
+                        bot_id=bot_id,
+                        bot_name=bot_name,
+                    )
+        except StorageError as error:
+            if outcome is None:
+                raise
+            log.error("Answer in channel %s shown but not recorded: %s", request.channel_id, error)
+        await reply.finish(note=outcome.note(request.locale))
+        return outcome
+
+    async def _messages(self, request: ChatRequest) -> list[dict[str, Any]]:
+        settings = self._settings
+        turns = await self._history.recent(request.channel_id, settings.history_max_turns)
+        return build_messages(
+            system_prompt=request.system_prompt or settings.system_prompt,
+            turns=turns,
+            prompt=request.prompt,
+            author_name=request.author_name,
+            image_url=request.image_url,
+            context_tokens=self._client.capabilities.get(request.model).context_tokens,
+            answer_tokens=settings.answer_max_tokens,
+            max_turns=settings.history_max_turns,
+        )
+
+    async def _stream(
+        self, request: ChatRequest, messages: list[dict[str, Any]], reply: StreamedReply
+    ) -> ChatOutcome:
+        """Push the answer into `reply` until the stream ends or breaks; until the first text
+        arrives, the reply shows how long the member has been waiting."""
+        settings = self._settings
+        capabilities = self._client.capabilities.get(request.model)
+        max_tokens = settings.answer_max_tokens
+        if capabilities.reasons:  # hidden reasoning counts against the budget
+            max_tokens += settings.reasoning_max_tokens
+        stream = self._client.stream_chat(request.model, messages, max_tokens=max_tokens)
+        escaper = SubtextEscaper()  # only the bot's own notes may look like subtext
+        status = REASONING_STATUS if capabilities.reasons else THINKING_STATUS
+        waiting = asyncio.create_task(self._show_waiting(reply, status, request.locale))
+        complete = True
+        try:
+            async for delta in stream:
+                if not waiting.done():
+                    waiting.cancel()
+                await reply.push(escaper.feed(delta))
+        except StreamInterruptedError:
+            log.warning("Answer in channel %s was cut off midway", request.channel_id)
+            complete = False
+        finally:
+            await cancel_and_wait(waiting)
+            await stream.aclose()
+        await reply.push(escaper.flush())
+        usage = stream.usage
+        return ChatOutcome(
+            stream.text,
+            complete,
+            usage.total,
+            tokens_estimated=usage.estimated,
+            finish_reason=stream.finish_reason,
+        )
+
+    async def _show_waiting(self, reply: StreamedReply, status: str, locale: str) -> None:
+        """After WAIT_NOTICE_AFTER_S, show "Thinking… N s" (updated now and then) until text."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.sleep(self._settings.wait_notice_after_s)
+        while True:
+            seconds = max(1, round(loop.time() - started))
+            reply.set_status(subtext(t(status, locale, seconds=seconds)))
+            await asyncio.sleep(WAIT_STATUS_INTERVAL_S)
+
+
+async def end_stopped(reply: StreamedReply, note: str) -> None:
+    """Show what arrived of a cancelled answer, then `note` (alone if nothing arrived)."""
+    try:
+        if reply.text.strip():
+            await reply.finish(note=note)
+        else:
+            await reply.push(note)
+            await reply.finish()
+    except Exception:
+        log.warning("Could not end a stopped answer", exc_info=True)
+        reply.cancel()

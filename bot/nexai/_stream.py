@@ -1,0 +1,268 @@
+"""Streaming chat answers: Server-Sent Events read line by line, reasoning hidden on the way."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncGenerator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from bot.nexai._errors import (
+    AnswerDeadlineError,
+    MalformedResponseError,
+    NexaiConnectionError,
+    NexaiError,
+    StreamInterruptedError,
+    make_stream_error,
+)
+from bot.nexai._payloads import ApiCall, Usage, estimate_usage, parse_usage
+from bot.nexai.capabilities import ModelCapabilities
+from bot.nexai.reasoning import ThinkFilter
+
+if TYPE_CHECKING:
+    from bot.nexai._client import NexaiClient
+
+log = logging.getLogger(__name__)
+
+#: A single SSE line longer than this is treated as a malformed stream.
+MAX_SSE_LINE_BYTES = 4 * 1024 * 1024
+SSE_DONE = "[DONE]"
+
+
+async def sse_payloads(content: aiohttp.StreamReader) -> AsyncGenerator[str, None]:
+    """The `data` of each Server-Sent Event, however the bytes were split into reads."""
+    pending = b""
+    data: list[str] = []
+    async for chunk in content.iter_any():
+        pending += chunk
+        if b"\n" not in chunk:
+            if len(pending) > MAX_SSE_LINE_BYTES:
+                raise MalformedResponseError("event stream line too long")
+            continue
+        *lines, pending = pending.split(b"\n")
+        for raw in lines:
+            if (payload := _take_line(raw, data)) is not None:
+                yield payload
+    if pending:
+        _take_line(pending, data)
+    if data:
+        yield "\n".join(data)
+
+
+def _take_line(raw: bytes, data: list[str]) -> str | None:
+    """Add one SSE line to the event in `data`; a blank line ends it and returns its payload."""
+    try:
+        line = raw.rstrip(b"\r").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedResponseError("event stream is not UTF-8") from exc
+    if not line:
+        payload = "\n".join(data) if data else None
+        data.clear()
+        return payload
+    if line.startswith("data:"):
+        value = line[5:]
+        data.append(value[1:] if value.startswith(" ") else value)
+    # comments (":...") and the event/id/retry fields are not needed
+    return None
+
+
+def load_event(payload: str) -> dict[str, Any]:
+    try:
+        event = json.loads(payload)
+    except ValueError as exc:
+        raise MalformedResponseError("stream event is not JSON") from exc
+    if not isinstance(event, dict):
+        raise MalformedResponseError("stream event is not a JSON object")
+    return event
+
+
+#: Models whose streams came without usage, logged once each.
+_UNMETERED_MODELS: set[str] = set()
+#: What the Responses API's `incomplete_details.reason` means as a chat `finish_reason`.
+INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
+
+
+class ChatStream:
+    """Visible text deltas of one chat answer; iterate with `async for`, then read `usage`
+    and `finish_reason` (`stop`, `length`: the token budget ran out, `content_filter`).
+
+    The request is sent on first iteration and retried while nothing has been delivered (see
+    `bot.nexai._client.retry_reason`); no visible text within `wait_s` raises `AnswerDeadlineError`.
+    Call `aclose()` (or use `async with`) when stopping early, to release the connection.
+    """
+
+    def __init__(
+        self,
+        client: NexaiClient,
+        call: ApiCall,
+        capabilities: ModelCapabilities,
+        wait_s: float,
+    ) -> None:
+        self.usage = Usage()
+        self.finish_reason: str | None = None
+        self._client = client
+        self._call = call
+        self._capabilities = capabilities
+        self._wait_s = wait_s
+        self._parts: list[str] = []
+        self._gen: AsyncGenerator[str, None] | None = None
+        self._closed = False
+        self._complete = False
+        self._usage_seen = False
+
+    @property
+    def text(self) -> str:
+        """All visible text delivered so far."""
+        return "".join(self._parts)
+
+    def __aiter__(self) -> ChatStream:
+        return self
+
+    async def __anext__(self) -> str:
+        if self._gen is None:
+            if self._closed:
+                raise StopAsyncIteration
+            self._gen = self._run()
+        return await self._gen.__anext__()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._gen is not None:
+            await self._gen.aclose()
+
+    async def __aenter__(self) -> ChatStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _run(self) -> AsyncGenerator[str, None]:
+        """The attempts, within the wait limit until the first visible text; the limit's
+        timer is gone before anything is yielded, so it never fires outside this generator."""
+        try:
+            async with (
+                asyncio.timeout(self._wait_s) as deadline,
+                contextlib.aclosing(self._attempts(deadline)) as attempts,
+            ):
+                async for visible in attempts:
+                    yield visible
+        except TimeoutError as exc:
+            raise AnswerDeadlineError(
+                f"no answer from {self._call.model} within {self._wait_s:g} s", wait_s=self._wait_s
+            ) from exc
+
+    async def _attempts(self, deadline: asyncio.Timeout) -> AsyncGenerator[str, None]:
+        attempt = 0
+        inline = self._capabilities.reasoning == "inline"
+        while True:
+            think = ThinkFilter(inline=inline)
+            self.usage = Usage()
+            self._usage_seen = False
+            started = time.monotonic()
+            try:
+                async with (
+                    self._client._open(self._call) as resp,
+                    contextlib.aclosing(self._pieces(resp)) as pieces,
+                ):
+                    async for piece in pieces:
+                        if visible := think.feed(piece):
+                            if not self._parts:
+                                deadline.reschedule(None)
+                            self._parts.append(visible)
+                            yield visible
+                    if tail := think.flush(truncated=self.finish_reason == "length"):
+                        deadline.reschedule(None)
+                        self._parts.append(tail)
+                        yield tail
+                    if not self._usage_seen:
+                        self.usage = self._estimated_usage()
+                    self._client._log_call(self._call, resp.status, started, self.usage)
+                return
+            except NexaiError as exc:
+                exc.model = exc.model or self._call.model
+                if self._parts:
+                    raise StreamInterruptedError(
+                        f"stream interrupted after {len(self.text)} characters: {exc}",
+                        partial=self.text,
+                    ) from exc
+                why = self._client._retry_delay(exc, attempt)
+                if why is None:
+                    raise
+            await self._client._sleep_before_retry(self._call, attempt, why)
+            attempt += 1
+
+    def _estimated_usage(self) -> Usage:
+        """Usage counted here, for a stream that came without it (some gateways drop
+        `stream_options`); said once per model in the log."""
+        model = self._call.model
+        if model not in _UNMETERED_MODELS:
+            _UNMETERED_MODELS.add(model)
+            log.warning("%s streams came without token usage: the ledger records estimates", model)
+        return estimate_usage(self._call.json, self.text)
+
+    async def _pieces(self, resp: aiohttp.ClientResponse) -> AsyncGenerator[str, None]:
+        """Raw answer text from the event stream; sets `usage`; checks the stream completed."""
+        responses = self._capabilities.endpoint == "responses"
+        read = self._responses_event if responses else self._chat_event
+        self._complete = False
+        async with contextlib.aclosing(sse_payloads(resp.content)) as payloads:
+            async for payload in payloads:
+                if payload == SSE_DONE:
+                    self._complete = True
+                    break
+                if text := read(load_event(payload)):
+                    yield text
+        if not self._complete:
+            raise NexaiConnectionError(
+                "the event stream ended before the answer was complete", answered=True
+            )
+
+    def _chat_event(self, event: dict[str, Any]) -> str | None:
+        """A /chat/completions chunk: `choices[0].delta.content`; reasoning fields are skipped."""
+        if "error" in event:
+            raise make_stream_error(event["error"])
+        if usage := event.get("usage"):
+            self.usage = parse_usage(usage, "prompt_tokens", "completion_tokens")
+            self._usage_seen = True
+        choices = event.get("choices")
+        if not choices or not isinstance(choices[0], dict):
+            return None
+        if finish := choices[0].get("finish_reason"):
+            self.finish_reason = str(finish)
+            self._complete = True
+        content = (choices[0].get("delta") or {}).get("content")
+        return content if isinstance(content, str) else None
+
+    def _responses_event(self, event: dict[str, Any]) -> str | None:
+        """A /responses event: text deltas, and usage on completion; the others (reasoning
+        items, content parts, `.done` events) carry nothing to show."""
+        match event.get("type"):
+            case "response.output_text.delta":
+                delta = event.get("delta")
+                return delta if isinstance(delta, str) else None
+            case "response.completed" | "response.incomplete" as kind:
+                response = event.get("response") or {}
+                if usage := response.get("usage"):
+                    self.usage = parse_usage(usage, "input_tokens", "output_tokens")
+                    self._usage_seen = True
+                self.finish_reason = "stop"
+                if kind == "response.incomplete":
+                    reason = (response.get("incomplete_details") or {}).get("reason")
+                    self.finish_reason = INCOMPLETE_REASONS.get(str(reason), str(reason))
+                self._complete = True
+            case "response.failed":
+                raise make_stream_error((event.get("response") or {}).get("error"))
+            case "error":
+                raise make_stream_error(event)
+        return None

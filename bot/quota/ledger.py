@@ -1,0 +1,287 @@
+"""The usage ledger: every API call is reserved before it is made and settled or refunded after.
+
+A reservation is a row with outcome 'reserved'; settling sets the real units, refunding marks
+it 'refunded' (it then counts for nothing). Quotas (bot/quotas.py) count reserved and settled
+rows, so a reservation holds its units while the call is in flight. With a `Quotas`, the limit
+check and the reservation are one transaction: `reserve` (and so `charge`) raises
+`QuotaExceeded` before any API call, and concurrent calls can never overspend a limit.
+
+Quotas read running counters (`usage_counters`, migration 5), not the ledger: triggers adjust
+them in the same statement as every change of a row (reserve, settle, refund, delete), in the
+windows of the row's created_at, so each write here stays a single atomic statement.
+
+`charge` is the one door of every API call: with an `Admission` it also refuses a member who
+has too many calls in flight (`TooBusy`) and every call once the bot is shutting down
+(`ShuttingDown`), and it reports each call and refusal to `Metrics`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from bot.errors import UserFacingError
+from bot.ops.metrics import Metrics
+from bot.quota.admission import Admission, ShuttingDown, TooBusy
+from bot.storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.quota.quotas import Quotas
+    from bot.quota.rules import QuotaExceeded
+
+log = logging.getLogger(__name__)
+
+Feature = Literal["ask", "imagine", "tts", "transcribe"]
+FEATURES: tuple[Feature, ...] = ("ask", "imagine", "tts", "transcribe")
+#: How long the early quota check (before an interaction is acknowledged) may take.
+EARLY_CHECK_BUDGET_S = 0.5
+#: Ledger rows deleted per statement when pruning (~50 ms of the connection each).
+PRUNE_BATCH = 5_000
+#: What one unit of each feature is, as the ledger counts it.
+UNIT_NAMES: dict[Feature, str] = {
+    "ask": "requests",
+    "imagine": "images",
+    "tts": "characters",
+    "transcribe": "seconds of audio",
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is charged: a member of a guild (guild_id None in DMs)."""
+
+    user_id: int
+    guild_id: int | None = None
+    channel_id: int | None = None
+    role_ids: tuple[int, ...] = ()
+
+
+class Charge:
+    """An open reservation; `settle` may correct the units (e.g. real audio length)."""
+
+    def __init__(self, reservation_id: int, units: float) -> None:
+        self.id = reservation_id
+        self.units = units
+        self.tokens = 0
+        self.tokens_estimated = False
+
+    def settle(
+        self,
+        *,
+        units: float | None = None,
+        tokens: int | None = None,
+        tokens_estimated: bool = False,
+    ) -> None:
+        """Correct the units, and record tokens (`tokens_estimated`: counted by the bot)."""
+        if units is not None:
+            self.units = units
+        if tokens is not None:
+            self.tokens = tokens
+            self.tokens_estimated = tokens_estimated
+
+
+class Ledger:
+    def __init__(
+        self,
+        store: Store,
+        quotas: Quotas | None = None,
+        *,
+        admission: Admission | None = None,
+        metrics: Metrics | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._db = store.conn
+        self._quotas = quotas
+        self._admission = admission
+        self._metrics = metrics or Metrics(enabled=False)
+        self._clock = clock
+
+    async def reserve(
+        self, caller: Caller, feature: Feature, units: float, model: str | None
+    ) -> int:
+        """Record a reservation and return its id; raise `QuotaExceeded` if a limit forbids it.
+
+        The check and the insert are one transaction, so no concurrent reservation can slip
+        in between them.
+        """
+        now = self._clock()
+        async with self._store.transaction() as db:
+            refusal = (
+                await self._quotas.refusal(caller, feature, units, now) if self._quotas else None
+            )
+            if refusal is None:
+                cursor = await db.execute(
+                    "INSERT INTO usage (guild_id, channel_id, user_id, feature, units, model,"
+                    " outcome, created_at) VALUES (?, ?, ?, ?, ?, ?, 'reserved', ?)",
+                    (
+                        caller.guild_id,
+                        caller.channel_id,
+                        caller.user_id,
+                        feature,
+                        units,
+                        model,
+                        now,
+                    ),
+                )
+        if refusal is not None:
+            raise refusal
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def check(self, caller: Caller, feature: Feature, units: float = 1) -> None:
+        """Raise what `charge` would refuse with now (`QuotaExceeded`, `TooBusy`,
+        `ShuttingDown`); reserves nothing.
+
+        A cheap early refusal (e.g. before deferring an interaction); `charge` decides.
+        """
+        try:
+            if self._admission is not None:
+                self._admission.check(caller.user_id)
+            if self._quotas is not None:
+                refusal = await self._early_refusal(caller, feature, units)
+                if refusal is not None:
+                    raise refusal
+        except UserFacingError as error:
+            self._metrics.refused(feature, refusal_reason(error))
+            raise
+
+    async def _early_refusal(
+        self, caller: Caller, feature: Feature, units: float
+    ) -> QuotaExceeded | None:
+        """The quota refusal, if the database answers within EARLY_CHECK_BUDGET_S.
+
+        Interactions die unanswered after 3 s; on a busy database the early check gives up
+        and leaves the decision to `charge`, which always checks."""
+        assert self._quotas is not None
+        try:
+            async with asyncio.timeout(EARLY_CHECK_BUDGET_S):
+                return await self._quotas.refusal(caller, feature, units, self._clock())
+        except TimeoutError:
+            log.info(
+                "Early %s quota check took over %s s; the charge decides",
+                feature,
+                EARLY_CHECK_BUDGET_S,
+            )
+            return None
+
+    async def prune(self, retention_days: float) -> int:
+        """Delete finished rows older than `retention_days`, and the counters of windows that
+        ended by then; returns how many rows.
+
+        Counters go first, so the rows' delete trigger finds nothing to adjust in ended
+        windows. Rows go PRUNE_BATCH at a time, so other calls get the connection in between."""
+        from bot.quota.rules import PERIODS, window_at  # bot.quota_rules imports this module
+
+        cutoff = self._clock() - retention_days * 86_400
+        # A counter whose window ended before the cutoff starts before the cutoff's window.
+        starts = [int(window_at(period, cutoff)[0].timestamp()) for period in PERIODS]
+        await self._db.execute(
+            "DELETE FROM usage_counters WHERE window_start < CASE period"
+            f" {' '.join(f'WHEN {p!r} THEN ?' for p in PERIODS)} END",
+            starts,
+        )
+        pruned = 0
+        while True:
+            cursor = await self._db.execute(
+                "DELETE FROM usage WHERE id IN (SELECT id FROM usage WHERE created_at < ?"
+                " AND outcome != 'reserved' LIMIT ?)",
+                (cutoff, PRUNE_BATCH),
+            )
+            pruned += cursor.rowcount
+            if cursor.rowcount < PRUNE_BATCH:
+                break
+        if pruned:
+            log.info("Pruned %s usage rows older than %s days", pruned, retention_days)
+        return pruned
+
+    async def settle(
+        self, reservation_id: int, units: float, tokens: int = 0, tokens_estimated: bool = False
+    ) -> None:
+        await self._db.execute(
+            "UPDATE usage SET outcome = 'ok', units = ?, tokens = ?, tokens_estimated = ?,"
+            " settled_at = ? WHERE id = ? AND outcome = 'reserved'",
+            (units, tokens, int(tokens_estimated), self._clock(), reservation_id),
+        )
+
+    async def refund(self, reservation_id: int) -> None:
+        await self._db.execute(
+            "UPDATE usage SET outcome = 'refunded', settled_at = ?"
+            " WHERE id = ? AND outcome = 'reserved'",
+            (self._clock(), reservation_id),
+        )
+
+    async def refund_open(self) -> int:
+        """Refund reservations a crash left open; run at start, before any new work."""
+        cursor = await self._db.execute(
+            "UPDATE usage SET outcome = 'refunded', settled_at = ? WHERE outcome = 'reserved'",
+            (time.time(),),
+        )
+        if cursor.rowcount:
+            log.warning("Refunded %s reservations left open by an earlier run", cursor.rowcount)
+        return cursor.rowcount
+
+    @asynccontextmanager
+    async def charge(
+        self, caller: Caller, feature: Feature, units: float, model: str | None = None
+    ) -> AsyncIterator[Charge]:
+        """Admit and reserve `units`; settle when the block ends normally, refund when it raises.
+
+        Refusals (`TooBusy`, `ShuttingDown`, `QuotaExceeded`) come before any API call.
+        """
+        metrics = self._metrics
+        with self._admitted(caller, feature):
+            try:
+                charge = Charge(await self.reserve(caller, feature, units, model), units)
+            except UserFacingError as refusal:
+                metrics.refused(feature, refusal_reason(refusal))
+                raise
+            metrics.call_started()
+            started = time.monotonic()
+            try:
+                yield charge
+            except BaseException as error:
+                metrics.call_ended(feature, time.monotonic() - started, error)
+                await self.refund(charge.id)
+                raise
+            await self.settle(charge.id, charge.units, charge.tokens, charge.tokens_estimated)
+            metrics.call_ended(
+                feature,
+                time.monotonic() - started,
+                units=charge.units,
+                unit=UNIT_NAMES[feature],
+                tokens=charge.tokens,
+            )
+
+    @contextmanager
+    def _admitted(self, caller: Caller, feature: Feature) -> Iterator[None]:
+        """One of the caller's places in flight for the block (see `bot.quota.admission`)."""
+        if self._admission is None:
+            yield
+            return
+        try:
+            self._admission.check(caller.user_id)
+        except UserFacingError as refusal:
+            self._metrics.refused(feature, refusal_reason(refusal))
+            raise
+        with self._admission.admit(caller.user_id):
+            yield
+
+
+def refusal_reason(error: BaseException) -> str:
+    """The `reason` label of a refusal: busy, shutting_down, quota (else other)."""
+    from bot.quota.rules import QuotaExceeded  # bot.quota_rules imports this module
+
+    match error:
+        case TooBusy():
+            return "busy"
+        case ShuttingDown():
+            return "shutting_down"
+        case QuotaExceeded():
+            return "quota"
+    return "other"

@@ -1,0 +1,243 @@
+"""Limits per server and the check against the ledger (the rules are in `bot.quota.rules`).
+
+The ledger (`bot.quota.ledger.Ledger.reserve`) calls `Quotas.refusal` inside the same transaction as
+the reservation it guards, so concurrent calls can never overspend a limit. What was used comes
+from `usage_counters`, which triggers keep equal to the ledger's counted rows per window
+(migration 5): a check reads one row per applicable limit, however long the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.quota.ledger import Caller, Feature
+from bot.quota.rules import (
+    LEDGER_UNITS_PER_LIMIT_UNIT,
+    PER_MEMBER_SCOPES,
+    PERIODS,
+    Limit,
+    LimitSpec,
+    LimitStatus,
+    Period,
+    QuotaExceeded,
+    Scope,
+    applicable_limits,
+    earlier_window,
+    parse_limit_specs,
+    to_ledger_units,
+    to_limit_units,
+    window,
+    window_at,
+)
+from bot.storage.store import Store
+
+__all__ = [
+    "LEDGER_UNITS_PER_LIMIT_UNIT",
+    "PERIODS",
+    "PER_MEMBER_SCOPES",
+    "Limit",
+    "LimitSpec",
+    "LimitStatus",
+    "Period",
+    "QuotaExceeded",
+    "Quotas",
+    "Scope",
+    "applicable_limits",
+    "earlier_window",
+    "parse_limit_specs",
+    "to_ledger_units",
+    "to_limit_units",
+    "window",
+    "window_at",
+]
+
+#: Slack for float sums of ledger units (seconds of audio).
+EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class _GuildRules:
+    limits: tuple[Limit, ...]
+    exempt_role_ids: frozenset[int]
+
+
+class Quotas:
+    """Limits and exempt roles per guild (cached; every change goes through here)."""
+
+    def __init__(self, store: Store, dm_limits: Sequence[LimitSpec] = ()) -> None:
+        self._store = store
+        self._db = store.conn
+        self._dm_limits = tuple(
+            Limit(s.feature, s.period, to_ledger_units(s.feature, s.amount), "dm")
+            for s in dm_limits
+        )
+        self._cache: dict[int, _GuildRules] = {}
+        self._generation = 0  # bumped by every change, so a load that raced one isn't cached
+
+    # -- checking ---------------------------------------------------------------------------
+
+    async def refusal(
+        self, caller: Caller, feature: Feature, units: float, now: float
+    ) -> QuotaExceeded | None:
+        """Why `caller` may not use `units` more of `feature` now, or None if they may.
+
+        Of several broken limits it names the one that resets last (the real wait). Inside
+        `Store.transaction` this is exact; outside, a cheap early check.
+        """
+        limits = await self.applicable(caller, feature)
+        worst: QuotaExceeded | None = None
+        for limit, (used, end) in zip(limits, await self._used(caller, limits, now), strict=True):
+            if used + units > limit.amount + EPSILON and (worst is None or end > worst.resets_at):
+                worst = QuotaExceeded(limit, used, units, end)
+        return worst
+
+    async def status(self, caller: Caller, now: float | None = None) -> list[LimitStatus]:
+        """Every limit that applies to `caller`, with what was used of it so far."""
+        limits = await self.applicable(caller)
+        used = await self._used(caller, limits, time.time() if now is None else now)
+        return [LimitStatus(limit, *spent) for limit, spent in zip(limits, used, strict=True)]
+
+    async def used(
+        self, caller: Caller, feature: Feature, period: Period, now: float | None = None
+    ) -> float:
+        """What `caller` used of `feature` in the current `period` (ledger units)."""
+        limit = Limit(feature, period, 0, "member")
+        [(used, _)] = await self._used(caller, [limit], time.time() if now is None else now)
+        return used
+
+    async def applicable(self, caller: Caller, feature: Feature | None = None) -> list[Limit]:
+        if caller.guild_id is None:
+            limits: Iterable[Limit] = self._dm_limits
+            exempt: frozenset[int] = frozenset()
+        else:
+            rules = await self._rules(caller.guild_id)
+            limits, exempt = rules.limits, rules.exempt_role_ids
+        if feature is not None:
+            limits = [limit for limit in limits if limit.feature == feature]
+        return applicable_limits(limits, caller.user_id, caller.role_ids, exempt)
+
+    async def _used(
+        self, caller: Caller, limits: Sequence[Limit], now: float
+    ) -> list[tuple[float, dt.datetime]]:
+        """Per limit, what was counted against it in its window holding `now`, and when that
+        window ends: one primary-key read of `usage_counters` per limit, all in one query."""
+        if not limits:
+            return []
+        guild_key = caller.guild_id if caller.guild_id is not None else 0
+        windows = [window_at(limit.period, now) for limit in limits]
+        sql = " UNION ALL ".join(
+            f"SELECT {i}, units FROM usage_counters WHERE guild_key = ? AND user_key = ?"
+            " AND feature = ? AND period = ? AND window_start = ?"
+            for i in range(len(limits))
+        )
+        args: list[object] = []
+        for limit, (start, _) in zip(limits, windows, strict=True):
+            user_key = caller.user_id if limit.per_member else 0
+            args += (guild_key, user_key, limit.feature, limit.period, int(start.timestamp()))
+        used = [0.0] * len(limits)
+        for i, units in await self._db.execute_fetchall(sql, args):
+            used[i] = float(units)
+        return [(spent, end) for spent, (_, end) in zip(used, windows, strict=True)]
+
+    # -- moderators' changes ----------------------------------------------------------------
+
+    async def guild_limits(self, guild_id: int) -> tuple[Limit, ...]:
+        return (await self._rules(guild_id)).limits
+
+    async def exempt_roles(self, guild_id: int) -> frozenset[int]:
+        return (await self._rules(guild_id)).exempt_role_ids
+
+    async def set_limit(self, guild_id: int, limit: Limit, set_by: int) -> Limit | None:
+        """Add or replace a limit (not "dm"); returns the one it replaced, if any."""
+        if limit.scope == "dm":
+            raise ValueError("DM limits come from the DM_LIMITS setting")
+        async with self._store.transaction() as db:
+            previous = await self._find(guild_id, limit)
+            await db.execute(
+                "INSERT INTO limits (guild_id, feature, period, scope, target_id, amount, set_by,"
+                " set_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT"
+                " (guild_id, feature, period, scope, target_id) DO UPDATE SET"
+                " amount = excluded.amount, set_by = excluded.set_by, set_at = excluded.set_at",
+                (
+                    guild_id,
+                    limit.feature,
+                    limit.period,
+                    limit.scope,
+                    limit.target_id,
+                    limit.amount,
+                    set_by,
+                    time.time(),
+                ),
+            )
+        self._forget(guild_id)
+        return previous
+
+    async def remove_limit(self, guild_id: int, limit: Limit) -> Limit | None:
+        """Remove the limit with `limit`'s feature, period, scope and target (amount ignored);
+        returns it, or None if there was none."""
+        async with self._store.transaction() as db:
+            previous = await self._find(guild_id, limit)
+            if previous is not None:
+                await db.execute(
+                    "DELETE FROM limits WHERE guild_id = ? AND feature = ? AND period = ?"
+                    " AND scope = ? AND target_id = ?",
+                    (guild_id, limit.feature, limit.period, limit.scope, limit.target_id),
+                )
+        self._forget(guild_id)
+        return previous
+
+    async def set_exempt(self, guild_id: int, role_id: int, exempt: bool, by: int) -> bool:
+        """Make a role exempt (or not); returns whether anything changed."""
+        if exempt:
+            cursor = await self._db.execute(
+                "INSERT INTO exempt_roles (guild_id, role_id, added_by, added_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, role_id) DO NOTHING",
+                (guild_id, role_id, by, time.time()),
+            )
+        else:
+            cursor = await self._db.execute(
+                "DELETE FROM exempt_roles WHERE guild_id = ? AND role_id = ?", (guild_id, role_id)
+            )
+        self._forget(guild_id)
+        return cursor.rowcount > 0
+
+    def _forget(self, guild_id: int) -> None:
+        self._generation += 1
+        self._cache.pop(guild_id, None)
+
+    async def _find(self, guild_id: int, limit: Limit) -> Limit | None:
+        async with self._db.execute(
+            "SELECT amount FROM limits WHERE guild_id = ? AND feature = ? AND period = ?"
+            " AND scope = ? AND target_id = ?",
+            (guild_id, limit.feature, limit.period, limit.scope, limit.target_id),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return Limit(limit.feature, limit.period, float(row[0]), limit.scope, limit.target_id)
+
+    async def _rules(self, guild_id: int) -> _GuildRules:
+        cached = self._cache.get(guild_id)
+        if cached is not None:
+            return cached
+        generation = self._generation
+        async with self._db.execute(
+            "SELECT feature, period, amount, scope, target_id FROM limits WHERE guild_id = ?"
+            " ORDER BY feature, period, scope, target_id",
+            (guild_id,),
+        ) as cur:
+            limits = tuple(
+                Limit(feature, period, float(amount), scope, int(target_id))
+                for feature, period, amount, scope, target_id in await cur.fetchall()
+            )
+        async with self._db.execute(
+            "SELECT role_id FROM exempt_roles WHERE guild_id = ?", (guild_id,)
+        ) as cur:
+            exempt = frozenset(int(row[0]) for row in await cur.fetchall())
+        rules = _GuildRules(limits, exempt)
+        if generation == self._generation:
+            self._cache[guild_id] = rules
+        return rules

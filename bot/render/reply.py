@@ -1,0 +1,301 @@
+"""Show a model's answer in Discord while it streams in.
+
+``StreamedReply`` edits a message as text arrives, at most once per ``edit_interval_s`` for
+each message (every message keeps its own pace), and slower when a ``RateLimitMonitor`` says
+the route's bucket runs low. Past the limit the answer continues in a new message: a piece
+is finalised once the text after it can no longer change where it is cut (see
+``bot.render.splitter.Cut.settled``), so the pieces shown at the end are exactly
+``split_message(text)`` (plus the note, if any).
+
+Each message has one small task that sleeps until its next edit is due, so ``push()`` only
+appends, and the text is laid out again (only the unfinished last piece) once per edit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from typing import Protocol
+
+from bot.render.rate_monitor import RateLimitMonitor
+from bot.render.splitter import (
+    DISCORD_MESSAGE_LIMIT,
+    MIN_LIMIT,
+    Cut,
+    Fence,
+    next_piece,
+    scan_fences,
+)
+from bot.render.targets import InteractionTarget, ReplyChainTarget
+
+__all__ = [
+    "CURSOR",
+    "EDIT_INTERVAL_S",
+    "EMPTY_TEXT",
+    "InteractionTarget",
+    "MessageHandle",
+    "RateLimitMonitor",
+    "ReplyChainTarget",
+    "ReplyTarget",
+    "StreamedReply",
+]
+
+EDIT_INTERVAL_S = 1.0  # per message; Discord allows about 5 edits per 5 s in a channel
+CURSOR = " ▌"  # shown at the end while the answer is still coming
+EMPTY_TEXT = "…"  # shown when the answer ends without any visible text
+NOTE_SEPARATOR = "\n\n"
+
+
+class MessageHandle(Protocol):
+    """One Discord message the streamer may edit."""
+
+    @property
+    def route_key(self) -> str: ...
+
+    async def edit(self, content: str) -> None: ...
+
+    async def delete(self) -> None: ...
+
+
+class ReplyTarget(Protocol):
+    """Where the pieces of an answer go."""
+
+    @property
+    def route_key(self) -> str:
+        """The rate-limit route the next send uses."""
+        ...
+
+    async def send_first(self, content: str) -> MessageHandle: ...
+
+    async def send_next(self, content: str, previous: MessageHandle) -> MessageHandle: ...
+
+
+class _Message:
+    """One piece of the answer, and the task that keeps its Discord message up to date."""
+
+    def __init__(self, previous: _Message | None) -> None:
+        self.previous = previous
+        self.handle: MessageHandle | None = None
+        self.created = asyncio.Event()
+        self.wanted: str | None = None  # what the message should show next
+        self.shown: str | None = None
+        self.final = False  # ``wanted`` will not change any more
+        self.last_request_at = -math.inf  # loop time of the last send or edit
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+
+class StreamedReply:
+    """An answer shown while it streams: ``push()`` each delta, then ``finish()``.
+
+    A failed send or edit stops the whole reply, and the next ``push()`` or ``finish()``
+    raises that error. Always end with ``finish()`` or ``cancel()``.
+    """
+
+    def __init__(
+        self,
+        target: ReplyTarget,
+        *,
+        limit: int = DISCORD_MESSAGE_LIMIT,
+        edit_interval_s: float = EDIT_INTERVAL_S,
+        pacer: RateLimitMonitor | None = None,
+        cursor: str = CURSOR,
+        empty_text: str = EMPTY_TEXT,
+    ) -> None:
+        if limit - len(cursor) < MIN_LIMIT:
+            raise ValueError(f"limit minus the cursor must be at least {MIN_LIMIT}")
+        self._target = target
+        self._limit = limit
+        self._interval_s = edit_interval_s
+        self._pacer = pacer
+        self._cursor = cursor
+        self._empty_text = empty_text[: limit - MIN_LIMIT] or EMPTY_TEXT
+        self._parts: list[str] = []  # everything pushed, joined lazily
+        self._pending: list[str] = []  # pushed since the last layout
+        self._tail = ""  # the text from the start of the unfinished piece
+        self._fence: Fence | None = None  # the code block open where the tail starts
+        self._messages: list[_Message] = []
+        self._note: str | None = None
+        self._status: str | None = None  # shown until the first text: "Thinking… 20 s"
+        self._finishing = False
+        self._error: BaseException | None = None
+
+    @property
+    def text(self) -> str:
+        """Everything pushed so far."""
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    async def push(self, delta: str) -> None:
+        """Add a delta; the message shows it at its next edit."""
+        self._raise_if_failed()
+        if self._finishing:
+            raise RuntimeError("push() after finish()")
+        if not delta:
+            return
+        self._parts.append(delta)
+        self._pending.append(delta)
+        if not self._messages:
+            self._open_message()
+        self._messages[-1].wake.set()
+
+    def set_status(self, status: str) -> None:
+        """Show a quiet line (e.g. "Thinking… 20 s") until the answer's first text arrives;
+        it is shown at the message's next edit, and not at all once text has arrived."""
+        if self._parts or self._finishing or self._error is not None:
+            return
+        self._status = status[: self._limit]
+        if not self._messages:
+            self._open_message()
+        self._messages[-1].wake.set()
+
+    async def discard(self) -> None:
+        """Stop, and delete what was sent (an answer that failed before any text, whose only
+        message is a status line). Discord errors are not raised: the caller is failing."""
+        self.cancel()
+        for message in self._messages:
+            if message.handle is not None:
+                with contextlib.suppress(Exception):
+                    await message.handle.delete()
+
+    async def finish(self, note: str | None = None) -> list[MessageHandle]:
+        """Show the complete text (with ``note`` at the end) and return every message sent."""
+        self._raise_if_failed()
+        if self._finishing:
+            raise RuntimeError("finish() called twice")
+        self._finishing = True
+        if note:
+            self._note = note[: self._limit - MIN_LIMIT - len(NOTE_SEPARATOR)]
+        if not self._messages:
+            self._open_message()
+        self._messages[-1].wake.set()
+        try:
+            while running := [m.task for m in self._messages if m.task and not m.task.done()]:
+                await asyncio.wait(running)
+        except asyncio.CancelledError:
+            self.cancel()
+            raise
+        self._raise_if_failed()
+        return [m.handle for m in self._messages if m.handle is not None]
+
+    def cancel(self) -> None:
+        """Stop updating the messages, leaving them as they are."""
+        for message in self._messages:
+            if message.task is not None:
+                message.task.cancel()
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _open_message(self) -> None:
+        message = _Message(self._messages[-1] if self._messages else None)
+        message.task = asyncio.create_task(self._pump(message))
+        message.task.add_done_callback(self._on_pump_done)
+        message.wake.set()
+        self._messages.append(message)
+
+    def _on_pump_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or (error := task.exception()) is None:
+            return
+        if self._error is None:
+            self._error = error
+            self.cancel()
+
+    async def _pump(self, message: _Message) -> None:
+        """Keep one message showing its ``wanted`` content, one request at a time."""
+        if message.previous is not None:
+            await message.previous.created.wait()
+        while True:
+            await message.wake.wait()
+            await self._pace(message)
+            message.wake.clear()
+            if not message.final and message is self._messages[-1]:
+                self._layout()
+            content = message.wanted
+            if content is not None and content != message.shown:
+                await self._deliver(message, content)
+            if message.final and message.shown == message.wanted:
+                return
+
+    async def _pace(self, message: _Message) -> None:
+        """Sleep until the message may be sent or edited; the monitor may change its mind."""
+        loop = asyncio.get_running_loop()
+        wait_s = self._wait_s(message, loop.time())
+        while wait_s > 0:
+            await asyncio.sleep(wait_s)
+            wait_s = self._wait_s(message, loop.time())
+
+    def _wait_s(self, message: _Message, now: float) -> float:
+        wait_s = message.last_request_at + self._interval_s - now
+        if self._pacer is not None:
+            route = message.handle.route_key if message.handle else self._target.route_key
+            wait_s = max(wait_s, self._pacer.delay_for(route))
+        return wait_s
+
+    async def _deliver(self, message: _Message, content: str) -> None:
+        message.last_request_at = asyncio.get_running_loop().time()
+        if message.handle is not None:
+            await message.handle.edit(content)
+        elif message.previous is None:
+            message.handle = await self._target.send_first(content)
+        else:
+            assert message.previous.handle is not None  # the pump waited for it
+            message.handle = await self._target.send_next(content, message.previous.handle)
+        message.created.set()
+        message.shown = content
+
+    def _layout(self) -> None:
+        """Cut settled pieces off the tail and set what the open message should show."""
+        if self._pending:
+            self._tail += "".join(self._pending)
+            self._pending.clear()
+        while True:
+            message = self._messages[-1]
+            cut = next_piece(self._tail, 0, self._fence, self._limit)
+            if cut is None:  # no visible text yet (a settled cut always leaves some)
+                if not self._finishing and self._status is not None:
+                    message.wanted = self._status
+                elif self._finishing and message.previous is None:
+                    empty = self._empty_text + self._note_suffix()
+                    self._settle(message, empty[: self._limit])
+                elif self._finishing:
+                    self._settle(message, None)
+                return
+            if not cut.last and (cut.settled or self._finishing):
+                self._settle(message, cut.content)
+                self._advance(cut)
+            elif not self._finishing:
+                message.wanted = self._with_cursor()
+                return
+            elif len(cut.content) + len(self._note_suffix()) <= self._limit:
+                self._settle(message, cut.content + self._note_suffix())
+                return
+            else:  # the note does not fit: cut earlier, the note goes with the next piece
+                limit = self._limit - len(self._note_suffix())
+                cut = next_piece(self._tail, 0, self._fence, limit)
+                assert cut is not None
+                self._settle(message, cut.content)
+                self._advance(cut)
+
+    def _with_cursor(self) -> str:
+        cut = next_piece(self._tail, 0, self._fence, self._limit - len(self._cursor))
+        assert cut is not None  # the caller found visible text
+        content = cut.opener + cut.body + self._cursor + cut.closer
+        # A cursor after a closing fence line would stop it from closing: leave it out then.
+        return content if scan_fences(content) is None else cut.content
+
+    def _note_suffix(self) -> str:
+        return NOTE_SEPARATOR + self._note if self._note else ""
+
+    def _settle(self, message: _Message, content: str | None) -> None:
+        message.wanted = content
+        message.final = True
+        message.wake.set()
+
+    def _advance(self, cut: Cut) -> None:
+        self._tail = self._tail[cut.end :]
+        self._fence = cut.fence
+        self._open_message()

@@ -1,0 +1,193 @@
+"""Where a streamed reply goes in Discord: an interaction's response or a chain of replies.
+
+Every send and edit carries ``AllowedMentions.none()``: a model's answer never pings anyone.
+Each handle and target names its rate-limit route (see ``bot.render.rate_monitor.route_key``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+if TYPE_CHECKING:
+    from bot.render.reply import MessageHandle
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+#: Discord's error code for a call through an interaction token that is no longer valid.
+INVALID_WEBHOOK_TOKEN = 50027
+# The interaction token lives 15 minutes; stop relying on it a minute early.
+INTERACTION_TOKEN_SAFE_S = 14 * 60
+
+
+def channel_route(channel_id: int | None) -> str:
+    return f"channels/{channel_id}"
+
+
+class DiscordMessageHandle:
+    """A message the bot sent in a channel (a reply, or an answer moved there) and may edit."""
+
+    def __init__(self, message: discord.Message | discord.WebhookMessage, route_key: str) -> None:
+        self.message = message
+        self.route_key = route_key
+
+    async def edit(self, content: str) -> None:
+        await self.message.edit(content=content, allowed_mentions=NO_MENTIONS)
+
+    async def delete(self) -> None:
+        await self.message.delete()
+
+
+class InteractionMessageHandle:
+    """A piece sent through the interaction's token: the original response or a follow-up.
+
+    Once the token has expired, a public piece moves: it is sent again as a channel message,
+    and later edits go to that one (the stale piece cannot be edited any more).
+    """
+
+    def __init__(
+        self, target: InteractionTarget, followup: discord.WebhookMessage | None = None
+    ) -> None:
+        self.target = target
+        self.followup = followup  # None: the original response
+        self.moved: DiscordMessageHandle | None = None
+
+    @property
+    def route_key(self) -> str:
+        return self.moved.route_key if self.moved else _webhook_route(self.target.interaction)
+
+    async def edit(self, content: str) -> None:
+        if self.moved is not None:
+            await self.moved.edit(content)
+            return
+        try:
+            if self.followup is None:
+                await self.target.interaction.edit_original_response(
+                    content=content, allowed_mentions=NO_MENTIONS
+                )
+            else:
+                await self.followup.edit(content=content, allowed_mentions=NO_MENTIONS)
+            return
+        except discord.HTTPException as error:
+            channel = self.target.fallback_after(error)
+        self.moved = await self.target.send_in_channel(channel, content)
+
+    async def delete(self) -> None:
+        if self.moved is not None:
+            await self.moved.delete()
+        elif self.followup is None:
+            await self.target.interaction.delete_original_response()
+        else:
+            await self.followup.delete()
+
+
+class InteractionTarget:
+    """Answer a deferred interaction: its original response first, then follow-ups.
+
+    The token works for 15 minutes. Past ``INTERACTION_TOKEN_SAFE_S``, or as soon as Discord
+    says the token is invalid, a public answer continues as plain messages in
+    ``interaction.channel`` (when the bot can post there): a piece being streamed is sent again
+    there, and one the token can no longer edit stays as it was last shown; a first piece that
+    late leaves the deferred "thinking" response as it is. An ephemeral answer cannot move, so
+    it keeps using the token, and an expired token fails the stream like any other Discord
+    error.
+    """
+
+    def __init__(self, interaction: discord.Interaction, *, ephemeral: bool = False) -> None:
+        self.interaction = interaction
+        self.ephemeral = ephemeral
+        lifetime = datetime.timedelta(seconds=INTERACTION_TOKEN_SAFE_S)
+        self._token_deadline = interaction.created_at + lifetime
+        self._token_expired = False
+
+    @property
+    def route_key(self) -> str:
+        if self._channel_fallback() is not None:
+            return channel_route(self.interaction.channel_id)
+        return _webhook_route(self.interaction)
+
+    async def send_first(self, content: str) -> DiscordMessageHandle | InteractionMessageHandle:
+        channel = self._channel_fallback()
+        if channel is None:
+            try:
+                await self.interaction.edit_original_response(
+                    content=content, allowed_mentions=NO_MENTIONS
+                )
+                return InteractionMessageHandle(self)
+            except discord.HTTPException as error:
+                channel = self.fallback_after(error)
+        return await self.send_in_channel(channel, content)
+
+    async def send_next(
+        self, content: str, previous: MessageHandle
+    ) -> DiscordMessageHandle | InteractionMessageHandle:
+        channel = self._channel_fallback()
+        if channel is None:
+            try:
+                message = await self.interaction.followup.send(
+                    content, ephemeral=self.ephemeral, allowed_mentions=NO_MENTIONS, wait=True
+                )
+                return InteractionMessageHandle(self, message)
+            except discord.HTTPException as error:
+                channel = self.fallback_after(error)
+        return await self.send_in_channel(channel, content)
+
+    def fallback_after(self, error: discord.HTTPException) -> discord.abc.Messageable:
+        """The channel to continue in after a call through the token failed, else raise."""
+        if error.code != INVALID_WEBHOOK_TOKEN:
+            raise error
+        first = not self._token_expired
+        self._token_expired = True
+        channel = self._channel_fallback()
+        if first:
+            log.warning(
+                "The token of interaction %s expired; the answer %s",
+                self.interaction.id,
+                "continues in its channel" if channel else "stops",
+            )
+        if channel is None:
+            raise error
+        return channel
+
+    def _channel_fallback(self) -> discord.abc.Messageable | None:
+        """The channel to continue in once the token is (about to be) invalid, if any."""
+        channel = self.interaction.channel
+        if self.ephemeral:
+            return None
+        if not self._token_expired and discord.utils.utcnow() < self._token_deadline:
+            return None
+        return channel if isinstance(channel, discord.abc.Messageable) else None
+
+    async def send_in_channel(
+        self, channel: discord.abc.Messageable, content: str
+    ) -> DiscordMessageHandle:
+        message = await channel.send(content, allowed_mentions=NO_MENTIONS)
+        return DiscordMessageHandle(message, channel_route(self.interaction.channel_id))
+
+
+class ReplyChainTarget:
+    """Answer a message with a reply, and continue each piece as a reply to the previous one."""
+
+    def __init__(self, message: discord.Message) -> None:
+        self.message = message
+        self.route_key = channel_route(message.channel.id)
+
+    async def send_first(self, content: str) -> DiscordMessageHandle:
+        return await self._reply(self.message, content)
+
+    async def send_next(self, content: str, previous: MessageHandle) -> DiscordMessageHandle:
+        if not isinstance(previous, DiscordMessageHandle):
+            raise TypeError("ReplyChainTarget continues only from its own messages")
+        return await self._reply(previous.message, content)
+
+    async def _reply(self, to: discord.Message, content: str) -> DiscordMessageHandle:
+        message = await to.reply(content, mention_author=False, allowed_mentions=NO_MENTIONS)
+        return DiscordMessageHandle(message, self.route_key)
+
+
+def _webhook_route(interaction: discord.Interaction) -> str:
+    return f"webhooks/{interaction.application_id}/{interaction.token}"

@@ -1,0 +1,113 @@
+"""Per-server settings moderators choose with /settings: default models, a system prompt,
+where mentions are answered, and where API alerts go.
+
+Voice-note channels live in the `voice_channels` table, owned by `bot.media.voice_notes`; this
+module only lists them (`voice_channel_ids`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.storage.store import Store
+
+#: Settings that are one column of `guild_settings`.
+Column = Literal["chat_model", "image_model", "system_prompt", "alert_channel_id"]
+COLUMNS: tuple[Column, ...] = ("chat_model", "image_model", "system_prompt", "alert_channel_id")
+
+
+@dataclass(frozen=True)
+class GuildConfig:
+    """One server's settings; None means "the bot's default" (or, for alerts, "off")."""
+
+    chat_model: str | None = None
+    image_model: str | None = None
+    system_prompt: str | None = None
+    alert_channel_id: int | None = None
+    #: Channels where mentions are answered; empty means every channel.
+    mention_channel_ids: frozenset[int] = field(default_factory=frozenset)
+
+    def answers_mentions_in(self, channel_ids: Iterable[int | None]) -> bool:
+        """Whether a mention in a channel (or a thread: pass its parent too) is answered."""
+        if not self.mention_channel_ids:
+            return True
+        return any(cid in self.mention_channel_ids for cid in channel_ids if cid is not None)
+
+
+DEFAULTS = GuildConfig()
+
+
+class GuildSettings:
+    """Reads (cached) and changes the `guild_settings` and `mention_channels` tables."""
+
+    def __init__(self, store: Store) -> None:
+        self._db = store.conn
+        self._cache: dict[int, GuildConfig] = {}
+        self._generation = 0  # bumped by every change, so a load that raced one isn't cached
+
+    async def get(self, guild_id: int | None) -> GuildConfig:
+        """The settings of a server (the defaults for DMs, `guild_id` None)."""
+        if guild_id is None:
+            return DEFAULTS
+        cached = self._cache.get(guild_id)
+        if cached is not None:
+            return cached
+        generation = self._generation
+        async with self._db.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        async with self._db.execute(
+            "SELECT channel_id FROM mention_channels WHERE guild_id = ?", (guild_id,)
+        ) as cur:
+            mentions = frozenset(int(r[0]) for r in await cur.fetchall())
+        values = dict(zip(COLUMNS, row, strict=True)) if row else {}
+        config = GuildConfig(**values, mention_channel_ids=mentions)
+        if generation == self._generation:
+            self._cache[guild_id] = config
+        return config
+
+    async def set(self, guild_id: int, column: Column, value: str | int | None, by: int) -> None:
+        """Set one setting (None: back to the default)."""
+        if column not in COLUMNS:
+            raise ValueError(f"unknown setting {column!r}")
+        await self._db.execute(  # one statement: safe beside Store.transaction
+            f"INSERT INTO guild_settings (guild_id, {column}, updated_by, updated_at)"
+            f" VALUES (?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET"
+            f" {column} = excluded.{column}, updated_by = excluded.updated_by,"
+            " updated_at = excluded.updated_at",
+            (guild_id, value, by, time.time()),
+        )
+        self._forget(guild_id)
+
+    async def set_mention_channel(
+        self, guild_id: int, channel_id: int, answer: bool, by: int
+    ) -> bool:
+        """Add or remove a channel where mentions are answered; returns whether it changed."""
+        if answer:
+            cursor = await self._db.execute(
+                "INSERT OR IGNORE INTO mention_channels (channel_id, guild_id, added_by, added_at)"
+                " VALUES (?, ?, ?, ?)",
+                (channel_id, guild_id, by, time.time()),
+            )
+        else:
+            cursor = await self._db.execute(
+                "DELETE FROM mention_channels WHERE channel_id = ? AND guild_id = ?",
+                (channel_id, guild_id),
+            )
+        self._forget(guild_id)
+        return cursor.rowcount == 1
+
+    async def voice_channel_ids(self, guild_id: int) -> frozenset[int]:
+        """Channels where voice notes are transcribed (`bot.media.voice_notes` changes them)."""
+        async with self._db.execute(
+            "SELECT channel_id FROM voice_channels WHERE guild_id = ?", (guild_id,)
+        ) as cur:
+            return frozenset(int(r[0]) for r in await cur.fetchall())
+
+    def _forget(self, guild_id: int) -> None:
+        self._generation += 1
+        self._cache.pop(guild_id, None)
