@@ -32,7 +32,8 @@ from bench.upstream import (
     answer_text,
     make_fake_nexai,
 )
-from bot.quota.quotas import Limit, Quotas, Scope, window
+from bot.quota.quotas import Quotas
+from bot.quota.rules import Limit, Scope, window
 from bot.storage.store import Store
 from tests.fakes.nexai import FakeNexai
 

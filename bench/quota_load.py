@@ -35,8 +35,9 @@ from pathlib import Path
 from bench.harness import add_usage_rows
 from bench.processes import Child
 from bench.report import p50_95_99, table
-from bot.quota.ledger import Caller, Ledger
-from bot.quota.quotas import Limit, QuotaExceeded, Quotas
+from bot.quota.ledger import Ledger
+from bot.quota.quotas import Quotas
+from bot.quota.rules import Caller, Limit, QuotaExceeded
 from bot.storage.store import Store
 
 GUILD_ID = 1

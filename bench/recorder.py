@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from bot.render.reply import CURSOR
+from bot.render import CURSOR
 from tests.fakes.discord import DiscordError, FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.discord._models import JSON, FakeFile
 

@@ -18,8 +18,9 @@ from bot.catalog import ModelCatalog
 from bot.chat.history import History
 from bot.chat.service import ChatService
 from bot.config import Settings
-from bot.i18n import VIETNAMESE, CommandTranslator
+from bot.i18n import VIETNAMESE
 from bot.interactions.replies import on_app_command_error
+from bot.interactions.translator import CommandTranslator
 from bot.nexai import NexaiClient
 from bot.ops.alerts import Alerts
 from bot.ops.health import Heartbeat
@@ -27,7 +28,7 @@ from bot.ops.metrics import Metrics, MetricsServer
 from bot.quota.admission import Admission
 from bot.quota.ledger import Ledger
 from bot.quota.quotas import Quotas
-from bot.render.reply import RateLimitMonitor
+from bot.render import RateLimitMonitor
 from bot.storage.guild_settings import GuildSettings
 from bot.storage.store import Store
 

@@ -1,15 +1,12 @@
-"""The base of every failure a user is told about (the Discord side words it).
+"""Exception classes only: the failures a user is told about. They carry text and fields;
+wording them for a person happens on the Discord side (`bot.interactions.replies`).
 
 API errors (`NexaiError`), quota refusals (`QuotaExceeded`), storage failures and refused input
-(`LocalizedError`s) all derive from it, so a cog that catches `UserFacingError` handles them
+(`LocalizedError`s) all derive from `UserFacingError`, so a cog that catches it handles them
 all.
 """
 
 from __future__ import annotations
-
-import discord
-
-from bot.i18n import t
 
 
 class UserFacingError(Exception):
@@ -31,6 +28,3 @@ class LocalizedError(UserFacingError):
             self.text = text
         self.fields = fields
         super().__init__(self.text.format(**fields))
-
-    def message(self, locale: discord.Locale | str | None) -> str:
-        return t(self.text, locale, **self.fields)

@@ -17,7 +17,8 @@ from bot.errors import LocalizedError, UserFacingError
 from bot.i18n import t
 from bot.interactions.callers import caller_of, caller_of_message
 from bot.interactions.replies import error_message, failures_told
-from bot.render.reply import InteractionTarget, ReplyChainTarget, ReplyTarget
+from bot.render import ReplyTarget
+from bot.render.targets import InteractionTarget, ReplyChainTarget
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,7 @@ from bot.interactions.guards import (
     card,
     refuse_non_manager,
 )
-from bot.quota.ledger import FEATURES, Feature
-from bot.quota.quotas import Limit, Period, Scope, to_ledger_units
+from bot.quota.rules import FEATURES, Feature, Limit, Period, Scope, to_ledger_units
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,8 @@ from bot.i18n import t
 from bot.interactions import quota_text as quota_text
 from bot.interactions.callers import caller_of
 from bot.interactions.guards import NO_MENTIONS, PERIOD_CHOICES, card, refuse_non_manager
-from bot.quota.ledger import FEATURES
-from bot.quota.quotas import Period, earlier_window
 from bot.quota.reports import UsageReport, ledger_csv, usage_report
+from bot.quota.rules import FEATURES, Period, earlier_window
 
 log = logging.getLogger(__name__)
 

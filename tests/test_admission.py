@@ -11,8 +11,9 @@ import pytest_asyncio
 
 from bot.interactions.replies import error_message
 from bot.quota.admission import Admission, ShuttingDown, TooBusy
-from bot.quota.ledger import Caller, Ledger
-from bot.quota.quotas import LimitSpec, QuotaExceeded, Quotas
+from bot.quota.ledger import Ledger
+from bot.quota.quotas import Quotas
+from bot.quota.rules import Caller, LimitSpec, QuotaExceeded
 from bot.storage.store import Store
 
 MEMBER = Caller(user_id=7, guild_id=None)

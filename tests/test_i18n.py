@@ -4,7 +4,8 @@ from typing import Any
 
 import discord
 
-from bot.i18n import VIETNAMESE, CommandTranslator, t
+from bot.i18n import VIETNAMESE, t
+from bot.interactions.translator import CommandTranslator
 
 
 def test_vietnamese_locale_gets_the_translation_with_fields() -> None:

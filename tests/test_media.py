@@ -92,7 +92,10 @@ def test_check_audio_refuses_other_files_by_name() -> None:
 
 def test_media_errors_speak_vietnamese() -> None:
     error = AudioTooLarge(size="60", limit="50")
-    assert error.message("vi") == "Tệp quá lớn (60 MB); mình chỉ chép lời được tệp tối đa 50 MB."
+    assert (
+        error_message(error, "vi")
+        == "Tệp quá lớn (60 MB); mình chỉ chép lời được tệp tối đa 50 MB."
+    )
     assert error_message(error, "en-US").startswith("That file is too large (60 MB)")
 
 

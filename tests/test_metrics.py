@@ -15,8 +15,9 @@ from bot import nexai
 from bot.ops import metrics as metrics_module
 from bot.ops.metrics import Metrics, outcome_of
 from bot.quota.admission import Admission, ShuttingDown, TooBusy
-from bot.quota.ledger import Caller, Ledger
-from bot.quota.quotas import LimitSpec, QuotaExceeded, Quotas
+from bot.quota.ledger import Ledger
+from bot.quota.quotas import Quotas
+from bot.quota.rules import Caller, LimitSpec, QuotaExceeded
 from bot.storage.store import Store
 
 MEMBER = Caller(user_id=7)

@@ -13,12 +13,13 @@ from pydantic import ValidationError
 
 from bot.config import Settings, describe_errors
 from bot.interactions.replies import error_message
-from bot.quota.ledger import Caller, Ledger
-from bot.quota.quotas import (
+from bot.quota.ledger import Ledger
+from bot.quota.quotas import Quotas
+from bot.quota.rules import (
+    Caller,
     Limit,
     LimitSpec,
     QuotaExceeded,
-    Quotas,
     applicable_limits,
     earlier_window,
     parse_limit_specs,

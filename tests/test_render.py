@@ -19,16 +19,11 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.render import rate_monitor as rate_monitor
+from bot.render import rate_monitor
 from bot.render.rate_monitor import GLOBAL_KEY, RateLimitMonitor, route_key
-from bot.render.reply import (
-    CURSOR,
-    InteractionTarget,
-    MessageHandle,
-    ReplyChainTarget,
-    StreamedReply,
-)
+from bot.render.reply import CURSOR, MessageHandle, StreamedReply
 from bot.render.splitter import scan_fences, split_message
+from bot.render.targets import InteractionTarget, ReplyChainTarget
 from tests.test_splitter import five_thousand_char_answer
 
 INTERVAL_S = 0.05

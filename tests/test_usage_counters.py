@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.quota.ledger import FEATURES, Caller, Ledger
-from bot.quota.quotas import PERIODS, Limit, QuotaExceeded, Quotas, window, window_at
+from bot.quota.ledger import Ledger
+from bot.quota.quotas import Quotas
+from bot.quota.rules import FEATURES, PERIODS, Caller, Limit, QuotaExceeded, window, window_at
 from bot.storage import store as store_module
 from bot.storage.migrations import MIGRATIONS
 from bot.storage.store import Store

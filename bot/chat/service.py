@@ -13,8 +13,9 @@ from bot.errors import StorageError
 from bot.i18n import t
 from bot.nexai import NexaiClient, StreamInterruptedError
 from bot.ops.tasks import cancel_and_wait
-from bot.quota.ledger import Caller, Ledger
-from bot.render.reply import RateLimitMonitor, ReplyTarget, StreamedReply
+from bot.quota.ledger import Ledger
+from bot.quota.rules import Caller
+from bot.render import RateLimitMonitor, ReplyTarget, StreamedReply
 from bot.render.subtext import SubtextEscaper, subtext
 from bot.storage.store import storage_errors
 

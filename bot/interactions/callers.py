@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.quota.ledger import Caller
+from bot.quota.rules import Caller
 
 
 def role_ids(user: discord.User | discord.Member) -> tuple[int, ...]:

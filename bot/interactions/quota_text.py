@@ -12,8 +12,7 @@ import datetime as dt
 import discord
 
 from bot.i18n import t
-from bot.quota.ledger import Feature
-from bot.quota.quotas import Limit, LimitStatus, Period, QuotaExceeded, to_limit_units
+from bot.quota.rules import Feature, Limit, LimitStatus, Period, QuotaExceeded, to_limit_units
 
 Locale = discord.Locale | str | None
 

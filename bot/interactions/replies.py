@@ -18,7 +18,7 @@ from bot.i18n import t
 from bot.interactions.quota_text import refusal_message
 from bot.ops.alerts import Alerts
 from bot.quota.admission import ShuttingDown, TooBusy
-from bot.quota.quotas import QuotaExceeded
+from bot.quota.rules import QuotaExceeded
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def error_message(error: BaseException, locale: discord.Locale | str | None) -> 
     """A short, specific, localised explanation of `error`, saying what to do next."""
     match error:
         case LocalizedError():
-            return error.message(locale)
+            return t(error.text, locale, **error.fields)
         case QuotaExceeded():
             return refusal_message(error, locale)
         case TooBusy(limit=1):

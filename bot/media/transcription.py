@@ -27,7 +27,8 @@ from bot.media.files import (
     upload_content_type,
 )
 from bot.nexai import NexaiClient, NexaiError, Transcript
-from bot.quota.ledger import Caller, Ledger
+from bot.quota.ledger import Ledger
+from bot.quota.rules import Caller
 
 log = logging.getLogger(__name__)
 

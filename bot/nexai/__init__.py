@@ -1,16 +1,12 @@
 """The nexai API client; re-exports only."""
 
-from bot.nexai._client import (
-    MAX_TRANSCRIPTION_BYTES,
+from bot.nexai._client import MAX_TRANSCRIPTION_BYTES, NexaiClient, parse_transcript, retry_reason
+from bot.nexai._errors import (
     AnswerDeadlineError,
     AuthenticationError,
     BadRequestError,
-    ChatResult,
-    ChatStream,
     MalformedResponseError,
-    Model,
     ModelNotFoundError,
-    NexaiClient,
     NexaiConnectionError,
     NexaiError,
     NexaiStatusError,
@@ -20,13 +16,11 @@ from bot.nexai._client import (
     RateLimitError,
     ServerError,
     StreamInterruptedError,
-    Transcript,
-    Usage,
     make_status_error,
-    parse_transcript,
-    retry_reason,
-    uses_responses_api,
 )
+from bot.nexai._payloads import ChatResult, Model, Transcript, Usage
+from bot.nexai._stream import ChatStream
+from bot.nexai.capabilities import uses_responses_api
 
 __all__ = [
     "MAX_TRANSCRIPTION_BYTES",

@@ -20,20 +20,14 @@ from typing import Any, TypeVar
 import aiohttp
 
 from bot.nexai._errors import (
-    AnswerDeadlineError,
-    AuthenticationError,
     BadRequestError,
     MalformedResponseError,
-    ModelNotFoundError,
     NexaiConnectionError,
     NexaiError,
     NexaiStatusError,
     NexaiTimeoutError,
-    PaymentRequiredError,
-    PermissionDeniedError,
     RateLimitError,
     ServerError,
-    StreamInterruptedError,
     make_status_error,
 )
 from bot.nexai._payloads import (
@@ -49,32 +43,7 @@ from bot.nexai._payloads import (
 )
 from bot.nexai._retry import DEFAULT_MAX_BACKOFF_S, retry_delay
 from bot.nexai._stream import ChatStream
-from bot.nexai.capabilities import CapabilityTable, ModelCapabilities, uses_responses_api
-
-__all__ = [
-    "AnswerDeadlineError",
-    "AuthenticationError",
-    "BadRequestError",
-    "ChatResult",
-    "ChatStream",
-    "MalformedResponseError",
-    "Model",
-    "ModelNotFoundError",
-    "NexaiClient",
-    "NexaiConnectionError",
-    "NexaiError",
-    "NexaiStatusError",
-    "NexaiTimeoutError",
-    "PaymentRequiredError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "ServerError",
-    "StreamInterruptedError",
-    "Transcript",
-    "Usage",
-    "make_status_error",
-    "uses_responses_api",
-]
+from bot.nexai.capabilities import CapabilityTable, ModelCapabilities
 
 log = logging.getLogger(__name__)
 

@@ -22,43 +22,23 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from bot.errors import UserFacingError
 from bot.ops.metrics import Metrics
 from bot.quota.admission import Admission, ShuttingDown, TooBusy
+from bot.quota.rules import PERIODS, UNIT_NAMES, Caller, Feature, QuotaExceeded, window_at
 from bot.storage.store import Store
 
 if TYPE_CHECKING:
     from bot.quota.quotas import Quotas
-    from bot.quota.rules import QuotaExceeded
 
 log = logging.getLogger(__name__)
 
-Feature = Literal["ask", "imagine", "tts", "transcribe"]
-FEATURES: tuple[Feature, ...] = ("ask", "imagine", "tts", "transcribe")
 #: How long the early quota check (before an interaction is acknowledged) may take.
 EARLY_CHECK_BUDGET_S = 0.5
 #: Ledger rows deleted per statement when pruning (~50 ms of the connection each).
 PRUNE_BATCH = 5_000
-#: What one unit of each feature is, as the ledger counts it.
-UNIT_NAMES: dict[Feature, str] = {
-    "ask": "requests",
-    "imagine": "images",
-    "tts": "characters",
-    "transcribe": "seconds of audio",
-}
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is charged: a member of a guild (guild_id None in DMs)."""
-
-    user_id: int
-    guild_id: int | None = None
-    channel_id: int | None = None
-    role_ids: tuple[int, ...] = ()
 
 
 class Charge:
@@ -176,8 +156,6 @@ class Ledger:
 
         Counters go first, so the rows' delete trigger finds nothing to adjust in ended
         windows. Rows go PRUNE_BATCH at a time, so other calls get the connection in between."""
-        from bot.quota.rules import PERIODS, window_at  # bot.quota_rules imports this module
-
         cutoff = self._clock() - retention_days * 86_400
         # A counter whose window ended before the cutoff starts before the cutoff's window.
         starts = [int(window_at(period, cutoff)[0].timestamp()) for period in PERIODS]
@@ -275,8 +253,6 @@ class Ledger:
 
 def refusal_reason(error: BaseException) -> str:
     """The `reason` label of a refusal: busy, shutting_down, quota (else other)."""
-    from bot.quota.rules import QuotaExceeded  # bot.quota_rules imports this module
-
     match error:
         case TooBusy():
             return "busy"

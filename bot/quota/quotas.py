@@ -13,46 +13,19 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.quota.ledger import Caller, Feature
 from bot.quota.rules import (
-    LEDGER_UNITS_PER_LIMIT_UNIT,
-    PER_MEMBER_SCOPES,
-    PERIODS,
+    Caller,
+    Feature,
     Limit,
     LimitSpec,
     LimitStatus,
     Period,
     QuotaExceeded,
-    Scope,
     applicable_limits,
-    earlier_window,
-    parse_limit_specs,
     to_ledger_units,
-    to_limit_units,
-    window,
     window_at,
 )
 from bot.storage.store import Store
-
-__all__ = [
-    "LEDGER_UNITS_PER_LIMIT_UNIT",
-    "PERIODS",
-    "PER_MEMBER_SCOPES",
-    "Limit",
-    "LimitSpec",
-    "LimitStatus",
-    "Period",
-    "QuotaExceeded",
-    "Quotas",
-    "Scope",
-    "applicable_limits",
-    "earlier_window",
-    "parse_limit_specs",
-    "to_ledger_units",
-    "to_limit_units",
-    "window",
-    "window_at",
-]
 
 #: Slack for float sums of ledger units (seconds of audio).
 EPSILON = 1e-9

@@ -8,7 +8,7 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from bot.quota.ledger import FEATURES, UNIT_NAMES, Feature
+from bot.quota.rules import FEATURES, UNIT_NAMES, Feature
 from bot.storage.store import Store
 
 #: Members listed in a report.

@@ -7,7 +7,7 @@ period the most specific per-member limit applies (member > role > server defaul
 several limited roles the most generous one); the server total applies on top. Members with
 an exempt role skip the per-member limits, never the server total.
 
-Amounts are in ledger units (`bot.quota.ledger.UNIT_NAMES`); people set and read them in limit
+Amounts are in ledger units (`UNIT_NAMES`); people set and read them in limit
 units: only transcribe differs (minutes, against ledger seconds).
 """
 
@@ -20,7 +20,28 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple, get_args
 
 from bot.errors import UserFacingError
-from bot.quota.ledger import FEATURES, Feature
+
+#: What the bot charges for, each in its own unit (UNIT_NAMES).
+Feature = Literal["ask", "imagine", "tts", "transcribe"]
+FEATURES: tuple[Feature, ...] = get_args(Feature)
+#: What one unit of each feature is, as the ledger counts it.
+UNIT_NAMES: dict[Feature, str] = {
+    "ask": "requests",
+    "imagine": "images",
+    "tts": "characters",
+    "transcribe": "seconds of audio",
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is charged: a member of a guild (guild_id None in DMs)."""
+
+    user_id: int
+    guild_id: int | None = None
+    channel_id: int | None = None
+    role_ids: tuple[int, ...] = ()
+
 
 Period = Literal["hour", "day", "month"]
 PERIODS: tuple[Period, ...] = get_args(Period)

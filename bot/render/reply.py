@@ -27,19 +27,6 @@ from bot.render.splitter import (
     next_piece,
     scan_fences,
 )
-from bot.render.targets import InteractionTarget, ReplyChainTarget
-
-__all__ = [
-    "CURSOR",
-    "EDIT_INTERVAL_S",
-    "EMPTY_TEXT",
-    "InteractionTarget",
-    "MessageHandle",
-    "RateLimitMonitor",
-    "ReplyChainTarget",
-    "ReplyTarget",
-    "StreamedReply",
-]
 
 EDIT_INTERVAL_S = 1.0  # per message; Discord allows about 5 edits per 5 s in a channel
 CURSOR = " ▌"  # shown at the end while the answer is still coming

@@ -7,7 +7,7 @@ from typing import Any
 
 import discord
 
-from bot.quota.quotas import window
+from bot.quota.rules import window
 from tests.e2e.conftest import BotEnv
 from tests.fakes.discord import EVERYONE_PERMISSIONS, FakeInteraction, FakeMessage
 

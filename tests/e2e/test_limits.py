@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.quota.quotas import Limit
+from bot.quota.rules import Limit
 from tests.e2e.conftest import BotEnv, bot_env, inflight_cap
 from tests.e2e.moderation_support import (
     MANAGE_SERVER,

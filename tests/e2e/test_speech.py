@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.quota.quotas import Limit
+from bot.quota.rules import Limit
 from tests.e2e.conftest import BotEnv
 from tests.e2e.media_support import pings_nobody, usage_rows
 from tests.fakes.discord import FakeInteraction

@@ -10,7 +10,8 @@ import pytest_asyncio
 
 from bot.__main__ import check
 from bot.app import NexBot
-from bot.quota.ledger import Caller, Ledger
+from bot.quota.ledger import Ledger
+from bot.quota.rules import Caller
 from bot.storage.store import Store
 from tests.e2e.conftest import e2e_settings
 from tests.fakes.discord import FakeDiscord, run_bot, stop_bot

@@ -1,18 +1,5 @@
-"""User-facing text in English and Vietnamese.
-
-English text is the key; a string without a translation falls back to it. Placeholders are
-named (`{seconds}`) and filled after translation. Command names and descriptions go through
-`CommandTranslator`, which reads the same table.
-"""
-
-from __future__ import annotations
-
-import logging
-
-import discord
-from discord import app_commands
-
-log = logging.getLogger(__name__)
+"""The Vietnamese catalogue: English text (the key) -> Vietnamese, for every string the bot
+says and every command, option and choice name and description."""
 
 VIETNAMESE: dict[str, str] = {
     # Errors from the API
@@ -402,27 +389,3 @@ VIETNAMESE: dict[str, str] = {
     "nexai từ chối bot (để trống: không đăng).",
     "The channel for alerts; leave empty to turn them off": "Kênh nhận cảnh báo; để trống để tắt",
 }
-
-
-def is_vietnamese(locale: discord.Locale | str | None) -> bool:
-    return str(locale or "").lower().startswith("vi")
-
-
-def t(text: str, locale: discord.Locale | str | None, /, **fields: object) -> str:
-    """`text` in the user's language, with its named placeholders filled."""
-    translated = VIETNAMESE.get(text, text) if is_vietnamese(locale) else text
-    return translated.format(**fields) if fields else translated
-
-
-class CommandTranslator(app_commands.Translator):
-    """Localises command names, descriptions and option names for Discord's clients."""
-
-    async def translate(
-        self,
-        string: app_commands.locale_str,
-        locale: discord.Locale,
-        context: app_commands.TranslationContextTypes,
-    ) -> str | None:
-        if locale is discord.Locale.vietnamese:
-            return VIETNAMESE.get(string.message)
-        return None
