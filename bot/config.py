@@ -15,9 +15,16 @@ from bot.nexai.capabilities import (
     CapabilityOverride,
     CapabilityTable,
 )
+from bot.nexai.constants import (
+    DEFAULT_BACKOFF_BASE_S,
+    DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_FIRST_BYTE_TIMEOUT_S,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TOTAL_TIMEOUT_S,
+)
 from bot.quota.rules import LimitSpec, parse_limit_specs
-
-DEFAULT_BASE_URL = "https://getnexai.net/api/v1"
 
 
 class Settings(BaseSettings):
@@ -59,12 +66,12 @@ class Settings(BaseSettings):
     #: Usage rows older than this are deleted (at start and daily); 32+ keeps monthly limits exact.
     usage_retention_days: int = Field(default=90, ge=32)
 
-    nexai_connect_timeout_s: float = Field(default=10.0, gt=0)
-    nexai_first_byte_timeout_s: float = Field(default=60.0, gt=0)
-    nexai_total_timeout_s: float = Field(default=300.0, gt=0)
-    nexai_max_retries: int = Field(default=2, ge=0, le=10)
-    nexai_max_connections: int = Field(default=500, ge=1)
-    nexai_retry_backoff_s: float = Field(default=0.5, ge=0)
+    nexai_connect_timeout_s: float = Field(default=DEFAULT_CONNECT_TIMEOUT_S, gt=0)
+    nexai_first_byte_timeout_s: float = Field(default=DEFAULT_FIRST_BYTE_TIMEOUT_S, gt=0)
+    nexai_total_timeout_s: float = Field(default=DEFAULT_TOTAL_TIMEOUT_S, gt=0)
+    nexai_max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0, le=10)
+    nexai_max_connections: int = Field(default=DEFAULT_MAX_CONNECTIONS, ge=1)
+    nexai_retry_backoff_s: float = Field(default=DEFAULT_BACKOFF_BASE_S, ge=0)
 
     default_image_model: str = "gpt-image-2"
     image_models: Annotated[list[str], NoDecode] = ["gpt-image-2", "gpt-image-1.5"]

@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot.config import DEFAULT_BASE_URL, Settings, describe_errors
+from bot.config import Settings, describe_errors
+from bot.nexai.constants import DEFAULT_BASE_URL
 
 REQUIRED: dict[str, Any] = {"discord_token": "token-value", "nexai_api_key": "sk-billing-secret"}
 

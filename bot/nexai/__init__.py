@@ -1,6 +1,6 @@
 """The nexai API client; re-exports only."""
 
-from bot.nexai._client import MAX_TRANSCRIPTION_BYTES, NexaiClient, parse_transcript, retry_reason
+from bot.nexai._client import NexaiClient, parse_transcript
 from bot.nexai._errors import (
     AnswerDeadlineError,
     AuthenticationError,
@@ -20,7 +20,9 @@ from bot.nexai._errors import (
 )
 from bot.nexai._payloads import ChatResult, Model, Transcript, Usage
 from bot.nexai._stream import ChatStream
+from bot.nexai._transport import retry_reason
 from bot.nexai.capabilities import uses_responses_api
+from bot.nexai.constants import MAX_TRANSCRIPTION_BYTES
 
 __all__ = [
     "MAX_TRANSCRIPTION_BYTES",

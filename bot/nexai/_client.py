@@ -1,66 +1,52 @@
 """Client for the nexai API, an OpenAI-compatible gateway. Knows nothing about Discord.
 
-Every call returns frozen dataclasses or raises one of the errors in `bot.nexai._errors`
-(re-exported here). Calls are retried a bounded number of times on 429, 5xx, timeouts and
-broken connections; a stream is never retried once text has reached the caller.
+One method per endpoint; each returns frozen dataclasses or raises one of the errors in
+`bot.nexai._errors`. Requests go through `Transport` (`_transport.py`), which owns the session,
+the headers and the one retry loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import contextlib
-import logging
-import random
-import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterable
+from typing import Any
 
 import aiohttp
 
 from bot.nexai._errors import (
     BadRequestError,
     MalformedResponseError,
-    NexaiConnectionError,
-    NexaiError,
-    NexaiStatusError,
-    NexaiTimeoutError,
-    RateLimitError,
-    ServerError,
-    make_status_error,
 )
 from bot.nexai._payloads import (
     ApiCall,
     ChatResult,
     Model,
     Transcript,
-    Usage,
     chat_body,
     parse_chat,
     parse_response,
     read_json,
 )
-from bot.nexai._retry import DEFAULT_MAX_BACKOFF_S, retry_delay
 from bot.nexai._stream import ChatStream
+from bot.nexai._transport import Transport
 from bot.nexai.capabilities import CapabilityTable, ModelCapabilities
-
-log = logging.getLogger(__name__)
-
-MODELS_PATH = "/models"
-CHAT_PATH = "/chat/completions"
-RESPONSES_PATH = "/responses"
-IMAGES_PATH = "/images/generations"
-SPEECH_PATH = "/audio/speech"
-TRANSCRIPTIONS_PATH = "/audio/transcriptions"
-
-#: The API refuses bigger uploads with 413; bytes are checked before sending.
-MAX_TRANSCRIPTION_BYTES = 50 * 1024 * 1024
-#: Uploading and transcribing audio may take longer than a chat answer.
-TRANSCRIPTION_TIMEOUT_FACTOR = 2.0
-USER_AGENT = "nexbot"
-
-T = TypeVar("T")
+from bot.nexai.constants import (
+    CHAT_PATH,
+    DEFAULT_BACKOFF_BASE_S,
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_FIRST_BYTE_TIMEOUT_S,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TOTAL_TIMEOUT_S,
+    IMAGES_PATH,
+    MAX_RETRY_WAIT_S,
+    MAX_TRANSCRIPTION_BYTES,
+    MODELS_PATH,
+    RESPONSES_PATH,
+    SPEECH_PATH,
+    TRANSCRIPTION_TIMEOUT_FACTOR,
+    TRANSCRIPTIONS_PATH,
+)
 
 
 class SizedStream(aiohttp.payload.AsyncIterablePayload):
@@ -107,24 +93,6 @@ def parse_transcript(data: dict[str, Any]) -> Transcript:
     )
 
 
-def retry_reason(exc: NexaiError) -> str | None:
-    """Why `exc` is worth another try, or None when it is not.
-
-    Only failures that cannot have been billed are retried: a connection that failed before
-    any answer, a 429 rate limit (also as an error event inside a stream: the upstream refused
-    the work), and a 5xx answered instead of a stream. A timeout may mean the work is being
-    done and paid for, and a 2xx answer that stalls or breaks was begun: neither is retried.
-    """
-    match exc:
-        case NexaiConnectionError(answered=False):
-            return "connection failed"
-        case RateLimitError():
-            return f"rate limited ({exc.code or exc.status})"
-        case ServerError(in_stream=False):
-            return f"HTTP {exc.status}"
-    return None
-
-
 class NexaiClient:
     """One client per bot, sharing the bot's aiohttp session."""
 
@@ -134,32 +102,35 @@ class NexaiClient:
         base_url: str,
         api_key: str,
         *,
-        max_retries: int = 2,
-        connect_timeout_s: float = 10,
-        first_byte_timeout_s: float = 60,
-        total_timeout_s: float = 300,
-        backoff_base_s: float = 0.5,
-        max_retry_wait_s: float = 20,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+        first_byte_timeout_s: float = DEFAULT_FIRST_BYTE_TIMEOUT_S,
+        total_timeout_s: float = DEFAULT_TOTAL_TIMEOUT_S,
+        backoff_base_s: float = DEFAULT_BACKOFF_BASE_S,
+        max_retry_wait_s: float = MAX_RETRY_WAIT_S,
         capabilities: CapabilityTable | None = None,
     ) -> None:
-        self._session = session
+        self.transport = Transport(
+            session,
+            base_url,
+            api_key,
+            max_retries=max_retries,
+            backoff_base_s=backoff_base_s,
+            max_retry_wait_s=max_retry_wait_s,
+        )
         self.capabilities = capabilities or CapabilityTable()
         self._connect_timeout_s = connect_timeout_s
         self._first_byte_timeout_s = first_byte_timeout_s
         self._total_timeout_s = total_timeout_s
-        self._base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._max_retries = max(0, max_retries)
-        self._backoff_base_s = backoff_base_s
-        self._max_retry_wait_s = max_retry_wait_s
-        self._rng = random.Random()
         self._timeout = aiohttp.ClientTimeout(total=total_timeout_s, connect=connect_timeout_s)
         self._upload_timeout = aiohttp.ClientTimeout(
             total=total_timeout_s * TRANSCRIPTION_TIMEOUT_FACTOR, connect=connect_timeout_s
         )
 
     async def list_models(self) -> list[Model]:
-        data = await self._call(ApiCall("GET", MODELS_PATH, "-", self._timeout), read_json)
+        data = await self.transport.request(
+            ApiCall("GET", MODELS_PATH, "-", self._timeout), read_json
+        )
         items = data.get("data")
         if not isinstance(items, list):
             raise MalformedResponseError("model list without data")
@@ -190,7 +161,9 @@ class NexaiClient:
 
         path = RESPONSES_PATH if responses else CHAT_PATH
         timeout = self._read_timeout(capabilities)
-        return await self._call(ApiCall("POST", path, model, timeout, json=body), read_answer)
+        return await self.transport.request(
+            ApiCall("POST", path, model, timeout, json=body), read_answer
+        )
 
     def stream_chat(
         self,
@@ -208,7 +181,7 @@ class NexaiClient:
         call = ApiCall(
             "POST", path, model, self._read_timeout(capabilities), json=body, stream=True
         )
-        return ChatStream(self, call, capabilities, self.capabilities.wait_s(model))
+        return ChatStream(self.transport, call, capabilities, self.capabilities.wait_s(model))
 
     def _read_timeout(self, capabilities: ModelCapabilities) -> aiohttp.ClientTimeout:
         """A chat call's timeouts: a reasoning model may send nothing for as long as its wait
@@ -226,7 +199,7 @@ class NexaiClient:
         self, model: str, prompt: str, *, n: int = 1, size: str = "1024x1024"
     ) -> list[bytes]:
         body = {"model": model, "prompt": prompt, "n": n, "size": size}
-        data = await self._call(
+        data = await self.transport.request(
             ApiCall("POST", IMAGES_PATH, model, self._timeout, json=body), read_json
         )
         items = data.get("data")
@@ -248,7 +221,7 @@ class NexaiClient:
                 raise MalformedResponseError(f"expected audio, got {resp.content_type}")
             return audio
 
-        return await self._call(
+        return await self.transport.request(
             ApiCall("POST", SPEECH_PATH, model, self._timeout, json=body),
             read_audio,
         )
@@ -293,102 +266,4 @@ class NexaiClient:
             form=form,
             retryable=isinstance(audio, bytes),
         )
-        return parse_transcript(await self._call(call, read_json))
-
-    async def _call(
-        self, call: ApiCall, read: Callable[[aiohttp.ClientResponse], Awaitable[T]]
-    ) -> T:
-        attempt = 0
-        while True:
-            started = time.monotonic()
-            try:
-                async with self._open(call) as resp:
-                    result = await read(resp)
-                    usage = result.usage if isinstance(result, ChatResult) else None
-                    self._log_call(call, resp.status, started, usage)
-                    return result
-            except NexaiError as exc:
-                why = self._retry_delay(exc, attempt) if call.retryable else None
-                if why is None:
-                    raise
-            await self._sleep_before_retry(call, attempt, why)
-            attempt += 1
-
-    @contextlib.asynccontextmanager
-    async def _open(self, call: ApiCall) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Send the call once; yield a 2xx response. Transport failures become NexaiErrors;
-        a connection that breaks while the 2xx answer is read is `answered`."""
-        headers = {"Authorization": f"Bearer {self._api_key}", "User-Agent": USER_AGENT}
-        if call.stream:
-            headers["Accept"] = "text/event-stream"
-        started = time.monotonic()
-        answered = False
-        try:
-            async with self._session.request(
-                call.method,
-                self._base_url + call.path,
-                json=call.json,
-                data=call.form() if call.form else None,
-                headers=headers,
-                timeout=call.timeout,
-            ) as resp:
-                if resp.status >= 400:
-                    body = await resp.read()
-                    self._log_call(call, resp.status, started)
-                    error = make_status_error(
-                        resp.status, body, resp.headers, secrets=(self._api_key,)
-                    )
-                    error.model = call.model
-                    raise error
-                answered = True
-                yield resp
-        except TimeoutError as exc:
-            self._log_call(call, "timeout", started)
-            raise NexaiTimeoutError(f"{call.method} {call.path} timed out") from exc
-        except aiohttp.ClientError as exc:
-            self._log_call(call, "connection error", started)
-            raise NexaiConnectionError(
-                f"{call.method} {call.path} failed: {type(exc).__name__}: {exc}",
-                answered=answered,
-            ) from exc
-
-    def _retry_delay(self, exc: NexaiError, attempt: int) -> tuple[str, float] | None:
-        """(why, seconds to wait) before retrying after `exc`, or None to give up."""
-        reason = retry_reason(exc)
-        if reason is None or attempt >= self._max_retries:
-            return None
-        hint = exc.retry_after if isinstance(exc, NexaiStatusError) else None
-        if hint is not None and hint > self._max_retry_wait_s:
-            return None
-        cap = min(DEFAULT_MAX_BACKOFF_S, self._max_retry_wait_s)
-        return reason, retry_delay(attempt, hint, self._rng, base_s=self._backoff_base_s, max_s=cap)
-
-    async def _sleep_before_retry(
-        self, call: ApiCall, attempt: int, why: tuple[str, float]
-    ) -> None:
-        reason, delay = why
-        log.info(
-            "retrying %s %s model=%s (retry %s of %s) in %.2fs: %s",
-            call.method,
-            call.path,
-            call.model,
-            attempt + 1,
-            self._max_retries,
-            delay,
-            reason,
-        )
-        await asyncio.sleep(delay)
-
-    def _log_call(
-        self, call: ApiCall, status: int | str, started: float, usage: Usage | None = None
-    ) -> None:
-        log.debug(
-            "%s %s model=%s status=%s latency_ms=%.0f prompt_tokens=%s completion_tokens=%s",
-            call.method,
-            call.path,
-            call.model,
-            status,
-            (time.monotonic() - started) * 1000,
-            usage.prompt_tokens if usage else "-",
-            usage.completion_tokens if usage else "-",
-        )
+        return parse_transcript(await self.transport.request(call, read_json))

@@ -15,9 +15,8 @@ from typing import Any
 
 from bot.errors import UserFacingError
 from bot.nexai._retry import retry_after_from_headers
+from bot.nexai.constants import MAX_ERROR_TEXT_CHARS
 
-#: How much of a non-JSON error body is kept as the message.
-MAX_ERROR_TEXT_CHARS = 300
 REDACTED = "[REDACTED]"
 
 _BEARER_RE = re.compile(r"(Bearer\s+)[^\s\"',;]+", re.IGNORECASE)

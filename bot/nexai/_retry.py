@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
-#: Backoff grows as base * 2**attempt up to this ceiling, then full jitter picks in [0, that].
-DEFAULT_BACKOFF_BASE_S = 0.5
-DEFAULT_MAX_BACKOFF_S = 8.0
+from bot.nexai.constants import DEFAULT_BACKOFF_BASE_S, DEFAULT_MAX_BACKOFF_S
+
 MS_PER_S = 1000.0
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncGenerator
@@ -15,72 +14,20 @@ import aiohttp
 
 from bot.nexai._errors import (
     AnswerDeadlineError,
-    MalformedResponseError,
     NexaiConnectionError,
     NexaiError,
     StreamInterruptedError,
     make_stream_error,
 )
 from bot.nexai._payloads import ApiCall, Usage, estimate_usage, parse_usage
+from bot.nexai._sse import SSE_DONE, load_event, sse_payloads
 from bot.nexai.capabilities import ModelCapabilities
 from bot.nexai.reasoning import ThinkFilter
 
 if TYPE_CHECKING:
-    from bot.nexai._client import NexaiClient
+    from bot.nexai._transport import Transport
 
 log = logging.getLogger(__name__)
-
-#: A single SSE line longer than this is treated as a malformed stream.
-MAX_SSE_LINE_BYTES = 4 * 1024 * 1024
-SSE_DONE = "[DONE]"
-
-
-async def sse_payloads(content: aiohttp.StreamReader) -> AsyncGenerator[str, None]:
-    """The `data` of each Server-Sent Event, however the bytes were split into reads."""
-    pending = b""
-    data: list[str] = []
-    async for chunk in content.iter_any():
-        pending += chunk
-        if b"\n" not in chunk:
-            if len(pending) > MAX_SSE_LINE_BYTES:
-                raise MalformedResponseError("event stream line too long")
-            continue
-        *lines, pending = pending.split(b"\n")
-        for raw in lines:
-            if (payload := _take_line(raw, data)) is not None:
-                yield payload
-    if pending:
-        _take_line(pending, data)
-    if data:
-        yield "\n".join(data)
-
-
-def _take_line(raw: bytes, data: list[str]) -> str | None:
-    """Add one SSE line to the event in `data`; a blank line ends it and returns its payload."""
-    try:
-        line = raw.rstrip(b"\r").decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise MalformedResponseError("event stream is not UTF-8") from exc
-    if not line:
-        payload = "\n".join(data) if data else None
-        data.clear()
-        return payload
-    if line.startswith("data:"):
-        value = line[5:]
-        data.append(value[1:] if value.startswith(" ") else value)
-    # comments (":...") and the event/id/retry fields are not needed
-    return None
-
-
-def load_event(payload: str) -> dict[str, Any]:
-    try:
-        event = json.loads(payload)
-    except ValueError as exc:
-        raise MalformedResponseError("stream event is not JSON") from exc
-    if not isinstance(event, dict):
-        raise MalformedResponseError("stream event is not a JSON object")
-    return event
-
 
 #: Models whose streams came without usage, logged once each.
 _UNMETERED_MODELS: set[str] = set()
@@ -93,20 +40,21 @@ class ChatStream:
     and `finish_reason` (`stop`, `length`: the token budget ran out, `content_filter`).
 
     The request is sent on first iteration and retried while nothing has been delivered (see
-    `bot.nexai._client.retry_reason`); no visible text within `wait_s` raises `AnswerDeadlineError`.
+    `bot.nexai._transport.retry_reason`); no visible text within `wait_s` raises
+    `AnswerDeadlineError`.
     Call `aclose()` (or use `async with`) when stopping early, to release the connection.
     """
 
     def __init__(
         self,
-        client: NexaiClient,
+        transport: Transport,
         call: ApiCall,
         capabilities: ModelCapabilities,
         wait_s: float,
     ) -> None:
         self.usage = Usage()
         self.finish_reason: str | None = None
-        self._client = client
+        self._transport = transport
         self._call = call
         self._capabilities = capabilities
         self._wait_s = wait_s
@@ -148,59 +96,44 @@ class ChatStream:
         await self.aclose()
 
     async def _run(self) -> AsyncGenerator[str, None]:
-        """The attempts, within the wait limit until the first visible text; the limit's
-        timer is gone before anything is yielded, so it never fires outside this generator."""
+        """The transport's attempts, within the wait limit until the first visible text; the
+        limit's timer is gone before anything is yielded, so it never fires outside here."""
         try:
             async with (
                 asyncio.timeout(self._wait_s) as deadline,
-                contextlib.aclosing(self._attempts(deadline)) as attempts,
+                contextlib.aclosing(self._transport.attempts(self._call, self._answer)) as texts,
             ):
-                async for visible in attempts:
+                async for visible in texts:
+                    deadline.reschedule(None)
+                    self._parts.append(visible)
                     yield visible
         except TimeoutError as exc:
             raise AnswerDeadlineError(
                 f"no answer from {self._call.model} within {self._wait_s:g} s", wait_s=self._wait_s
             ) from exc
+        except NexaiError as exc:
+            if self._parts:
+                raise StreamInterruptedError(
+                    f"stream interrupted after {len(self.text)} characters: {exc}",
+                    partial=self.text,
+                ) from exc
+            raise
 
-    async def _attempts(self, deadline: asyncio.Timeout) -> AsyncGenerator[str, None]:
-        attempt = 0
-        inline = self._capabilities.reasoning == "inline"
-        while True:
-            think = ThinkFilter(inline=inline)
-            self.usage = Usage()
-            self._usage_seen = False
-            started = time.monotonic()
-            try:
-                async with (
-                    self._client._open(self._call) as resp,
-                    contextlib.aclosing(self._pieces(resp)) as pieces,
-                ):
-                    async for piece in pieces:
-                        if visible := think.feed(piece):
-                            if not self._parts:
-                                deadline.reschedule(None)
-                            self._parts.append(visible)
-                            yield visible
-                    if tail := think.flush(truncated=self.finish_reason == "length"):
-                        deadline.reschedule(None)
-                        self._parts.append(tail)
-                        yield tail
-                    if not self._usage_seen:
-                        self.usage = self._estimated_usage()
-                    self._client._log_call(self._call, resp.status, started, self.usage)
-                return
-            except NexaiError as exc:
-                exc.model = exc.model or self._call.model
-                if self._parts:
-                    raise StreamInterruptedError(
-                        f"stream interrupted after {len(self.text)} characters: {exc}",
-                        partial=self.text,
-                    ) from exc
-                why = self._client._retry_delay(exc, attempt)
-                if why is None:
-                    raise
-            await self._client._sleep_before_retry(self._call, attempt, why)
-            attempt += 1
+    async def _answer(self, resp: aiohttp.ClientResponse) -> AsyncGenerator[str, None]:
+        """One attempt: the visible text of the 2xx event stream, reasoning filtered out."""
+        think = ThinkFilter(inline=self._capabilities.reasoning == "inline")
+        self.usage = Usage()
+        self._usage_seen = False
+        started = time.monotonic()
+        async with contextlib.aclosing(self._pieces(resp)) as pieces:
+            async for piece in pieces:
+                if visible := think.feed(piece):
+                    yield visible
+        if tail := think.flush(truncated=self.finish_reason == "length"):
+            yield tail
+        if not self._usage_seen:
+            self.usage = self._estimated_usage()
+        self._transport.log_call(self._call, resp.status, started, self.usage)
 
     def _estimated_usage(self) -> Usage:
         """Usage counted here, for a stream that came without it (some gateways drop
