@@ -72,19 +72,13 @@ VIETNAMESE: dict[str, str] = {
     "You need the Manage Messages permission to clear this channel's memory.": "Bạn cần quyền "
     "Quản lý tin nhắn để xoá bộ nhớ của kênh này.",
     # Command names and descriptions
-    "ask": "hỏi",
     "Ask nexai anything; the channel's recent conversation goes with it.": "Hỏi nexai bất cứ "
     "điều gì; cuộc trò chuyện gần đây của kênh được gửi kèm.",
-    "prompt": "câu-hỏi",
     "What you want to ask": "Điều bạn muốn hỏi",
-    "model": "mô-hình",
     "Which model answers (default: the server's)": "Mô hình trả lời (mặc định: của máy chủ)",
-    "image": "ảnh",
     "An image for the model to look at (vision models)": "Ảnh để mô hình xem (mô hình có thị giác)",
-    "private": "riêng-tư",
     "Only you see the answer, and the channel's memory keeps nothing": "Chỉ bạn thấy câu trả "
     "lời, và bộ nhớ của kênh không lưu lại",
-    "forget": "quên",
     "Clear this channel's conversation memory.": "Xoá bộ nhớ hội thoại của kênh này.",
     # media: /imagine, /tts, /transcribe, the Transcribe menu, voice notes
     "Something went wrong with that file. Please try again.": "Có lỗi xảy ra với tệp đó. Vui "
@@ -127,35 +121,23 @@ VIETNAMESE: dict[str, str] = {
     "thoại trong kênh này sẽ được chép lời.",
     "Voice messages in this channel will no longer be transcribed.": "Các tin nhắn thoại trong "
     "kênh này sẽ không còn được chép lời nữa.",
-    "imagine": "vẽ",
     "Create images from a description.": "Tạo ảnh từ một đoạn mô tả.",
-    "size": "kích-thước",
-    "count": "số-lượng",
     "What the image should show": "Ảnh cần thể hiện điều gì",
     "Which image model draws it (default: the server's)": "Mô hình tạo ảnh (mặc định: của máy chủ)",
     "Width x height in pixels": "Rộng x cao, tính bằng điểm ảnh",
     "How many images (1 to 4)": "Số ảnh (1 đến 4)",
-    "tts": "đọc",
     "Turn text into speech.": "Chuyển văn bản thành giọng nói.",
-    "text": "văn-bản",
-    "voice": "giọng",
-    "format": "định-dạng",
     "What to say (up to 4,096 characters)": "Nội dung cần đọc (tối đa 4.096 ký tự)",
     "Which voice reads it": "Giọng đọc",
     "The audio file's format (default: mp3)": "Định dạng tệp âm thanh (mặc định: mp3)",
-    "transcribe": "chép-lời",
     "Turn speech in an audio or video file into text.": "Chuyển lời nói trong tệp âm thanh "
     "hoặc video thành văn bản.",
-    "audio": "âm-thanh",
-    "language": "ngôn-ngữ",
     "The audio or video file (up to 50 MB)": "Tệp âm thanh hoặc video (tối đa 50 MB)",
     "The language spoken, as a code like en or vi (default: detected)": "Ngôn ngữ được nói, "
     "dạng mã như en hoặc vi (mặc định: tự nhận biết)",
     "Transcribe": "Chép lời",
-    "voicenotes": "tin-nhắn-thoại",
     "Turn automatic transcription of voice messages in this channel on or off.": "Bật hoặc tắt "
     "tự động chép lời tin nhắn thoại trong kênh này.",
-    "state": "trạng-thái",
     "on: transcribe every voice message here; off: stop": "bật: chép lời mọi tin nhắn thoại ở "
     "đây; tắt: dừng lại",
     "on": "bật",
@@ -305,38 +287,26 @@ VIETNAMESE: dict[str, str] = {
     "(I won't repeat this alert for an hour.)": "(Mình sẽ không nhắc lại cảnh báo này trong một "
     "giờ.)",
     # command names, options, choices
-    "limits": "giới-hạn",
     "Limit how much members may use each feature (moderators).": "Giới hạn mức thành viên được "
     "dùng mỗi tính năng (cho người kiểm duyệt).",
-    "set": "đặt",
     "Set a limit (replaces the same one).": "Đặt một giới hạn (thay cho giới hạn cùng loại trước "
     "đó).",
-    "remove": "gỡ",
     "Remove a limit.": "Gỡ một giới hạn.",
-    "show": "xem",
     "Show this server's limits and exempt roles.": "Xem các giới hạn và vai trò được miễn của máy "
     "chủ này.",
-    "exempt": "miễn-trừ",
     "Exempt a role from per-member limits, or undo that.": "Miễn giới hạn theo thành viên cho một "
     "vai trò, hoặc bỏ miễn.",
-    "feature": "tính-năng",
     "What the limit counts": "Giới hạn tính cái gì",
-    "period": "chu-kỳ",
     "The window it counts in (UTC hours, days, months)": "Khoảng thời gian tính (giờ, ngày, tháng "
     "theo UTC)",
-    "amount": "mức",
     "How much (transcribe: minutes of audio); 0 blocks the feature": "Bao nhiêu (transcribe: số "
     "phút âm thanh); 0 là chặn tính năng",
-    "who": "đối-tượng",
     "A role or a member (default: every member)": "Một vai trò hoặc một thành viên (mặc định: mọi "
     "thành viên)",
-    "server-total": "tổng-máy-chủ",
     "Limit all members together instead of each member": "Giới hạn chung cho mọi thành viên thay "
     "vì từng người",
     "The limit on all members together": "Giới hạn chung cho mọi thành viên",
-    "role": "vai-trò",
     "The role": "Vai trò",
-    "action": "thao-tác",
     "Add the role to the exempt roles, or remove it": "Thêm vai trò vào danh sách được miễn, hoặc "
     "gỡ ra",
     "add": "thêm",
@@ -344,48 +314,84 @@ VIETNAMESE: dict[str, str] = {
     "/imagine (images)": "/imagine (ảnh)",
     "/tts (characters)": "/tts (ký tự)",
     "/transcribe (minutes of audio)": "/transcribe (phút âm thanh)",
-    "usage": "mức-dùng",
     "What you have used, and what is left of your limits.": "Bạn đã dùng bao nhiêu và giới hạn "
     "còn lại bao nhiêu.",
-    "usage-report": "báo-cáo-sử-dụng",
     "This server's usage: per feature, top members, and the ledger as CSV.": "Mức sử dụng của máy "
     "chủ: theo tính năng, thành viên dùng nhiều nhất, và sổ ghi dạng CSV.",
     "An hour, a day or a month (UTC)": "Một giờ, một ngày hoặc một tháng (UTC)",
-    "back": "lùi-lại",
     "How many periods back (0: the current one, 1: the one before...)": "Lùi lại bao nhiêu chu kỳ "
     "(0: chu kỳ hiện tại, 1: chu kỳ trước...)",
-    "settings": "cài-đặt",
     "This server's settings for the bot (moderators).": "Cài đặt bot cho máy chủ này (cho người "
     "kiểm duyệt).",
     "Show this server's settings.": "Xem cài đặt của máy chủ này.",
-    "chat-model": "mô-hình-trò-chuyện",
     "The model for /ask and mentions (empty: the bot's).": "Mô hình cho /ask và khi được nhắc đến "
     "(để trống: của bot).",
     "A chat model; leave empty for the bot's default": "Một mô hình trò chuyện; để trống để dùng "
     "mặc định của bot",
-    "image-model": "mô-hình-ảnh",
     "The model for /imagine (empty: the bot's).": "Mô hình cho /imagine (để trống: của bot).",
     "An image model; leave empty for the bot's default": "Một mô hình tạo ảnh; để trống để dùng "
     "mặc định của bot",
-    "system-prompt": "lời-nhắc-hệ-thống",
     "What the model is told before every chat (empty: the bot's).": "Điều mô hình được dặn trước "
     "mỗi cuộc trò chuyện (để trống: của bot).",
     "The system prompt; leave empty for the bot's default": "Lời nhắc hệ thống; để trống để dùng "
     "mặc định của bot",
-    "mentions": "nhắc-đến",
     "Answer mentions only in chosen channels (none chosen: everywhere).": "Chỉ trả lời khi được "
     "nhắc đến trong các kênh đã chọn (không chọn: mọi nơi).",
-    "channel": "kênh",
     "The channel": "Kênh",
-    "answer": "trả-lời",
     "Answer mentions there (false: take it off the list)": "Trả lời khi được nhắc đến ở đó "
     "(false: gỡ khỏi danh sách)",
-    "voice-notes": "tin-nhắn-thoại",
     "Transcribe every voice message in a channel, or stop.": "Chép lời mọi tin nhắn thoại trong "
     "một kênh, hoặc dừng.",
     "Transcribe voice messages there (false: stop)": "Chép lời tin nhắn thoại ở đó (false: dừng)",
-    "alerts": "cảnh-báo",
     "Where to post alerts when nexai refuses the bot (empty: nowhere).": "Nơi đăng cảnh báo khi "
     "nexai từ chối bot (để trống: không đăng).",
     "The channel for alerts; leave empty to turn them off": "Kênh nhận cảnh báo; để trống để tắt",
+}
+
+#: Command, group and option names (Discord's naming rule: lower case, 1-32 characters, no
+#: spaces), apart from the text above so that a name and a label with the same English words
+#: can differ in Vietnamese.
+NAMES: dict[str, str] = {
+    "action": "thao-tác",
+    "alerts": "cảnh-báo",
+    "amount": "mức",
+    "answer": "trả-lời",
+    "ask": "hỏi",
+    "audio": "âm-thanh",
+    "back": "lùi-lại",
+    "channel": "kênh",
+    "chat-model": "mô-hình-trò-chuyện",
+    "count": "số-lượng",
+    "exempt": "miễn-trừ",
+    "feature": "tính-năng",
+    "forget": "quên",
+    "format": "định-dạng",
+    "image": "ảnh",
+    "image-model": "mô-hình-ảnh",
+    "imagine": "vẽ",
+    "language": "ngôn-ngữ",
+    "limits": "giới-hạn",
+    "mentions": "nhắc-đến",
+    "model": "mô-hình",
+    "period": "chu-kỳ",
+    "private": "riêng-tư",
+    "prompt": "câu-hỏi",
+    "remove": "gỡ",
+    "role": "vai-trò",
+    "server-total": "tổng-máy-chủ",
+    "set": "đặt",
+    "settings": "cài-đặt",
+    "show": "xem",
+    "size": "kích-thước",
+    "state": "trạng-thái",
+    "system-prompt": "lời-nhắc-hệ-thống",
+    "text": "văn-bản",
+    "transcribe": "chép-lời",
+    "tts": "đọc",
+    "usage": "mức-dùng",
+    "usage-report": "báo-cáo-sử-dụng",
+    "voice": "giọng",
+    "voice-notes": "tin-nhắn-thoại",
+    "voicenotes": "tin-nhắn-thoại",
+    "who": "đối-tượng",
 }
