@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 
@@ -16,14 +15,13 @@ from bot.chat.service import ChatRequest
 from bot.errors import LocalizedError, UserFacingError
 from bot.i18n import t
 from bot.interactions.callers import caller_of, caller_of_message
+from bot.interactions.media import image_data_url
 from bot.interactions.replies import error_message, failures_told
+from bot.media.images import check_image, is_image
 from bot.render import ReplyTarget
 from bot.render.targets import InteractionTarget, ReplyChainTarget
 
 log = logging.getLogger(__name__)
-
-IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
 
 class InputError(LocalizedError):
@@ -69,7 +67,7 @@ class Ask(commands.Cog):
                 prompt=prompt,
                 model=model,
                 locale=str(interaction.locale),
-                image_url=await self._image_url(image) if image else None,
+                image_url=await image_data_url(image) if image else None,
                 remember=not private,
                 system_prompt=config.system_prompt,
             )
@@ -114,7 +112,7 @@ class Ask(commands.Cog):
             return
         locale = str(message.guild.preferred_locale) if message.guild else "en-US"
         prompt = strip_mentions(message.content, self.bot.user.id)
-        image = next((a for a in message.attachments if is_image(a)), None)
+        image = next((a for a in message.attachments if is_image(a.content_type)), None)
         model = config.chat_model or self.bot.settings.default_chat_model
         target = ReplyChainTarget(message)
         try:
@@ -129,7 +127,7 @@ class Ask(commands.Cog):
                     prompt=prompt,
                     model=model,
                     locale=locale,
-                    image_url=await self._image_url(image) if image else None,
+                    image_url=await image_data_url(image) if image else None,
                     system_prompt=config.system_prompt,
                 )
                 await self._answer(request, target)
@@ -158,8 +156,7 @@ class Ask(commands.Cog):
             )
         if image is None:
             return
-        if not is_image(image):
-            raise InputError("That file isn't an image. Attach a PNG, JPEG, GIF or WebP picture.")
+        check_image(image.content_type, image.size)
         capabilities = self.bot.nexai.capabilities
         if not capabilities.get(model).vision:
             models = ", ".join(f"`{m}`" for m in capabilities.vision_models())
@@ -168,28 +165,6 @@ class Ask(commands.Cog):
                 model=model,
                 models=models,
             )
-        check_image_size(image.size)
-
-    async def _image_url(self, image: discord.Attachment) -> str:
-        """The image as a data URL, so the API need not reach Discord's CDN."""
-        data = await image.read()
-        check_image_size(len(data))
-        content_type = (image.content_type or "image/png").split(";")[0]
-        return f"data:{content_type};base64,{base64.b64encode(data).decode()}"
-
-
-def check_image_size(size: int) -> None:
-    if size > MAX_IMAGE_BYTES:
-        raise InputError(
-            "That image is too large ({size} MB); the limit is {limit} MB.",
-            size=round(size / 2**20, 1),
-            limit=MAX_IMAGE_BYTES // 2**20,
-        )
-
-
-def is_image(attachment: discord.Attachment) -> bool:
-    content_type = (attachment.content_type or "").split(";")[0].strip().lower()
-    return content_type in IMAGE_TYPES
 
 
 def strip_mentions(content: str, bot_id: int) -> str:

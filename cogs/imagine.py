@@ -12,14 +12,9 @@ from discord.ext import commands
 from bot.app import NexBot
 from bot.i18n import t
 from bot.interactions.callers import caller_of
+from bot.interactions.media import send_files
 from bot.interactions.replies import failures_told
-from bot.media.files import (
-    OutFile,
-    fit_message,
-    require_offered,
-    send_files,
-    slug,
-)
+from bot.media.files import OutFile, fit_message, require_offered, slug
 
 Size = Literal["1024x1024", "1024x1536", "1536x1024"]
 MAX_IMAGES = 4

@@ -11,14 +11,9 @@ from discord.ext import commands
 
 from bot.app import NexBot
 from bot.interactions.callers import caller_of
+from bot.interactions.media import send_files
 from bot.interactions.replies import failures_told
-from bot.media.files import (
-    OutFile,
-    check_speech_text,
-    require_offered,
-    send_files,
-    slug,
-)
+from bot.media.files import OutFile, check_speech_text, require_offered, slug
 
 AudioFormat = Literal["mp3", "wav"]
 

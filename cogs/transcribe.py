@@ -13,16 +13,9 @@ from bot.app import NexBot
 from bot.errors import UserFacingError
 from bot.i18n import t
 from bot.interactions.callers import caller_of, caller_of_message
+from bot.interactions.media import NO_MENTIONS, audio_of, discord_file, find_audio, send_files
 from bot.interactions.replies import error_message, failures_told, send_error
-from bot.media.files import (
-    NO_MENTIONS,
-    NoAudio,
-    TextReply,
-    audio_of,
-    find_audio,
-    normalise_language,
-    send_files,
-)
+from bot.media.files import NoAudio, TextReply, normalise_language
 from bot.media.transcription import Transcriber, transcript_reply
 from bot.media.voice_notes import BoundedTasks, FailureThrottle, VoiceNoteChannels
 
@@ -154,7 +147,7 @@ class Transcribe(commands.Cog):
         try:
             await message.reply(
                 reply.content,
-                files=[f.to_discord() for f in reply.files],
+                files=[discord_file(f) for f in reply.files],
                 mention_author=False,
                 allowed_mentions=NO_MENTIONS,
             )

@@ -14,7 +14,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BOT = ROOT / "bot"
 #: Packages and modules that never load discord.py (render.targets is where replies meet it).
-CORE = ("nexai", "storage", "quota", "chat", "render", "i18n", "errors", "config", "catalog")
+CORE = (
+    "nexai",
+    "storage",
+    "quota",
+    "chat",
+    "render",
+    "media",
+    "i18n",
+    "errors",
+    "config",
+    "catalog",
+)
 DISCORD_SIDE = {"bot.render.targets"}
 #: Imports inside a function that are there for start-up speed, not to dodge a cycle.
 LATE_IMPORTS = {("bot.__main__", "bot.app")}

@@ -7,7 +7,6 @@ API accepts) lives here once. Refusals and media failures are `MediaError`s, who
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import mimetypes
@@ -17,15 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-import discord
-
 from bot.errors import LocalizedError
 from bot.nexai import MAX_TRANSCRIPTION_BYTES
 from bot.render.splitter import DISCORD_MESSAGE_LIMIT
 
 log = logging.getLogger(__name__)
 
-NO_MENTIONS = discord.AllowedMentions.none()
 
 #: Files bigger than this are refused before any upload (the API's own limit).
 MAX_AUDIO_BYTES = MAX_TRANSCRIPTION_BYTES
@@ -192,21 +188,6 @@ def normalise_language(language: str | None) -> str | None:
     return code
 
 
-def audio_of(attachment: discord.Attachment) -> AudioFile:
-    return AudioFile(
-        url=attachment.url,
-        filename=attachment.filename,
-        size=attachment.size,
-        content_type=attachment.content_type,
-        duration_s=attachment.duration,
-    )
-
-
-def find_audio(message: discord.Message) -> discord.Attachment | None:
-    """The message's first audio (or video) attachment; a voice message has exactly one."""
-    return next((a for a in message.attachments if is_audio(a.filename, a.content_type)), None)
-
-
 # -- files out ---------------------------------------------------------------------------
 
 
@@ -216,9 +197,6 @@ class OutFile:
 
     filename: str
     data: bytes
-
-    def to_discord(self) -> discord.File:
-        return discord.File(io.BytesIO(self.data), filename=self.filename)
 
 
 @dataclass(frozen=True)
@@ -272,18 +250,3 @@ def text_reply(
     preview = text[: max(0, room)].rstrip() + ellipsis if room > 0 else ""
     content = f"{header}{preview}{gap}{long_note}"[:DISCORD_MESSAGE_LIMIT]
     return TextReply(content, (OutFile(filename, text.encode()),))
-
-
-# -- interaction replies -----------------------------------------------------------------
-
-
-async def send_files(
-    interaction: discord.Interaction, content: str, files: Sequence[OutFile]
-) -> None:
-    """Complete a deferred interaction with `content` and `files` (checked against its limit)."""
-    check_upload(files, interaction.filesize_limit)
-    await interaction.edit_original_response(
-        content=content,
-        attachments=[f.to_discord() for f in files],
-        allowed_mentions=NO_MENTIONS,
-    )
