@@ -24,7 +24,7 @@ from bot.render.rate_monitor import GLOBAL_KEY, RateLimitMonitor, route_key
 from bot.render.reply import CURSOR, MessageHandle, StreamedReply
 from bot.render.splitter import scan_fences, split_message
 from bot.render.targets import InteractionTarget, ReplyChainTarget
-from tests.test_splitter import five_thousand_char_answer
+from tests.render.test_splitter import five_thousand_char_answer
 
 INTERVAL_S = 0.05
 TOLERANCE_S = 0.002  # clock jitter between the streamer's stamp and the fake's

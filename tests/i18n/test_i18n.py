@@ -70,7 +70,7 @@ async def test_a_name_and_a_label_with_the_same_words_can_differ(
 # -- every string the bot can say has its Vietnamese entry --------------------------------
 
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "cogs").glob("*.py")])
 #: Module-level constants with these endings hold text for people (passed to `t` by name).
 TEXT_CONSTANT_ENDINGS = ("_NOTE", "_STATUS", "_TEXT", "_TEXTS", "_MESSAGE")
