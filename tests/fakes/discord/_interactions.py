@@ -77,8 +77,13 @@ class InteractionsMixin(RestMixin):
         attachments: Sequence[FakeAttachment] = (),
         flags: int = 0,
         reference_id: int | None = None,
+        mention_author: bool = True,
     ) -> JSON:
         """A member posts a message (MESSAGE_CREATE); returns the full payload.
+
+        ``reference_id`` makes it a reply; like Discord's client, the reply pings the author
+        of the replied-to message (who then is in ``mentions``) unless ``mention_author`` is
+        False (Resources > Message > "Allowed Mentions Object", ``replied_user``).
 
         ``mentions_bot`` puts ``<@bot>`` in front of the content unless it is already there.
         Without the Message Content intent the bot gets empty content (unless it is mentioned,
@@ -94,7 +99,9 @@ class InteractionsMixin(RestMixin):
             content = f"{mention} {content}"
         guild_id = self.guild_id if self.is_guild_channel(cid) else None
         ref: JSON | None = None
+        allowed: JSON | None = None
         if reference_id is not None:
+            allowed = {"parse": ["users", "roles", "everyone"], "replied_user": mention_author}
             target = self.all_messages[reference_id]
             ref = {"type": 0, "message_id": str(target.id), "channel_id": str(target.channel_id)}
             if target.guild_id:
@@ -107,6 +114,7 @@ class InteractionsMixin(RestMixin):
             attachments=[FakeFile(a.filename, a.content_type, a.data) for a in attachments],
             member_attachments=[self.host_attachment(cid, a) for a in attachments],
             message_reference=ref,
+            allowed_mentions=allowed,
             author_id=uid,
             guild_id=guild_id,
             type=19 if ref else 0,

@@ -146,6 +146,10 @@ class FakeMessage:
     reactions: list[str] = field(default_factory=list)  # emoji the bot reacted with
     timestamp: str = field(default_factory=now_iso)
     edited_timestamp: str | None = None
+    #: who the message really pings (``allowed_mentions`` and reply pings resolved)
+    pinged: list[int] = field(default_factory=list)
+    pinged_roles: list[int] = field(default_factory=list)
+    pinged_everyone: bool = False
 
     @property
     def loading(self) -> bool:
