@@ -75,6 +75,7 @@ class _Bucket:
     remaining: int | None  # None: unknown, only a 429 told us to wait
     reset_at: float  # on the monitor's clock
     blocked_until: float = 0.0  # from a 429's retry_after
+    next_at: float = 0.0  # the pace: when the next request may go, set at each response
 
 
 class RateLimitMonitor:
@@ -102,6 +103,7 @@ class RateLimitMonitor:
         if remaining is not None:
             bucket.remaining = int(remaining)
             bucket.reset_at = now + reset_after
+            bucket.next_at = now + _spacing(bucket.remaining, reset_after)
         if status == 429:
             retry_after = _number(headers.get("Retry-After")) or reset_after
             if headers.get("X-RateLimit-Global", "").lower() == "true":
@@ -113,8 +115,8 @@ class RateLimitMonitor:
     def delay_for(self, route: str) -> float:
         """Seconds to wait before the next request on ``route`` (0 when plenty remains).
 
-        With ``remaining`` at or below 1 the wait is the rest of the reset window; at or below
-        ``LOW_REMAINING`` it is that window shared among the requests left.
+        At or below ``LOW_REMAINING`` requests left, the rest of the reset window is shared
+        evenly among them and the reset; with none left, the wait is the whole rest.
         """
         now = self._clock()
         delay = 0.0
@@ -152,14 +154,24 @@ class RateLimitMonitor:
             self.record(route, params.response.status, params.response.headers)
 
 
+def _spacing(remaining: int, reset_after: float) -> float:
+    """How long after a response the next request on its bucket should wait.
+
+    Nothing while plenty remains; with ``remaining`` requests left (``LOW_REMAINING`` or
+    fewer) and the reset ``reset_after`` seconds away, ``reset_after / (remaining + 1)``: the
+    requests left and the reset evenly spaced, so a steady stream never waits a whole window;
+    with none left, the reset. Counted from the response, not from each new question, so
+    asking again does not push the next request further away.
+    """
+    if remaining > LOW_REMAINING:
+        return 0.0
+    return reset_after / (remaining + 1) if remaining else reset_after
+
+
 def _bucket_delay(bucket: _Bucket, now: float) -> float:
-    delay = max(0.0, bucket.blocked_until - now)
-    to_reset = bucket.reset_at - now
-    if bucket.remaining is None or to_reset <= 0 or bucket.remaining > LOW_REMAINING:
-        return delay
-    if bucket.remaining <= 1:
-        return max(delay, to_reset)
-    return max(delay, to_reset / bucket.remaining)
+    if bucket.reset_at <= now:  # a new window: whatever was spent is back
+        return max(0.0, bucket.blocked_until - now)
+    return max(0.0, bucket.blocked_until - now, bucket.next_at - now)
 
 
 def _number(value: str | None) -> float | None:

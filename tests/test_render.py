@@ -286,9 +286,9 @@ async def test_one_request_at_a_time_per_message_when_discord_is_slow() -> None:
 
 
 async def test_monitor_slows_edits_when_the_bucket_runs_low() -> None:
-    """Should wait for the bucket to reset when Discord says one request is left."""
+    """Should wait for the bucket to reset when Discord says no request is left."""
     monitor = RateLimitMonitor()
-    low = {"X-RateLimit-Remaining": "1", "X-RateLimit-Reset-After": "0.1"}
+    low = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "0.1"}
     target = FakeTarget(on_request=lambda message: monitor.record(message.route_key, 200, low))
     reply = StreamedReply(target, edit_interval_s=0.01, pacer=monitor)
     await stream(reply, "tick " * 60, chunk=5, pause_s=0.004)
@@ -382,7 +382,7 @@ def test_a_response_on_another_route_never_speaks_for_the_edit_bucket() -> None:
     Discord limits editing, sending and typing in one channel in separate buckets."""
     monitor = RateLimitMonitor(clock=FakeClock())
     edit, typing = message_edit_route(1), "POST /channels/1/typing"
-    low = {"X-RateLimit-Remaining": "1", "X-RateLimit-Reset-After": "4", "X-RateLimit-Bucket": "e"}
+    low = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "4", "X-RateLimit-Bucket": "e"}
     plenty = {
         "X-RateLimit-Remaining": "4",
         "X-RateLimit-Reset-After": "5",
@@ -412,20 +412,34 @@ def test_routes_that_discord_says_share_a_bucket_share_its_wait() -> None:
     [
         ("5", "4", 0.0),
         ("4", "4", 0.0),
-        ("3", "3", 1.0),
-        ("2", "4", 2.0),
-        ("1", "4", 4.0),
+        ("3", "4", 1.0),
+        ("2", "3", 1.0),
+        ("1", "4", 2.0),
         ("0", "2.5", 2.5),
     ],
 )
 def test_delay_grows_as_the_bucket_runs_low(remaining: str, reset_after: str, delay: float) -> None:
-    """Should not wait while plenty remains, spread the last requests over the reset window,
-    and wait for the reset when at most one is left."""
+    """Should not wait while plenty remains, space the last requests and the reset evenly over
+    the reset window, and wait for the reset when none is left."""
     monitor = RateLimitMonitor(clock=FakeClock())
     headers = {"X-RateLimit-Remaining": remaining, "X-RateLimit-Reset-After": reset_after}
     monitor.record("channels/1", 200, headers)
     assert monitor.delay_for("channels/1") == pytest.approx(delay)
     assert monitor.delay_for("channels/2") == 0.0
+
+
+def test_the_pace_is_counted_from_the_response_not_from_each_question() -> None:
+    """Should let the next request go one spacing after the response that set it, however often
+    the streamer asks meanwhile (a pace recomputed from "now" would recede to the reset)."""
+    clock = FakeClock()
+    monitor = RateLimitMonitor(clock=clock)
+    headers = {"X-RateLimit-Remaining": "3", "X-RateLimit-Reset-After": "4"}
+    monitor.record("channels/1", 200, headers)
+    assert monitor.delay_for("channels/1") == pytest.approx(1.0)
+    clock.now += 0.5
+    assert monitor.delay_for("channels/1") == pytest.approx(0.5)
+    clock.now += 0.5
+    assert monitor.delay_for("channels/1") == 0.0
 
 
 def test_delay_shrinks_as_time_passes() -> None:

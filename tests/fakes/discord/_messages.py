@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from ._gateway import GatewayMixin
 from ._limits import FormErrors, check_message
 from ._models import (
@@ -147,6 +149,7 @@ class MessagesMixin(GatewayMixin):
         if "content" in body:
             msg.content = body["content"] or ""
             msg.edits.append(msg.content)
+            msg.edit_times.append(time.monotonic())
             self.resolve_pings(msg)
         for key in ("embeds", "components"):
             if key in body:

@@ -132,6 +132,8 @@ class FakeMessage:
     embeds: list[JSON] = field(default_factory=list)
     message_reference: JSON | None = None
     edits: list[str] = field(default_factory=list)
+    #: ``time.monotonic()`` of the creation and of each edit in ``edits``
+    edit_times: list[float] = field(default_factory=list)
     ephemeral: bool = False
     interaction_token: str | None = None
     deleted: bool = False

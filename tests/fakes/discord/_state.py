@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
@@ -414,6 +415,7 @@ class FakeState:
         msg.ephemeral = bool(msg.flags & EPHEMERAL)
         if not msg.edits:
             msg.edits.append(msg.content)
+            msg.edit_times.append(time.monotonic())
         self.resolve_pings(msg)
         self.all_messages[msg.id] = msg
         if by_bot:
