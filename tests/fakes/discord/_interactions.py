@@ -98,6 +98,7 @@ class InteractionsMixin(RestMixin):
         if mentions_bot and mention not in content:
             content = f"{mention} {content}"
         guild_id = self.guild_id if self.is_guild_channel(cid) else None
+        self.before_post(cid, by_bot=False)
         ref: JSON | None = None
         allowed: JSON | None = None
         if reference_id is not None:
@@ -231,7 +232,8 @@ class InteractionsMixin(RestMixin):
             if uid not in self.members:
                 raise ValueError(f"user {uid} is not a guild member: add_member() first")
             cid = channel_id or self.channel_id
-            if cid not in self.channels:
+            channel = self.channels.get(cid) or self.threads.get(cid)
+            if channel is None:
                 raise ValueError(f"{cid} is not a guild text channel (guild=False for DMs)")
             perms = self.permissions_of(uid) if permissions is None else permissions
             payload["guild_id"] = str(self.guild_id)
@@ -239,7 +241,7 @@ class InteractionsMixin(RestMixin):
             payload["guild_locale"] = "en-US"
             payload["member"] = self.full_member(uid, permissions=perms)
             payload["authorizing_integration_owners"] = {"0": str(self.guild_id)}
-            payload["channel"] = {**self.channels[cid], "permissions": str(perms)}
+            payload["channel"] = {**channel, "permissions": str(perms)}
         else:
             cid = channel_id or self.dm_channel_for(uid)
             payload["user"] = self.users[uid]

@@ -16,7 +16,7 @@ from urllib.parse import unquote
 from aiohttp import BodyPartReader, web
 
 from ._limits import FormErrors, check_commands
-from ._messages import DiscordError, Files, MessagesMixin
+from ._messages import DiscordError, Files
 from ._models import (
     EPHEMERAL,
     JSON,
@@ -28,6 +28,7 @@ from ._models import (
 )
 from ._ratelimits import Budget, RateLimiter, bucket_hash
 from ._state import log
+from ._threads import ThreadsMixin
 
 Handler = Callable[[web.Request, "re.Match[str]", JSON, Files], Awaitable[web.StreamResponse]]
 
@@ -40,7 +41,7 @@ class _RateRule:
     retry_after: float
 
 
-class RestMixin(MessagesMixin):
+class RestMixin(ThreadsMixin):
     def _init_rest(self) -> None:
         self._rate_rules: list[_RateRule] = []
         #: per-route buckets with Discord's budgets and headers (see ``_ratelimits``)
@@ -70,6 +71,9 @@ class RestMixin(MessagesMixin):
             ("PUT", rf"/channels/{S}/messages/{S}/reactions/([^/]+)/@me", self._react, True),
             ("DELETE", rf"/channels/{S}/messages/{S}/reactions/([^/]+)/@me", self._unreact, True),
             ("POST", rf"/channels/{S}/typing", self._typing, True),
+            ("POST", rf"/channels/{S}/messages/{S}/threads", self._start_thread, True),
+            ("POST", rf"/channels/{S}/threads", self._start_thread, True),
+            ("PATCH", rf"/channels/{S}", self._edit_channel, True),
             ("GET", rf"/channels/{S}", self._get_channel, True),
             ("POST", r"/users/@me/channels", self._open_dm, True),
             ("GET", rf"/users/{S}", self._get_user, True),
@@ -397,7 +401,9 @@ class RestMixin(MessagesMixin):
     async def _post_message(
         self, request: web.Request, m: re.Match[str], body: JSON, files: Files
     ) -> web.Response:
-        msg = self._create_bot_message(self._channel(m.group(1)), body, files)
+        cid = self._channel(m.group(1))
+        self.before_post(cid, by_bot=True)
+        msg = self._create_bot_message(cid, body, files)
         await self._echo(msg, "MESSAGE_CREATE")
         return self._json(self.message_payload(msg))
 

@@ -65,6 +65,7 @@ class FakeState:
         self.member_permissions: dict[int, int] = {}  # explicit overrides
         self.roles: dict[int, JSON] = {}
         self.channels: dict[int, JSON] = {}
+        self.threads: dict[int, JSON] = {}  # thread channels (see _threads), archived ones too
         self.dm_channels: dict[int, int] = {}  # user_id -> DM channel id
         self.dm_recipients: dict[int, int] = {}  # DM channel id -> user_id
 
@@ -236,7 +237,7 @@ class FakeState:
             "members": members,
             "roles": list(self.roles.values()),
             "channels": list(self.channels.values()),
-            "threads": [],
+            "threads": [t for t in self.threads.values() if not t["thread_metadata"]["archived"]],
             "emojis": [],
             "stickers": [],
             "features": [],
@@ -271,6 +272,8 @@ class FakeState:
     def channel_payload(self, channel_id: int) -> JSON | None:
         if channel_id in self.channels:
             return self.channels[channel_id]
+        if channel_id in self.threads:
+            return self.threads[channel_id]
         if channel_id in self.dm_recipients:
             return self.dm_channel_payload(channel_id)
         return None
@@ -284,7 +287,7 @@ class FakeState:
         return self.dm_channels[user_id]
 
     def is_guild_channel(self, channel_id: int) -> bool:
-        return channel_id in self.channels
+        return channel_id in self.channels or channel_id in self.threads
 
     # ---------------------------------------------------------------- files
 
