@@ -81,3 +81,19 @@ async def test_limits_show_fits_discord_with_hundreds_of_limits_and_exempt_roles
     left = MORE.findall(description.split("\n\n")[0])
     assert len(limit_lines) + int(left[-1]) == MANY
     assert "Limits in this server" in text_of(shown)
+
+
+async def test_the_mentions_setting_answers_within_a_message_with_hundreds_of_channels(
+    env: BotEnv,
+) -> None:
+    guild, moderator = env.discord.guild_id, env.discord.user_id
+    for n in range(MANY):
+        await env.bot.guild_settings.set_mention_channel(guild, 10**18 + n, True, moderator)
+
+    said = await moderate(
+        env, "settings", "mentions", {"channel": env.discord.other_channel_id, "answer": True}
+    )
+
+    assert said.content.startswith("Added <#") and len(said.content) <= 2000
+    listed, left_out = listed_and_left_out(said.content)
+    assert listed - 1 + left_out == MANY + 1  # the first mention is the channel just added
