@@ -95,7 +95,7 @@ async def test_a_300_token_mention_answer_streams_within_the_channels_edit_budge
     message, lag_s = await stream_and_measure(env, start, final)
 
     assert env.discord.rate_limited[limited:] == []  # no 429
-    assert len(message.edits) >= 4  # it streamed, about once a second
+    assert len(message.edits) >= 3  # it streamed (about once a second), not one late edit
     assert lag_s <= FINAL_TEXT_WITHIN_S
     print(f"mention: {len(message.edits)} versions, final text {lag_s:.2f} s after the stream")
 
@@ -115,6 +115,6 @@ async def test_a_300_token_ask_answer_streams_within_the_interactions_edit_budge
     message, lag_s = await stream_and_measure(env, start, final)
 
     assert env.discord.rate_limited[limited:] == []
-    assert len(message.edits) >= 4
+    assert len(message.edits) >= 3
     assert lag_s <= FINAL_TEXT_WITHIN_S
     print(f"/ask: {len(message.edits)} versions, final text {lag_s:.2f} s after the stream")
