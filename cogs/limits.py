@@ -16,12 +16,14 @@ from discord.ext import commands
 
 from bot import quota_text
 from bot.app import NexBot
+from bot.embed_text import EMBED_DESCRIPTION_LIMIT, fit_items
 from bot.i18n import t
 from bot.moderation import (
     GUILD_ONLY,
     MANAGE_SERVER,
     NO_MENTIONS,
     PERIOD_CHOICES,
+    and_more,
     card,
     refuse_non_manager,
 )
@@ -31,6 +33,8 @@ from bot.usage import FEATURES, Feature
 log = logging.getLogger(__name__)
 
 MAX_AMOUNT = 1_000_000_000
+#: Room for the exempt roles in /limits show (the rest of the embed lists the limits).
+ROLES_CHARS = 1000
 
 FEATURE_CHOICES = [
     app_commands.Choice(name=_("/ask (requests)"), value="ask"),
@@ -158,12 +162,16 @@ class Limits(commands.Cog):
                 lines += [f"• {quota_text.limit_line(limit, locale)}" for limit in mine]
         if not lines:
             lines.append(t("No limits are set: members may use every feature freely.", locale))
+        more = and_more(locale)
+        tail: list[str] = []
         if exempt:
-            roles = ", ".join(f"<@&{role_id}>" for role_id in sorted(exempt))
-            lines += ["", t("Exempt from per-member limits: {roles}", locale, roles=roles)]
-        lines += ["", t("Windows are fixed UTC hours, days and months.", locale)]
+            roles = fit_items([f"<@&{role_id}>" for role_id in sorted(exempt)], ROLES_CHARS, more)
+            tail += ["", t("Exempt from per-member limits: {roles}", locale, roles=roles)]
+        tail += ["", t("Windows are fixed UTC hours, days and months.", locale)]
+        room = EMBED_DESCRIPTION_LIMIT - len("\n".join(tail)) - 1
+        text = "\n".join([fit_items(lines, room, more, separator="\n"), *tail])
         await interaction.response.send_message(
-            embed=card(t("Limits in this server", locale), "\n".join(lines)),
+            embed=card(t("Limits in this server", locale), text),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )

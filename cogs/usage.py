@@ -19,8 +19,9 @@ from discord.ext import commands, tasks
 from bot import quota_text
 from bot.app import NexBot
 from bot.callers import caller_of
+from bot.embed_text import EMBED_DESCRIPTION_LIMIT, EMBED_FIELD_VALUE_LIMIT, fit_items
 from bot.i18n import t
-from bot.moderation import NO_MENTIONS, PERIOD_CHOICES, card, refuse_non_manager
+from bot.moderation import NO_MENTIONS, PERIOD_CHOICES, and_more, card, refuse_non_manager
 from bot.quotas import Period, earlier_window
 from bot.reports import UsageReport, ledger_csv, usage_report
 from bot.usage import FEATURES
@@ -68,7 +69,8 @@ class Usage(commands.Cog):
             else:
                 today = await self.bot.quotas.used(caller, feature, "day")
                 lines = [quota_text.unlimited_line(feature, today, locale)]
-            summary.add_field(name=f"/{feature}", value="\n".join(lines), inline=False)
+            value = fit_items(lines, EMBED_FIELD_VALUE_LIMIT, and_more(locale), separator="\n")
+            summary.add_field(name=f"/{feature}", value=value, inline=False)
         await interaction.response.send_message(
             embed=summary, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
@@ -151,7 +153,7 @@ class Usage(commands.Cog):
                     for f, u in member.units.items()
                 )
                 lines.append(f"{rank}. <@{member.user_id}> — {used}")
-        return "\n".join(lines)
+        return fit_items(lines, EMBED_DESCRIPTION_LIMIT, and_more(locale), separator="\n")
 
 
 async def setup(bot: NexBot) -> None:
