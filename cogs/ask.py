@@ -99,8 +99,12 @@ class Ask(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """A mention (or a DM) is a prompt; the answer is a reply chain under it."""
-        if message.author.bot or self.bot.user is None:
+        """A mention (or a DM) is a prompt; the answer is a reply chain under it.
+
+        A voice message is never a prompt: it has no text, and mentions the bot only when it
+        replies to the bot with its ping on; transcribing it is the voice-note listener's job.
+        """
+        if message.author.bot or self.bot.user is None or message.flags.voice:
             return
         is_dm = message.guild is None
         if not is_dm and self.bot.user not in message.mentions:

@@ -1,4 +1,4 @@
-"""/limits (moderators): Discord <-> bot.quotas.
+"""/limits (moderators): Discord <-> bot.quota.quotas.
 
 Guild-only, with Manage Server as the default member permission, checked again when run (see
 `bot.interactions.guards.refuse_non_manager`).
@@ -22,14 +22,18 @@ from bot.interactions.guards import (
     MANAGE_SERVER,
     NO_MENTIONS,
     PERIOD_CHOICES,
+    and_more,
     card,
     refuse_non_manager,
 )
 from bot.quota.rules import FEATURES, Feature, Limit, Period, Scope, to_ledger_units
+from bot.render.embed_text import EMBED_DESCRIPTION_LIMIT, fit_items
 
 log = logging.getLogger(__name__)
 
 MAX_AMOUNT = 1_000_000_000
+#: Room for the exempt roles in /limits show (the rest of the embed lists the limits).
+ROLES_CHARS = 1000
 
 FEATURE_CHOICES = [
     app_commands.Choice(name=_("/ask (requests)"), value="ask"),
@@ -157,12 +161,16 @@ class Limits(commands.Cog):
                 lines += [f"• {quota_text.limit_line(limit, locale)}" for limit in mine]
         if not lines:
             lines.append(t("No limits are set: members may use every feature freely.", locale))
+        more = and_more(locale)
+        tail: list[str] = []
         if exempt:
-            roles = ", ".join(f"<@&{role_id}>" for role_id in sorted(exempt))
-            lines += ["", t("Exempt from per-member limits: {roles}", locale, roles=roles)]
-        lines += ["", t("Windows are fixed UTC hours, days and months.", locale)]
+            roles = fit_items([f"<@&{role_id}>" for role_id in sorted(exempt)], ROLES_CHARS, more)
+            tail += ["", t("Exempt from per-member limits: {roles}", locale, roles=roles)]
+        tail += ["", t("Windows are fixed UTC hours, days and months.", locale)]
+        room = EMBED_DESCRIPTION_LIMIT - len("\n".join(tail)) - 1
+        text = "\n".join([fit_items(lines, room, more, separator="\n"), *tail])
         await interaction.response.send_message(
-            embed=card(t("Limits in this server", locale), "\n".join(lines)),
+            embed=card(t("Limits in this server", locale), text),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )

@@ -10,8 +10,16 @@ from discord.ext import commands
 
 from bot.app import NexBot
 from bot.i18n import t
-from bot.interactions.guards import GUILD_ONLY, MANAGE_SERVER, NO_MENTIONS, card, refuse_non_manager
+from bot.interactions.guards import (
+    GUILD_ONLY,
+    MANAGE_SERVER,
+    NO_MENTIONS,
+    and_more,
+    card,
+    refuse_non_manager,
+)
 from bot.media.voice_notes import VoiceNoteChannels
+from bot.render.embed_text import EMBED_FIELD_VALUE_LIMIT, MESSAGE_CONTENT_LIMIT, fit_items
 from bot.storage.guild_settings import Column, GuildConfig
 
 MAX_PROMPT_CHARS = 2000
@@ -19,8 +27,15 @@ MAX_PROMPT_CHARS = 2000
 PROMPT_PREVIEW_CHARS = 900
 
 
-def channel_list(channel_ids: frozenset[int]) -> str:
-    return ", ".join(f"<#{cid}>" for cid in sorted(channel_ids))
+#: Room for a list of channels in a message that says a sentence around it.
+CHANNELS_IN_MESSAGE_CHARS = MESSAGE_CONTENT_LIMIT - 400
+
+
+def channel_list(
+    channel_ids: frozenset[int], locale: str, limit: int = EMBED_FIELD_VALUE_LIMIT
+) -> str:
+    """The channels as mentions, at most ``limit`` characters ("… and N more" past that)."""
+    return fit_items([f"<#{cid}>" for cid in sorted(channel_ids)], limit, and_more(locale))
 
 
 class Settings(commands.Cog):
@@ -59,11 +74,11 @@ class Settings(commands.Cog):
             (t("System prompt", locale), self._prompt(config, locale)),
             (
                 t("Mentions answered in", locale),
-                channel_list(config.mention_channel_ids) or t("every channel", locale),
+                channel_list(config.mention_channel_ids, locale) or t("every channel", locale),
             ),
             (
                 t("Voice notes transcribed in", locale),
-                channel_list(voice) or t("no channel", locale),
+                channel_list(voice, locale) or t("no channel", locale),
             ),
             (
                 t("API alerts go to", locale),
@@ -202,7 +217,11 @@ class Settings(commands.Cog):
             )
         allowed = (await self.bot.guild_settings.get(guild_id)).mention_channel_ids
         now = (
-            t("I answer mentions only in: {channels}.", locale, channels=channel_list(allowed))
+            t(
+                "I answer mentions only in: {channels}.",
+                locale,
+                channels=channel_list(allowed, locale, CHANNELS_IN_MESSAGE_CHARS),
+            )
             if allowed
             else t("I answer mentions in every channel.", locale)
         )

@@ -1,4 +1,4 @@
-"""/usage (everyone) and /usage-report (moderators): Discord <-> bot.quotas and bot.reports.
+"""/usage (everyone) and /usage-report (moderators): Discord <-> bot.quota (quotas, reports).
 
 The cog also prunes the usage ledger: at start, then daily.
 """
@@ -20,9 +20,10 @@ from bot.app import NexBot
 from bot.i18n import t
 from bot.interactions import quota_text as quota_text
 from bot.interactions.callers import caller_of
-from bot.interactions.guards import NO_MENTIONS, PERIOD_CHOICES, card, refuse_non_manager
+from bot.interactions.guards import NO_MENTIONS, PERIOD_CHOICES, and_more, card, refuse_non_manager
 from bot.quota.reports import UsageReport, ledger_csv, usage_report
 from bot.quota.rules import FEATURES, Period, earlier_window
+from bot.render.embed_text import EMBED_DESCRIPTION_LIMIT, EMBED_FIELD_VALUE_LIMIT, fit_items
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ class Usage(commands.Cog):
             else:
                 today = await self.bot.quotas.used(caller, feature, "day")
                 lines = [quota_text.unlimited_line(feature, today, locale)]
-            summary.add_field(name=f"/{feature}", value="\n".join(lines), inline=False)
+            value = fit_items(lines, EMBED_FIELD_VALUE_LIMIT, and_more(locale), separator="\n")
+            summary.add_field(name=f"/{feature}", value=value, inline=False)
         await interaction.response.send_message(
             embed=summary, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
@@ -150,7 +152,7 @@ class Usage(commands.Cog):
                     for f, u in member.units.items()
                 )
                 lines.append(f"{rank}. <@{member.user_id}> — {used}")
-        return "\n".join(lines)
+        return fit_items(lines, EMBED_DESCRIPTION_LIMIT, and_more(locale), separator="\n")
 
 
 async def setup(bot: NexBot) -> None:

@@ -232,6 +232,7 @@ VIETNAMESE: dict[str, str] = {
     "API alerts go to": "Cảnh báo API gửi đến",
     "every channel": "mọi kênh",
     "no channel": "không kênh nào",
+    "… and {count} more": "… và {count} mục khác",
     "nowhere (off)": "không nơi nào (tắt)",
     "`{model}` (the bot's default)": "`{model}` (mặc định của bot)",
     "The bot's default.": "Mặc định của bot.",

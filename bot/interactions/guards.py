@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import discord
 from discord import app_commands
 from discord.app_commands import locale_str as _
@@ -31,6 +33,15 @@ async def refuse_non_manager(interaction: discord.Interaction) -> bool:
     text = t("You need the Manage Server permission for this command.", str(interaction.locale))
     await interaction.response.send_message(text, ephemeral=True)
     return True
+
+
+def and_more(locale: str) -> Callable[[int], str]:
+    """The end of a list cut short: "… and 12 more" (for ``bot.render.embed_text.fit_items``)."""
+
+    def more(count: int) -> str:
+        return t("… and {count} more", locale, count=count)
+
+    return more
 
 
 def card(title: str, description: str) -> discord.Embed:

@@ -1,7 +1,9 @@
 """Where a streamed reply goes in Discord: an interaction's response or a chain of replies.
 
 Every send and edit carries ``AllowedMentions.none()``: a model's answer never pings anyone.
-Each handle and target names its rate-limit route (see ``bot.render.rate_monitor.route_key``).
+Each handle names the route of its next request (an edit), and each target the route of the
+next message it would send (see ``bot.render.rate_monitor.route_key``): Discord limits creating and
+editing messages in separate buckets.
 """
 
 from __future__ import annotations
@@ -11,6 +13,13 @@ import logging
 from typing import TYPE_CHECKING
 
 import discord
+
+from bot.render.rate_monitor import (
+    followup_route,
+    message_create_route,
+    message_edit_route,
+    webhook_edit_route,
+)
 
 if TYPE_CHECKING:
     from bot.render.reply import MessageHandle
@@ -24,16 +33,12 @@ INVALID_WEBHOOK_TOKEN = 50027
 INTERACTION_TOKEN_SAFE_S = 14 * 60
 
 
-def channel_route(channel_id: int | None) -> str:
-    return f"channels/{channel_id}"
-
-
 class DiscordMessageHandle:
     """A message the bot sent in a channel (a reply, or an answer moved there) and may edit."""
 
     def __init__(self, message: discord.Message | discord.WebhookMessage, route_key: str) -> None:
         self.message = message
-        self.route_key = route_key
+        self.route_key = route_key  # of an edit
 
     async def edit(self, content: str) -> None:
         await self.message.edit(content=content, allowed_mentions=NO_MENTIONS)
@@ -58,7 +63,10 @@ class InteractionMessageHandle:
 
     @property
     def route_key(self) -> str:
-        return self.moved.route_key if self.moved else _webhook_route(self.target.interaction)
+        if self.moved is not None:
+            return self.moved.route_key
+        interaction = self.target.interaction
+        return webhook_edit_route(interaction.application_id, interaction.token)
 
     async def edit(self, content: str) -> None:
         if self.moved is not None:
@@ -103,14 +111,20 @@ class InteractionTarget:
         lifetime = datetime.timedelta(seconds=INTERACTION_TOKEN_SAFE_S)
         self._token_deadline = interaction.created_at + lifetime
         self._token_expired = False
+        self._first_sent = False
 
     @property
     def route_key(self) -> str:
+        """The route of the next piece: an edit of the deferred response, then follow-ups."""
         if self._channel_fallback() is not None:
-            return channel_route(self.interaction.channel_id)
-        return _webhook_route(self.interaction)
+            return message_create_route(self.interaction.channel_id)
+        interaction = self.interaction
+        if not self._first_sent:
+            return webhook_edit_route(interaction.application_id, interaction.token)
+        return followup_route(interaction.application_id, interaction.token)
 
     async def send_first(self, content: str) -> DiscordMessageHandle | InteractionMessageHandle:
+        self._first_sent = True
         channel = self._channel_fallback()
         if channel is None:
             try:
@@ -166,7 +180,7 @@ class InteractionTarget:
         self, channel: discord.abc.Messageable, content: str
     ) -> DiscordMessageHandle:
         message = await channel.send(content, allowed_mentions=NO_MENTIONS)
-        return DiscordMessageHandle(message, channel_route(self.interaction.channel_id))
+        return DiscordMessageHandle(message, message_edit_route(self.interaction.channel_id))
 
 
 class ReplyChainTarget:
@@ -174,7 +188,7 @@ class ReplyChainTarget:
 
     def __init__(self, message: discord.Message) -> None:
         self.message = message
-        self.route_key = channel_route(message.channel.id)
+        self.route_key = message_create_route(message.channel.id)
 
     async def send_first(self, content: str) -> DiscordMessageHandle:
         return await self._reply(self.message, content)
@@ -186,8 +200,4 @@ class ReplyChainTarget:
 
     async def _reply(self, to: discord.Message, content: str) -> DiscordMessageHandle:
         message = await to.reply(content, mention_author=False, allowed_mentions=NO_MENTIONS)
-        return DiscordMessageHandle(message, self.route_key)
-
-
-def _webhook_route(interaction: discord.Interaction) -> str:
-    return f"webhooks/{interaction.application_id}/{interaction.token}"
+        return DiscordMessageHandle(message, message_edit_route(self.message.channel.id))

@@ -13,8 +13,15 @@ import pytest_asyncio
 
 from bot.app import NexBot
 from bot.config import Settings
+from bot.render import EDIT_INTERVAL_S
 from tests.fakes.discord import FakeDiscord, run_bot, stop_bot
 from tests.fakes.nexai import FakeNexai
+
+#: The e2e suite runs Discord's clock ten times faster: the fake's rate-limit windows (5 edits
+#: per 0.5 s instead of per 5 s) and the bot's edit interval (0.1 s instead of 1 s) alike, so
+#: their ratio is production's while tests stay quick. A test that needs Discord's own clock
+#: says so: ``bot_env(db, time_scale=1.0)`` (see test_rate_limits.py).
+DISCORD_TIME_SCALE = 0.1
 
 
 @dataclass
@@ -36,7 +43,7 @@ def e2e_settings(discord: FakeDiscord, api: FakeNexai, db: Path, **overrides: An
         "nexai_retry_backoff_s": 0.01,
         "nexai_first_byte_timeout_s": 0.5,
         "nexai_total_timeout_s": 5.0,
-        "stream_edit_interval_s": 0.1,
+        "stream_edit_interval_s": EDIT_INTERVAL_S * DISCORD_TIME_SCALE,
         "health_file": db.with_suffix(".health"),
         **overrides,
     }
@@ -67,9 +74,13 @@ async def running_bot(discord: FakeDiscord, settings: Settings) -> AsyncIterator
 
 
 @asynccontextmanager
-async def bot_env(db: Path, **overrides: Any) -> AsyncIterator[BotEnv]:
-    """Fresh fakes and a bot whose settings differ from `e2e_settings` by `overrides`."""
+async def bot_env(
+    db: Path, *, time_scale: float = DISCORD_TIME_SCALE, **overrides: Any
+) -> AsyncIterator[BotEnv]:
+    """Fresh fakes and a bot whose settings differ from `e2e_settings` by `overrides`;
+    Discord's rate-limit windows are scaled by `time_scale` (1.0: Discord's own)."""
     async with FakeNexai() as api, FakeDiscord() as discord:
+        discord.limiter.time_scale = time_scale
         settings = e2e_settings(discord, api, db, **overrides)
         async with running_bot(discord, settings) as bot:
             yield BotEnv(discord, api, bot, settings)
@@ -79,6 +90,7 @@ async def bot_env(db: Path, **overrides: Any) -> AsyncIterator[BotEnv]:
 async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotEnv]:
     db = tmp_path_factory.mktemp("e2e") / "nexbot.db"
     async with FakeNexai() as api, FakeDiscord() as discord:
+        discord.limiter.time_scale = DISCORD_TIME_SCALE
         settings = e2e_settings(discord, api, db)
         bot = NexBot(settings, guild_ready_timeout=0.1)
         task = await run_bot(bot, discord)

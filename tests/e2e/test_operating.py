@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -27,7 +28,11 @@ POLL_S = 0.02
 async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotEnv]:
     """A bot with metrics on a free loopback port, patient with paused answers."""
     db = tmp_path_factory.mktemp("operating") / "nexbot.db"
-    overrides = {"metrics_port": 0, "metrics_host": "127.0.0.1", "nexai_first_byte_timeout_s": 10}
+    overrides: dict[str, Any] = {
+        "metrics_port": 0,
+        "metrics_host": "127.0.0.1",
+        "nexai_first_byte_timeout_s": 10,
+    }
     async with bot_env(db, **overrides) as env:
         yield env
 

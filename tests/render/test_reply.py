@@ -20,7 +20,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.render import rate_monitor
-from bot.render.rate_monitor import GLOBAL_KEY, RateLimitMonitor, route_key
+from bot.render.rate_monitor import (
+    GLOBAL_KEY,
+    RateLimitMonitor,
+    followup_route,
+    message_create_route,
+    message_edit_route,
+    route_key,
+    webhook_edit_route,
+)
 from bot.render.reply import CURSOR, MessageHandle, StreamedReply
 from bot.render.splitter import scan_fences, split_message
 from bot.render.targets import InteractionTarget, ReplyChainTarget
@@ -310,9 +318,9 @@ async def test_one_request_at_a_time_per_message_when_discord_is_slow() -> None:
 
 
 async def test_monitor_slows_edits_when_the_bucket_runs_low() -> None:
-    """Should wait for the bucket to reset when Discord says one request is left."""
+    """Should wait for the bucket to reset when Discord says no request is left."""
     monitor = RateLimitMonitor()
-    low = {"X-RateLimit-Remaining": "1", "X-RateLimit-Reset-After": "0.1"}
+    low = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "0.1"}
     target = FakeTarget(on_request=lambda message: monitor.record(message.route_key, 200, low))
     reply = StreamedReply(target, edit_interval_s=0.01, pacer=monitor)
     await stream(reply, "tick " * 60, chunk=5, pause_s=0.004)
@@ -364,19 +372,71 @@ class FakeClock:
 
 
 @pytest.mark.parametrize(
-    ("path", "key"),
+    ("method", "path", "key"),
     [
-        ("/api/v10/channels/123/messages/456", "channels/123"),
-        ("/api/v10/webhooks/77/a-B_c.d/messages/@original", "webhooks/77/a-B_c.d"),
-        ("/api/v10/webhooks/77/tok", "webhooks/77/tok"),
-        ("/api/v10/interactions/9/tok/callback", "interactions/9/tok"),
-        ("/api/v10/guilds/5/members/6", "guilds/5"),
-        ("/api/v10/users/@me", None),
+        ("PATCH", "/api/v10/channels/123/messages/456", "PATCH /channels/123/messages/:id"),
+        ("POST", "/api/v10/channels/123/messages", "POST /channels/123/messages"),
+        ("POST", "/api/v10/channels/123/typing", "POST /channels/123/typing"),
+        (
+            "PATCH",
+            "/api/v10/webhooks/77/a-B_c.d/messages/@original",
+            "PATCH /webhooks/77/a-B_c.d/messages/:id",
+        ),
+        ("POST", "/api/v10/webhooks/77/tok", "POST /webhooks/77/tok"),
+        ("POST", "/api/v10/interactions/9/tok/callback", "POST /interactions/9/tok/callback"),
+        ("GET", "/api/v10/guilds/5/members/6", "GET /guilds/5/members/:id"),
+        ("GET", "/api/v10/users/@me", None),
     ],
 )
-def test_route_key_is_the_major_parameter(path: str, key: str | None) -> None:
-    """Should key a route by the part of its path Discord buckets by."""
-    assert route_key(path) == key
+def test_route_key_is_the_method_and_the_path_with_its_major_parameter(
+    method: str, path: str, key: str | None
+) -> None:
+    """Should key a route by its method and path, keeping the id Discord buckets by."""
+    assert route_key(method, path) == key
+
+
+@pytest.mark.parametrize(
+    ("route", "key"),
+    [
+        (message_create_route(1), route_key("POST", "/api/v10/channels/1/messages")),
+        (message_edit_route(1), route_key("PATCH", "/api/v10/channels/1/messages/2")),
+        (webhook_edit_route(7, "t"), route_key("PATCH", "/webhooks/7/t/messages/@original")),
+        (webhook_edit_route(7, "t"), route_key("PATCH", "/webhooks/7/t/messages/3")),
+        (followup_route(7, "t"), route_key("POST", "/api/v10/webhooks/7/t")),
+    ],
+)
+def test_named_routes_match_the_requests_discord_py_makes(route: str, key: str) -> None:
+    assert route == key
+
+
+def test_a_response_on_another_route_never_speaks_for_the_edit_bucket() -> None:
+    """Should keep a channel's edit wait when its typing bucket (plenty left) answers after:
+    Discord limits editing, sending and typing in one channel in separate buckets."""
+    monitor = RateLimitMonitor(clock=FakeClock())
+    edit, typing = message_edit_route(1), "POST /channels/1/typing"
+    low = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "4", "X-RateLimit-Bucket": "e"}
+    plenty = {
+        "X-RateLimit-Remaining": "4",
+        "X-RateLimit-Reset-After": "5",
+        "X-RateLimit-Bucket": "t",
+    }
+    monitor.record(edit, 200, low)
+    monitor.record(typing, 200, plenty)
+    monitor.record(message_create_route(1), 200, {**plenty, "X-RateLimit-Bucket": "c"})
+    assert monitor.delay_for(edit) == pytest.approx(4.0)
+    assert monitor.delay_for(typing) == 0.0
+
+
+def test_routes_that_discord_says_share_a_bucket_share_its_wait() -> None:
+    """Should follow X-RateLimit-Bucket: two routes named the same bucket wait together, per
+    major parameter (another channel's bucket of the same name is its own)."""
+    monitor = RateLimitMonitor(clock=FakeClock())
+    shared = {"X-RateLimit-Bucket": "abc", "X-RateLimit-Reset-After": "2"}
+    monitor.record("DELETE /channels/1/messages/:id", 200, {**shared, "X-RateLimit-Remaining": "5"})
+    monitor.record(message_edit_route(1), 200, {**shared, "X-RateLimit-Remaining": "0"})
+    monitor.record(message_edit_route(2), 200, {**shared, "X-RateLimit-Remaining": "5"})
+    assert monitor.delay_for("DELETE /channels/1/messages/:id") == pytest.approx(2.0)
+    assert monitor.delay_for(message_edit_route(2)) == 0.0
 
 
 @pytest.mark.parametrize(
@@ -384,20 +444,34 @@ def test_route_key_is_the_major_parameter(path: str, key: str | None) -> None:
     [
         ("5", "4", 0.0),
         ("4", "4", 0.0),
-        ("3", "3", 1.0),
-        ("2", "4", 2.0),
-        ("1", "4", 4.0),
+        ("3", "4", 1.0),
+        ("2", "3", 1.0),
+        ("1", "4", 2.0),
         ("0", "2.5", 2.5),
     ],
 )
 def test_delay_grows_as_the_bucket_runs_low(remaining: str, reset_after: str, delay: float) -> None:
-    """Should not wait while plenty remains, spread the last requests over the reset window,
-    and wait for the reset when at most one is left."""
+    """Should not wait while plenty remains, space the last requests and the reset evenly over
+    the reset window, and wait for the reset when none is left."""
     monitor = RateLimitMonitor(clock=FakeClock())
     headers = {"X-RateLimit-Remaining": remaining, "X-RateLimit-Reset-After": reset_after}
     monitor.record("channels/1", 200, headers)
     assert monitor.delay_for("channels/1") == pytest.approx(delay)
     assert monitor.delay_for("channels/2") == 0.0
+
+
+def test_the_pace_is_counted_from_the_response_not_from_each_question() -> None:
+    """Should let the next request go one spacing after the response that set it, however often
+    the streamer asks meanwhile (a pace recomputed from "now" would recede to the reset)."""
+    clock = FakeClock()
+    monitor = RateLimitMonitor(clock=clock)
+    headers = {"X-RateLimit-Remaining": "3", "X-RateLimit-Reset-After": "4"}
+    monitor.record("channels/1", 200, headers)
+    assert monitor.delay_for("channels/1") == pytest.approx(1.0)
+    clock.now += 0.5
+    assert monitor.delay_for("channels/1") == pytest.approx(0.5)
+    clock.now += 0.5
+    assert monitor.delay_for("channels/1") == 0.0
 
 
 def test_delay_shrinks_as_time_passes() -> None:
@@ -448,14 +522,20 @@ def test_monitor_forgets_the_oldest_routes(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 async def test_trace_config_reads_headers_of_real_responses() -> None:
-    """Should record the rate-limit headers of responses that pass through an aiohttp session."""
+    """Should record the rate-limit headers of responses that pass through an aiohttp session,
+    each for its own route's bucket."""
 
     async def edit(request: web.Request) -> web.Response:
         headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "4"}
-        return web.json_response({}, headers=headers)
+        return web.json_response({}, headers={**headers, "X-RateLimit-Bucket": "edit"})
+
+    async def typing(request: web.Request) -> web.Response:
+        headers = {"X-RateLimit-Remaining": "4", "X-RateLimit-Reset-After": "5"}
+        return web.Response(status=204, headers={**headers, "X-RateLimit-Bucket": "typing"})
 
     app = web.Application()
     app.router.add_patch("/api/v10/channels/{channel}/messages/{message}", edit)
+    app.router.add_post("/api/v10/channels/{channel}/typing", typing)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -467,10 +547,15 @@ async def test_trace_config_reads_headers_of_real_responses() -> None:
             url = f"http://127.0.0.1:{port}/api/v10/channels/42/messages/1"
             async with session.patch(url, json={"content": "x"}) as response:
                 assert response.status == 200
+            # the channel's typing bucket (another one, plenty left) answers after the edit
+            typing_url = f"http://127.0.0.1:{port}/api/v10/channels/42/typing"
+            async with session.post(typing_url) as response:
+                assert response.status == 204
     finally:
         await runner.cleanup()
-    assert 3.5 < monitor.delay_for("channels/42") <= 4
-    assert monitor.delay_for("channels/43") == 0.0
+    assert 3.5 < monitor.delay_for(message_edit_route(42)) <= 4
+    assert monitor.delay_for(message_edit_route(43)) == 0.0
+    assert monitor.delay_for(message_create_route(42)) == 0.0
 
 
 # --- Discord targets ---------------------------------------------------------------------------
@@ -502,7 +587,8 @@ async def test_interaction_target_edits_the_response_then_sends_follow_ups() -> 
     second = await target.send_next("two", first)
     await second.edit("two!")
 
-    assert target.route_key == first.route_key == second.route_key == "webhooks/10/tok"
+    assert first.route_key == second.route_key == webhook_edit_route(10, "tok")
+    assert target.route_key == followup_route(10, "tok")
     for call in interaction.edit_original_response.await_args_list:
         assert call.kwargs["allowed_mentions"].to_dict() == NONE_PAYLOAD
     assert [c.kwargs["content"] for c in interaction.edit_original_response.await_args_list] == [
@@ -527,7 +613,7 @@ async def test_interaction_target_continues_in_the_channel_before_the_token_expi
     assert interaction.edit_original_response.await_count == 0
     assert interaction.followup.send.await_count == 0
     assert [c.args for c in interaction.channel.send.await_args_list] == [("one",), ("two",)]
-    assert target.route_key == "channels/20"
+    assert target.route_key == message_create_route(20)
 
 
 async def test_ephemeral_interaction_never_falls_back_to_the_channel() -> None:
@@ -554,4 +640,5 @@ async def test_reply_chain_target_replies_to_its_previous_part() -> None:
         assert call.kwargs["mention_author"] is False
         assert call.kwargs["allowed_mentions"].to_dict() == NONE_PAYLOAD
     assert parts[1].edit.await_args.kwargs["content"] == "two!"
-    assert second.route_key == target.route_key == "channels/30"
+    assert second.route_key == message_edit_route(30)
+    assert target.route_key == message_create_route(30)

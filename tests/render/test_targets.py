@@ -8,6 +8,7 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 import pytest
 
+from bot.render.rate_monitor import message_create_route, message_edit_route
 from bot.render.targets import InteractionTarget
 
 
@@ -47,7 +48,8 @@ async def test_a_piece_whose_token_expired_moves_to_the_channel() -> None:
     assert interaction.channel.send.await_args.args == ("one two",)
     assert moved.edit.await_args.kwargs["content"] == "one two three"
     assert interaction.edit_original_response.await_count == 2  # never tried again
-    assert first.route_key == target.route_key == "channels/20"
+    assert first.route_key == message_edit_route(20)
+    assert target.route_key == message_create_route(20)
 
 
 async def test_after_the_token_expired_next_pieces_go_to_the_channel() -> None:

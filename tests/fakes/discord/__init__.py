@@ -48,16 +48,26 @@ channel / role options take ids, attachment options ``FakeAttachment``s), ``auto
 The bot's doings: ``messages`` / ``bot_messages(channel_id=None)`` (``FakeMessage``s of every
 channel, in order), each ``FakeInteraction``'s ``callbacks``/``original``/``followups``,
 ``requests`` ((method, path after ``/api/v10``) of every call, CDN GETs as
-``/attachments/...``), ``typing``, ``commands``/``command_syncs``. Waiting:
+``/attachments/...``), ``typing``, ``commands``/``command_syncs``; a message's ``edits`` and
+``edit_times`` (``time.monotonic()`` of each version). Waiting:
 ``wait_for(predicate)``, ``interaction.wait_done()``, ``wait_reply(message)``,
 ``wait_bot_message(predicate)``.
 
 Behaviour worth knowing (all as on Discord):
 
-- JSON answers carry ``Content-Type: application/json`` exactly and ``X-RateLimit-*`` headers;
-  ``rate_limit(method, path_regex, times, retry_after)`` makes the next matching calls 429
-  (with ``Via`` and a JSON ``retry_after``, so discord.py sleeps and retries).
-  ``edit_rate_limit = (5, 5.0)`` limits message edits per channel (off by default).
+- JSON answers carry ``Content-Type: application/json`` exactly.
+- Rate limits (``_ratelimits``, Topics > Rate Limits): every route has a bucket per top-level
+  resource (channel, guild, webhook + token) with Discord's budgets in practice (5 messages,
+  5 edits, 5 typings per 5 s in a channel; 5 per 5 s per interaction token for its edits and
+  follow-ups; 50 requests per second in all, interaction routes excepted), announced in
+  ``X-RateLimit-Limit/-Remaining/-Reset/-Reset-After/-Bucket`` (the bucket name differs per
+  route, not per channel). A spent bucket answers 429 with JSON ``retry_after`` and
+  ``global``, ``Retry-After``, ``X-RateLimit-Scope`` and ``Via`` (so discord.py sleeps and
+  retries); refused calls land in ``rate_limited``. ``budget(bucket, limit, per_s)`` (a
+  context manager) or ``set_budget`` changes one bucket; ``limiter.time_scale = 0.1`` runs
+  Discord's clock ten times faster (the e2e suite does, with the bot's edit interval scaled
+  alike). ``rate_limit(method, path_regex, times, retry_after)`` forces the next matching
+  calls to 429.
 - Unknown routes answer 404 JSON, are logged as warnings and listed in ``unhandled``; a bug in
   the fake answers 400 and lands in ``errors`` (never 5xx, which discord.py retries slowly).
 - Interactions: the first callback must come within ``interaction_response_timeout`` (3 s;
@@ -69,12 +79,27 @@ Behaviour worth knowing (all as on Discord):
   was deleted, follow-ups are new messages (an ephemeral one is then possible).
   ``messages``/``bot_messages`` hold every message the bot created, ephemeral ones too
   (``.ephemeral``); ``edits`` starts with the creation content ("" after a defer).
-- Validation: content > 2000 chars, > 10 embeds, an embed description > 4096 or 6000 in all
-  -> 400 50035; an empty message -> 50006; a file over ``upload_limit`` (10 MiB; interactions
-  carry it as ``attachment_size_limit``) -> 413 40005; a voice message (flag 1 << 13) needs one
-  audio file with ``duration_secs`` and ``waveform`` in its attachment entry and no content
-  (50159-50161), and cannot be edited (50162). Files' ``content_type`` is sniffed from the bytes
-  or the filename, as Discord does (discord.py sends every file as application/octet-stream).
+- Validation (``_limits``, Resources > Message): content over 2000 characters, over 10
+  embeds or files, an embed over its limits (title 256, description 4096, 25 fields, field
+  name 256 / value 1024, footer 2048, author 256, 6000 across a message's embeds), malformed
+  ``allowed_mentions`` -> 400 50035 "Invalid Form Body" with an ``errors`` object naming the
+  field; command definitions (Interactions > Application Commands: names, descriptions,
+  options, choices, sizes, counts) likewise; an empty message -> 50006; a file over
+  ``upload_limit`` (10 MiB; interactions carry it as ``attachment_size_limit``) -> 413 40005;
+  a voice message (flag 1 << 13) needs one audio file with ``duration_secs`` and ``waveform``
+  in its attachment entry and no content (50159-50161), and cannot be edited (50162). Files'
+  ``content_type`` is sniffed from the bytes or the filename, as Discord does (discord.py
+  sends every file as application/octet-stream).
+- Mentions: a message's ``mentions`` / ``mention_roles`` are who it really pings
+  (``FakeMessage.pinged``): its content's mentions as ``allowed_mentions`` lets them through,
+  plus the replied-to author for a reply with its ping on. A member's reply
+  (``send_message(..., reference_id=id)``) pings by default, as Discord's client does
+  (``mention_author=False`` turns it off), so replying to the bot mentions the bot.
+- Threads (``_threads``): ``start_thread(name, channel_id=, message_id=)`` (a member's,
+  THREAD_CREATE), ``set_archived(thread_id, True)``; the bot may start threads (from a message
+  or not), post in them and archive them (Modify Channel, THREAD_UPDATE). Posting in an
+  archived thread reopens it unless it is locked. ``threads`` holds their payloads; members
+  post in one with ``send_message(..., channel_id=thread_id)``.
 - Intents from IDENTIFY are honoured: MESSAGE_CREATE needs GUILD_MESSAGES / DIRECT_MESSAGES;
   without MESSAGE_CONTENT the bot gets empty content unless it is mentioned or it is a DM;
   GUILD_MEMBER_ADD needs GUILD_MEMBERS.

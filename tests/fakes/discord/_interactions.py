@@ -77,8 +77,13 @@ class InteractionsMixin(RestMixin):
         attachments: Sequence[FakeAttachment] = (),
         flags: int = 0,
         reference_id: int | None = None,
+        mention_author: bool = True,
     ) -> JSON:
         """A member posts a message (MESSAGE_CREATE); returns the full payload.
+
+        ``reference_id`` makes it a reply; like Discord's client, the reply pings the author
+        of the replied-to message (who then is in ``mentions``) unless ``mention_author`` is
+        False (Resources > Message > "Allowed Mentions Object", ``replied_user``).
 
         ``mentions_bot`` puts ``<@bot>`` in front of the content unless it is already there.
         Without the Message Content intent the bot gets empty content (unless it is mentioned,
@@ -93,8 +98,11 @@ class InteractionsMixin(RestMixin):
         if mentions_bot and mention not in content:
             content = f"{mention} {content}"
         guild_id = self.guild_id if self.is_guild_channel(cid) else None
+        self.before_post(cid, by_bot=False)
         ref: JSON | None = None
+        allowed: JSON | None = None
         if reference_id is not None:
+            allowed = {"parse": ["users", "roles", "everyone"], "replied_user": mention_author}
             target = self.all_messages[reference_id]
             ref = {"type": 0, "message_id": str(target.id), "channel_id": str(target.channel_id)}
             if target.guild_id:
@@ -107,6 +115,7 @@ class InteractionsMixin(RestMixin):
             attachments=[FakeFile(a.filename, a.content_type, a.data) for a in attachments],
             member_attachments=[self.host_attachment(cid, a) for a in attachments],
             message_reference=ref,
+            allowed_mentions=allowed,
             author_id=uid,
             guild_id=guild_id,
             type=19 if ref else 0,
@@ -223,7 +232,8 @@ class InteractionsMixin(RestMixin):
             if uid not in self.members:
                 raise ValueError(f"user {uid} is not a guild member: add_member() first")
             cid = channel_id or self.channel_id
-            if cid not in self.channels:
+            channel = self.channels.get(cid) or self.threads.get(cid)
+            if channel is None:
                 raise ValueError(f"{cid} is not a guild text channel (guild=False for DMs)")
             perms = self.permissions_of(uid) if permissions is None else permissions
             payload["guild_id"] = str(self.guild_id)
@@ -231,7 +241,7 @@ class InteractionsMixin(RestMixin):
             payload["guild_locale"] = "en-US"
             payload["member"] = self.full_member(uid, permissions=perms)
             payload["authorizing_integration_owners"] = {"0": str(self.guild_id)}
-            payload["channel"] = {**self.channels[cid], "permissions": str(perms)}
+            payload["channel"] = {**channel, "permissions": str(perms)}
         else:
             cid = channel_id or self.dm_channel_for(uid)
             payload["user"] = self.users[uid]

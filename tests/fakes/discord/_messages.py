@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from ._gateway import GatewayMixin
+from ._limits import FormErrors, check_message
 from ._models import (
     EPHEMERAL,
     IS_VOICE_MESSAGE,
@@ -59,26 +62,11 @@ class MessagesMixin(GatewayMixin):
     @staticmethod
     def _validate(body: JSON, files: list[FakeFile], *, creating: bool) -> None:
         content = body.get("content") or ""
-        if len(content) > 2000:
-            raise form_error("content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length.")
         embeds = body.get("embeds") or []
-        if len(embeds) > 10:
-            raise form_error("embeds", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.")
-        total = 0
-        for embed in embeds:
-            desc = embed.get("description") or ""
-            if len(desc) > 4096:
-                raise form_error(
-                    "embeds", "BASE_TYPE_MAX_LENGTH", "Must be 4096 or fewer in length."
-                )
-            total += len(desc) + len(embed.get("title") or "")
-            total += sum(
-                len(f.get("name", "")) + len(f.get("value", "")) for f in embed.get("fields", [])
-            )
-        if total > 6000:
-            raise DiscordError(
-                400, 50035, "Invalid Form Body: embed size exceeds maximum size of 6000"
-            )
+        errors = FormErrors()
+        check_message(body, len(files), errors)
+        if errors:
+            raise DiscordError(400, 50035, "Invalid Form Body", errors.errors)
         flags = int(body.get("flags") or 0)
         if flags & IS_VOICE_MESSAGE:
             if content or embeds:
@@ -161,6 +149,8 @@ class MessagesMixin(GatewayMixin):
         if "content" in body:
             msg.content = body["content"] or ""
             msg.edits.append(msg.content)
+            msg.edit_times.append(time.monotonic())
+            self.resolve_pings(msg)
         for key in ("embeds", "components"):
             if key in body:
                 setattr(msg, key, list(body[key] or []))

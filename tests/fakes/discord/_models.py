@@ -132,6 +132,8 @@ class FakeMessage:
     embeds: list[JSON] = field(default_factory=list)
     message_reference: JSON | None = None
     edits: list[str] = field(default_factory=list)
+    #: ``time.monotonic()`` of the creation and of each edit in ``edits``
+    edit_times: list[float] = field(default_factory=list)
     ephemeral: bool = False
     interaction_token: str | None = None
     deleted: bool = False
@@ -146,6 +148,10 @@ class FakeMessage:
     reactions: list[str] = field(default_factory=list)  # emoji the bot reacted with
     timestamp: str = field(default_factory=now_iso)
     edited_timestamp: str | None = None
+    #: who the message really pings (``allowed_mentions`` and reply pings resolved)
+    pinged: list[int] = field(default_factory=list)
+    pinged_roles: list[int] = field(default_factory=list)
+    pinged_everyone: bool = False
 
     @property
     def loading(self) -> bool:

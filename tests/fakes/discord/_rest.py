@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextlib
 import json
+import math
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
-from ._messages import DiscordError, Files, MessagesMixin
+from ._limits import FormErrors, check_commands
+from ._messages import DiscordError, Files
 from ._models import (
     EPHEMERAL,
     JSON,
@@ -24,7 +26,9 @@ from ._models import (
     FakeMessage,
     sniff_content_type,
 )
+from ._ratelimits import Budget, RateLimiter, bucket_hash
 from ._state import log
+from ._threads import ThreadsMixin
 
 Handler = Callable[[web.Request, "re.Match[str]", JSON, Files], Awaitable[web.StreamResponse]]
 
@@ -37,12 +41,11 @@ class _RateRule:
     retry_after: float
 
 
-class RestMixin(MessagesMixin):
+class RestMixin(ThreadsMixin):
     def _init_rest(self) -> None:
         self._rate_rules: list[_RateRule] = []
-        #: (edits, seconds) allowed per channel, as Discord enforces in practice (None: off)
-        self.edit_rate_limit: tuple[int, float] | None = None
-        self._edit_times: dict[str, list[float]] = {}
+        #: per-route buckets with Discord's budgets and headers (see ``_ratelimits``)
+        self.limiter = RateLimiter()
         self.typing: list[int] = []  # channel ids the bot sent "typing" to
         S, T = r"(\d+)", r"([^/]+)"  # a snowflake, a token
         routes: list[tuple[str, str, Handler, bool]] = [
@@ -68,6 +71,9 @@ class RestMixin(MessagesMixin):
             ("PUT", rf"/channels/{S}/messages/{S}/reactions/([^/]+)/@me", self._react, True),
             ("DELETE", rf"/channels/{S}/messages/{S}/reactions/([^/]+)/@me", self._unreact, True),
             ("POST", rf"/channels/{S}/typing", self._typing, True),
+            ("POST", rf"/channels/{S}/messages/{S}/threads", self._start_thread, True),
+            ("POST", rf"/channels/{S}/threads", self._start_thread, True),
+            ("PATCH", rf"/channels/{S}", self._edit_channel, True),
             ("GET", rf"/channels/{S}", self._get_channel, True),
             ("POST", r"/users/@me/channels", self._open_dm, True),
             ("GET", rf"/users/{S}", self._get_user, True),
@@ -84,39 +90,24 @@ class RestMixin(MessagesMixin):
             _RateRule(method.upper(), re.compile(path_regex), times, retry_after)
         )
 
-    def _edit_limited(self, method: str, path: str) -> float | None:
-        """With ``edit_rate_limit = (n, seconds)``: a 429 wait for the n+1-th edit in a window."""
-        found = re.fullmatch(r"/(channels/\d+|webhooks/\d+/[^/]+)/messages/[^/]+", path)
-        if self.edit_rate_limit is None or method != "PATCH" or found is None:
-            return None
-        key = found.group(1)
-        if key.startswith("webhooks/"):
-            inter = self.interactions_by_token.get(key.split("/")[2])
-            key = f"channels/{inter.channel_id}" if inter else key
-        count, window = self.edit_rate_limit
-        now = asyncio.get_running_loop().time()
-        times = [t for t in self._edit_times.get(key, []) if now - t < window]
-        if len(times) >= count:
-            self._edit_times[key] = times
-            return round(window - (now - times[0]), 3)
-        self._edit_times[key] = [*times, now]
-        return None
+    def set_budget(self, bucket: str, limit: int, per_s: float) -> None:
+        """Give a rate-limit bucket (a name in ``_ratelimits.ROUTES``, e.g. "message-edit")
+        another budget: ``limit`` requests per ``per_s`` seconds per top-level resource."""
+        if bucket not in self.limiter.budgets:
+            raise KeyError(f"unknown bucket {bucket!r}: one of {sorted(self.limiter.budgets)}")
+        self.limiter.budgets[bucket] = Budget(limit, per_s)
+
+    @contextlib.contextmanager
+    def budget(self, bucket: str, limit: int, per_s: float) -> Iterator[None]:
+        """``set_budget`` for the block only; the bucket's previous budget comes back after."""
+        before = self.limiter.budgets[bucket]
+        self.set_budget(bucket, limit, per_s)
+        try:
+            yield
+        finally:
+            self.limiter.budgets[bucket] = before
 
     # ------------------------------------------------------------ plumbing
-
-    @staticmethod
-    def _headers(method: str, path: str, remaining: int = 49) -> dict[str, str]:
-        template = re.sub(
-            r"/\d{6,}", "/:id", re.sub(r"(webhooks/\d+|interactions/\d+)/[^/]+", r"\1/:token", path)
-        )
-        bucket = hashlib.md5(f"{method} {template}".encode()).hexdigest()[:16]
-        return {
-            "X-RateLimit-Limit": "50",
-            "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Reset": f"{time.time() + 1:.3f}",
-            "X-RateLimit-Reset-After": "1.000",
-            "X-RateLimit-Bucket": bucket,
-        }
 
     @staticmethod
     def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -129,21 +120,35 @@ class RestMixin(MessagesMixin):
         method = request.method
         self.requests.append((method, path))
         self.notify()
-        headers = self._headers(method, path)
-        retry_after = self._edit_limited(method, path)
+        injected: float | None = None
         for rule in self._rate_rules:
-            if retry_after is not None or rule.times <= 0 or rule.method not in ("*", method):
-                continue
-            if rule.path.search(path):
+            if rule.times > 0 and rule.method in ("*", method) and rule.path.search(path):
                 rule.times -= 1
-                retry_after = rule.retry_after
-        if retry_after is not None:
+                injected = rule.retry_after
+                break
+        if injected is not None:
+            name = self.limiter.classify(method, path)[0]
+            refusal: JSON | None = {
+                "message": "You are being rate limited.",
+                "retry_after": injected,
+                "global": False,
+            }
+            headers = {
+                "X-RateLimit-Limit": "1",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": f"{time.time() + injected:.3f}",
+                "X-RateLimit-Reset-After": f"{injected:.3f}",
+                "X-RateLimit-Bucket": bucket_hash(name),
+                "Retry-After": str(max(1, math.ceil(injected))),
+                "X-RateLimit-Scope": "user",
+            }
+        else:
+            verdict = self.limiter.check(method, path)
+            headers, refusal = verdict.headers, verdict.refused
+        if refusal is not None:
             self.rate_limited.append((method, path))
-            body = {"message": "You are being rate limited.", "retry_after": retry_after}
-            hdrs = {**self._headers(method, path, 0), "Via": "1.1 google"}
-            hdrs["Retry-After"] = str(max(1, round(retry_after)))
-            hdrs["X-RateLimit-Scope"] = "user"
-            return self._json({**body, "global": False, "code": 0}, 429, hdrs)
+            # discord.py honours a 429 only when it carries Via (else: a Cloudflare ban)
+            return self._json(refusal, 429, {**headers, "Via": "1.1 google"})
         for r_method, pattern, handler, auth in self._routes:
             found = pattern.fullmatch(path)
             if r_method != method or found is None:
@@ -245,6 +250,10 @@ class RestMixin(MessagesMixin):
         self, request: web.Request, m: re.Match[str], body: Any, files: Files
     ) -> web.Response:
         self._check_app(m.group(1))
+        errors = FormErrors()
+        check_commands(body, errors)
+        if errors:
+            raise DiscordError(400, 50035, "Invalid Form Body", errors.errors)
         guild = int(m.group(2)) if m.lastindex and m.lastindex >= 2 else None
         old = {(c["name"], c.get("type", 1)): c["id"] for c in self.commands.get(guild, [])}
         stored: list[JSON] = []
@@ -392,7 +401,9 @@ class RestMixin(MessagesMixin):
     async def _post_message(
         self, request: web.Request, m: re.Match[str], body: JSON, files: Files
     ) -> web.Response:
-        msg = self._create_bot_message(self._channel(m.group(1)), body, files)
+        cid = self._channel(m.group(1))
+        self.before_post(cid, by_bot=True)
+        msg = self._create_bot_message(cid, body, files)
         await self._echo(msg, "MESSAGE_CREATE")
         return self._json(self.message_payload(msg))
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
+from ._limits import pinged
 from ._models import (
     BOT_ROLE_PERMISSIONS,
     EPHEMERAL,
@@ -31,8 +32,6 @@ MESSAGE_CONTENT_INTENT = 1 << 15
 GUILD_MEMBERS_INTENT = 1 << 1
 GUILD_MESSAGES_INTENT = 1 << 9
 DM_MESSAGES_INTENT = 1 << 12
-
-_MENTION = re.compile(r"<@!?(\d+)>")
 
 
 class FakeState:
@@ -66,6 +65,7 @@ class FakeState:
         self.member_permissions: dict[int, int] = {}  # explicit overrides
         self.roles: dict[int, JSON] = {}
         self.channels: dict[int, JSON] = {}
+        self.threads: dict[int, JSON] = {}  # thread channels (see _threads), archived ones too
         self.dm_channels: dict[int, int] = {}  # user_id -> DM channel id
         self.dm_recipients: dict[int, int] = {}  # DM channel id -> user_id
 
@@ -237,7 +237,7 @@ class FakeState:
             "members": members,
             "roles": list(self.roles.values()),
             "channels": list(self.channels.values()),
-            "threads": [],
+            "threads": [t for t in self.threads.values() if not t["thread_metadata"]["archived"]],
             "emojis": [],
             "stickers": [],
             "features": [],
@@ -272,6 +272,8 @@ class FakeState:
     def channel_payload(self, channel_id: int) -> JSON | None:
         if channel_id in self.channels:
             return self.channels[channel_id]
+        if channel_id in self.threads:
+            return self.threads[channel_id]
         if channel_id in self.dm_recipients:
             return self.dm_channel_payload(channel_id)
         return None
@@ -285,7 +287,7 @@ class FakeState:
         return self.dm_channels[user_id]
 
     def is_guild_channel(self, channel_id: int) -> bool:
-        return channel_id in self.channels
+        return channel_id in self.channels or channel_id in self.threads
 
     # ---------------------------------------------------------------- files
 
@@ -340,13 +342,21 @@ class FakeState:
 
     # ------------------------------------------------------------- messages
 
-    def mentions_in(self, content: str) -> list[JSON]:
-        seen: list[JSON] = []
-        for match in _MENTION.finditer(content or ""):
-            user = self.users.get(int(match.group(1)))
-            if user is not None and user not in seen:
-                seen.append(user)
-        return seen
+    def resolve_pings(self, msg: FakeMessage) -> None:
+        """Who ``msg`` pings, as Discord resolves it (see ``_limits.pinged``): its content's
+        mentions as ``allowed_mentions`` lets them through, plus the replied-to author when
+        the reply pings (Resources > Message > "Allowed Mentions Object", ``replied_user``)."""
+        replied: int | None = None
+        if msg.message_reference is not None and msg.type == 19:
+            ref = self.all_messages.get(int(msg.message_reference.get("message_id") or 0))
+            replied = ref.author_id if ref is not None and ref.author_id != msg.author_id else None
+        msg.pinged, msg.pinged_roles, msg.pinged_everyone = pinged(
+            msg.content,
+            msg.allowed_mentions,
+            replied_author=replied,
+            known_users=self.users,
+            known_roles=self.roles,
+        )
 
     def message_payload(self, msg: FakeMessage, *, with_reference: bool = True) -> JSON:
         author = self.users.get(msg.author_id) or self._add_user(msg.author_id, "unknown")
@@ -360,9 +370,9 @@ class FakeState:
             "timestamp": msg.timestamp,
             "edited_timestamp": msg.edited_timestamp,
             "tts": msg.tts,
-            "mention_everyone": False,
-            "mentions": self.mentions_in(msg.content),
-            "mention_roles": [],
+            "mention_everyone": msg.pinged_everyone,
+            "mentions": [self.users[u] for u in msg.pinged if u in self.users],
+            "mention_roles": [str(r) for r in msg.pinged_roles],
             "attachments": attachments,
             "embeds": msg.embeds,
             "components": msg.components,
@@ -408,6 +418,8 @@ class FakeState:
         msg.ephemeral = bool(msg.flags & EPHEMERAL)
         if not msg.edits:
             msg.edits.append(msg.content)
+            msg.edit_times.append(time.monotonic())
+        self.resolve_pings(msg)
         self.all_messages[msg.id] = msg
         if by_bot:
             self.messages[msg.channel_id].append(msg)

@@ -1,0 +1,207 @@
+"""The fake Discord refuses what Discord refuses and limits what Discord limits, proven with the
+real discord.py client (and raw HTTP where discord.py would avoid the limit)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import discord
+import pytest
+import pytest_asyncio
+
+from tests.fakes.discord import FakeDiscord, run_bot, stop_bot
+from tests.test_fake_discord import ThrowawayBot
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+Env = tuple[FakeDiscord, ThrowawayBot]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def env() -> AsyncIterator[Env]:
+    async with FakeDiscord() as fake:
+        fake.limiter.time_scale = 0.01  # Discord's budgets, at a hundred times its speed
+        intents = discord.Intents.default()
+        intents.message_content = True
+        bot = ThrowawayBot(command_prefix="!", intents=intents, guild_ready_timeout=0.1)
+        task = await run_bot(bot, fake)
+        yield fake, bot
+        await stop_bot(bot, task)
+    assert fake.errors == [] and fake.unhandled == []
+
+
+def channel(env: Env) -> discord.TextChannel:
+    fake, bot = env
+    found = bot.get_channel(fake.channel_id)
+    assert isinstance(found, discord.TextChannel)
+    return found
+
+
+async def refused(env: Env, **kwargs: Any) -> dict[str, Any]:
+    with pytest.raises(discord.HTTPException) as caught:
+        await channel(env).send(**kwargs)
+    assert caught.value.status == 400 and caught.value.code == 50035
+    assert isinstance(caught.value.response, aiohttp.ClientResponse)
+    return dict((caught.value.text and {"text": caught.value.text}) or {})
+
+
+def embed(**parts: Any) -> discord.Embed:
+    card = discord.Embed(title=parts.pop("title", "t"), description=parts.pop("description", ""))
+    for name, value in parts.pop("fields", []):
+        card.add_field(name=name, value=value)
+    if "footer" in parts:
+        card.set_footer(text=parts.pop("footer"))
+    return card
+
+
+@pytest.mark.parametrize(
+    "card",
+    [
+        embed(fields=[("n", "v" * 1025)]),  # field value <= 1024
+        embed(fields=[("n" * 257, "v")]),  # field name <= 256
+        embed(fields=[("n", "v")] * 26),  # <= 25 fields
+        embed(title="t" * 257),  # title <= 256
+        embed(footer="f" * 2049),  # footer <= 2048
+        embed(description="d" * 4097),  # description <= 4096
+        embed(description="d" * 4000, fields=[("n", "v" * 1000)] * 2),  # <= 6000 in all
+    ],
+)
+async def test_embeds_over_discords_limits_are_refused_with_invalid_form_body(
+    env: Env, card: discord.Embed
+) -> None:
+    await refused(env, embed=card)
+
+
+async def test_the_refusal_names_the_field_in_its_errors_object(env: Env) -> None:
+    with pytest.raises(discord.HTTPException) as caught:
+        await channel(env).send(embed=embed(fields=[("ok", "v"), ("n", "v" * 1025)]))
+    assert "In embeds.0.fields.1.value: Must be 1024 or fewer in length." in caught.value.text
+
+
+async def test_an_embed_at_every_limit_is_accepted(env: Env) -> None:
+    card = embed(title="t" * 256, description="d" * 1000, fields=[("n" * 100, "v" * 1024)] * 4)
+    await channel(env).send(embed=card)
+
+
+async def test_more_than_ten_files_are_refused(env: Env) -> None:
+    files = [discord.File(io.BytesIO(b"x"), f"f{n}.txt") for n in range(11)]
+    await refused(env, content="files", files=files)
+
+
+async def test_allowed_mentions_decide_who_is_really_pinged(env: Env) -> None:
+    fake, _ = env
+    text = f"<@{fake.user_id}> hello"
+    quiet = await channel(env).send(text, allowed_mentions=discord.AllowedMentions.none())
+    loud = await channel(env).send(text, allowed_mentions=discord.AllowedMentions(users=True))
+    assert fake.all_messages[quiet.id].pinged == [] and quiet.mentions == []
+    assert fake.all_messages[loud.id].pinged == [fake.user_id]
+
+
+async def test_a_members_reply_pings_the_replied_to_author_unless_told_not_to(env: Env) -> None:
+    fake, _ = env
+    mine = await channel(env).send("reply to me")
+    pinging = await fake.send_message("sure", reference_id=mine.id)
+    quiet = await fake.send_message("sure", reference_id=mine.id, mention_author=False)
+    assert [u["id"] for u in pinging["mentions"]] == [str(fake.bot_user_id)]
+    assert quiet["mentions"] == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        {"name": "Upper", "description": "d"},  # CHAT_INPUT names are lower case
+        {"name": "has space", "description": "d"},
+        {"name": "x" * 33, "description": "d"},
+        {"name": "long", "description": "d" * 101},
+        {"name": "empty", "description": ""},
+        {
+            "name": "order",
+            "description": "d",
+            "options": [
+                {"type": 3, "name": "a", "description": "d"},
+                {"type": 3, "name": "b", "description": "d", "required": True},
+            ],
+        },
+        {
+            "name": "choices",
+            "description": "d",
+            "options": [
+                {
+                    "type": 3,
+                    "name": "c",
+                    "description": "d",
+                    "choices": [{"name": f"c{n}", "value": f"{n}"} for n in range(26)],
+                }
+            ],
+        },
+        {"name": "menu", "type": 3, "description": "menus have none"},
+    ],
+)
+async def test_command_definitions_discord_refuses_are_refused(
+    env: Env, command: dict[str, Any]
+) -> None:
+    fake, bot = env
+    with pytest.raises(discord.HTTPException) as caught:
+        await bot.http.bulk_upsert_global_commands(fake.application_id, [command])
+    assert caught.value.code == 50035
+
+
+async def test_a_bot_starts_a_thread_posts_in_it_and_archives_it(env: Env) -> None:
+    fake, _ = env
+    starter = await channel(env).send("let's discuss")
+    thread = await starter.create_thread(name="discussion")
+    assert fake.threads[thread.id]["parent_id"] == str(fake.channel_id)
+    posted = await thread.send("first!")
+    assert fake.all_messages[posted.id].channel_id == thread.id
+    await thread.edit(archived=True)
+    assert fake.threads[thread.id]["thread_metadata"]["archived"] is True
+    await thread.send("back again")  # sending unarchives it
+    assert fake.threads[thread.id]["thread_metadata"]["archived"] is False
+
+
+# --- rate limits, as raw HTTP (discord.py reads the headers and never runs into them) --------
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def raw() -> AsyncIterator[tuple[FakeDiscord, aiohttp.ClientSession]]:
+    async with FakeDiscord() as fake, aiohttp.ClientSession() as http:
+        yield fake, http
+
+
+async def post(
+    fake: FakeDiscord, http: aiohttp.ClientSession, path: str, body: Any = None
+) -> tuple[int, dict[str, str], Any]:
+    headers = {"Authorization": f"Bot {fake.token}"}
+    async with http.post(f"{fake.url}/api/v10{path}", json=body, headers=headers) as resp:
+        data = await resp.json() if resp.content_type == "application/json" else None
+        return resp.status, dict(resp.headers), data
+
+
+async def test_a_spent_bucket_answers_429_with_retry_after_and_via(
+    raw: tuple[FakeDiscord, aiohttp.ClientSession],
+) -> None:
+    fake, http = raw
+    typing = f"/channels/{fake.channel_id}/typing"
+    answers = [await post(fake, http, typing) for _ in range(6)]
+    assert [status for status, _, _ in answers] == [204] * 5 + [429]
+    assert [h["X-RateLimit-Remaining"] for _, h, _ in answers[:5]] == ["4", "3", "2", "1", "0"]
+    assert {h["X-RateLimit-Limit"] for _, h, _ in answers} == {"5"}
+    _, headers, body = answers[-1]
+    assert body["global"] is False and 0 < body["retry_after"] <= 5
+    assert headers["Via"] and headers["X-RateLimit-Scope"] == "user"
+    assert 1 <= int(headers["Retry-After"]) <= 5
+
+
+async def test_message_create_and_typing_are_separate_buckets_per_channel(
+    raw: tuple[FakeDiscord, aiohttp.ClientSession],
+) -> None:
+    fake, http = raw
+    _, typing, _ = await post(fake, http, f"/channels/{fake.channel_id}/typing")
+    _, create, _ = await post(fake, http, f"/channels/{fake.channel_id}/messages", {"content": "a"})
+    _, other, _ = await post(fake, http, f"/channels/{fake.other_channel_id}/typing")
+    assert typing["X-RateLimit-Bucket"] != create["X-RateLimit-Bucket"]
+    assert typing["X-RateLimit-Bucket"] == other["X-RateLimit-Bucket"]  # same route, same name
+    assert create["X-RateLimit-Remaining"] == other["X-RateLimit-Remaining"] == "4"
