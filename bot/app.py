@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.i18n import VIETNAMESE
 from bot.interactions.replies import on_app_command_error
 from bot.interactions.translator import CommandTranslator
+from bot.media.voice_notes import VoiceNoteChannels
 from bot.nexai import NexaiClient
 from bot.ops.alerts import Alerts
 from bot.ops.health import Heartbeat
@@ -60,6 +61,7 @@ class NexBot(commands.Bot):
     chat: ChatService
     quotas: Quotas
     guild_settings: GuildSettings
+    voice_notes: VoiceNoteChannels
     alerts: Alerts
 
     def __init__(self, settings: Settings, **options: object) -> None:
@@ -114,6 +116,7 @@ class NexBot(commands.Bot):
             self.store, self.quotas, admission=self.admission, metrics=self.metrics
         )
         self.guild_settings = GuildSettings(self.store)
+        self.voice_notes = VoiceNoteChannels(self.store)
         self.alerts = Alerts(self.store, self.guild_settings, self)
         await self.ledger.refund_open()
         self.chat = ChatService(settings, self.nexai, self.history, self.ledger, self.rate_limits)

@@ -1,7 +1,7 @@
 """/limits (moderators): Discord <-> bot.quota.quotas.
 
-Guild-only, with Manage Server as the default member permission, checked again when run (see
-`bot.interactions.guards.refuse_non_manager`).
+Guild-only, with Manage Server as the default member permission, checked again when run (the
+cog's `interaction_check`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from bot.interactions.guards import (
     PERIOD_CHOICES,
     and_more,
     card,
-    refuse_non_manager,
+    require_manager,
 )
 from bot.quota.rules import FEATURES, Feature, Limit, Period, Scope, to_ledger_units
 from bot.render.embed_text import EMBED_DESCRIPTION_LIMIT, fit_items
@@ -59,6 +59,10 @@ class Limits(commands.Cog):
     def __init__(self, bot: NexBot) -> None:
         self.bot = bot
 
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Every command here is a moderator's (see `bot.interactions.guards`)."""
+        return await require_manager(interaction)
+
     # -- /limits ----------------------------------------------------------------------------
 
     @limits.command(name=_("set"), description=_("Set a limit (replaces the same one)."))
@@ -86,9 +90,7 @@ class Limits(commands.Cog):
         who: discord.Member | discord.Role | None = None,
         server_total: bool = False,
     ) -> None:
-        if await refuse_non_manager(interaction):
-            return
-        locale = str(interaction.locale)
+        locale = interaction.locale
         limit = self._limit(feature, period, amount, who, server_total)
         problem = self._problem(limit, amount, who, server_total, locale)
         if problem:
@@ -121,9 +123,7 @@ class Limits(commands.Cog):
         who: discord.Member | discord.Role | None = None,
         server_total: bool = False,
     ) -> None:
-        if await refuse_non_manager(interaction):
-            return
-        locale = str(interaction.locale)
+        locale = interaction.locale
         limit = self._limit(feature, period, 0, who, server_total)
         problem = self._problem(limit, 0, who, server_total, locale)
         if problem:
@@ -147,9 +147,7 @@ class Limits(commands.Cog):
 
     @limits.command(name=_("show"), description=_("Show this server's limits and exempt roles."))
     async def show_limits(self, interaction: discord.Interaction) -> None:
-        if await refuse_non_manager(interaction):
-            return
-        locale = str(interaction.locale)
+        locale = interaction.locale
         assert interaction.guild_id is not None
         limits = await self.bot.quotas.guild_limits(interaction.guild_id)
         exempt = await self.bot.quotas.exempt_roles(interaction.guild_id)
@@ -186,9 +184,7 @@ class Limits(commands.Cog):
     async def exempt(
         self, interaction: discord.Interaction, role: discord.Role, action: str = "add"
     ) -> None:
-        if await refuse_non_manager(interaction):
-            return
-        locale = str(interaction.locale)
+        locale = interaction.locale
         assert interaction.guild_id is not None
         add = action == "add"
         changed = await self.bot.quotas.set_exempt(
@@ -235,7 +231,7 @@ class Limits(commands.Cog):
         amount: float,
         who: discord.Member | discord.Role | None,
         server_total: bool,
-        locale: str,
+        locale: discord.Locale | str,
     ) -> str | None:
         if server_total and who is not None:
             return t("Choose a role or a member, or the server total, not both.", locale)

@@ -1,5 +1,5 @@
 """/settings (moderators): default models, system prompt, where mentions are answered, voice-note
-channels, and the alert channel. Discord <-> bot.guild_settings and bot.voice_notes."""
+channels, and the alert channel. Discord <-> bot.storage.guild_settings, bot.media.voice_notes."""
 
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ from bot.interactions.guards import (
     NO_MENTIONS,
     and_more,
     card,
-    refuse_non_manager,
+    require_manager,
 )
-from bot.media.voice_notes import VoiceNoteChannels
 from bot.render.embed_text import EMBED_FIELD_VALUE_LIMIT, MESSAGE_CONTENT_LIMIT, fit_items
 from bot.storage.guild_settings import Column, GuildConfig
 
@@ -32,7 +31,7 @@ CHANNELS_IN_MESSAGE_CHARS = MESSAGE_CONTENT_LIMIT - 400
 
 
 def channel_list(
-    channel_ids: frozenset[int], locale: str, limit: int = EMBED_FIELD_VALUE_LIMIT
+    channel_ids: frozenset[int], locale: discord.Locale | str, limit: int = EMBED_FIELD_VALUE_LIMIT
 ) -> str:
     """The channels as mentions, at most ``limit`` characters ("… and N more" past that)."""
     return fit_items([f"<#{cid}>" for cid in sorted(channel_ids)], limit, and_more(locale))
@@ -49,13 +48,14 @@ class Settings(commands.Cog):
 
     def __init__(self, bot: NexBot) -> None:
         self.bot = bot
-        self.voice_notes = VoiceNoteChannels(bot.store)
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Every command here is a moderator's (see `bot.interactions.guards`)."""
+        return await require_manager(interaction)
 
     @settings.command(name=_("show"), description=_("Show this server's settings."))
     async def show(self, interaction: discord.Interaction) -> None:
-        if await refuse_non_manager(interaction):
-            return
-        locale = str(interaction.locale)
+        locale = interaction.locale
         guild_id = interaction.guild_id
         assert guild_id is not None
         config = await self.bot.guild_settings.get(guild_id)
@@ -99,9 +99,7 @@ class Settings(commands.Cog):
     @app_commands.rename(model=_("model"))
     @app_commands.describe(model=_("A chat model; leave empty for the bot's default"))
     async def chat_model(self, interaction: discord.Interaction, model: str | None = None) -> None:
-        if await refuse_non_manager(interaction):
-            return
-        locale = str(interaction.locale)
+        locale = interaction.locale
         if model is not None and not self.bot.catalog.accepts_chat(model):
             text = t(
                 "The model `{model}` isn't available for chat. Pick one from the list.",
@@ -132,9 +130,7 @@ class Settings(commands.Cog):
     @app_commands.rename(model=_("model"))
     @app_commands.describe(model=_("An image model; leave empty for the bot's default"))
     async def image_model(self, interaction: discord.Interaction, model: str | None = None) -> None:
-        if await refuse_non_manager(interaction):
-            return
-        locale = str(interaction.locale)
+        locale = interaction.locale
         if model is not None and model not in self._image_models():
             text = t(
                 "The model `{model}` isn't an image model this bot offers. Pick one from the list.",
@@ -172,9 +168,7 @@ class Settings(commands.Cog):
         interaction: discord.Interaction,
         text: app_commands.Range[str, 1, MAX_PROMPT_CHARS] | None = None,
     ) -> None:
-        if await refuse_non_manager(interaction):
-            return
-        locale = str(interaction.locale)
+        locale = interaction.locale
         await self._set(interaction, "system_prompt", text)
         if text is None:
             reply = t("The system prompt is back to the bot's default.", locale)
@@ -193,9 +187,7 @@ class Settings(commands.Cog):
     async def mentions(
         self, interaction: discord.Interaction, channel: discord.TextChannel, answer: bool = True
     ) -> None:
-        if await refuse_non_manager(interaction):
-            return
-        locale = str(interaction.locale)
+        locale = interaction.locale
         guild_id = interaction.guild_id
         assert guild_id is not None
         changed = await self.bot.guild_settings.set_mention_channel(
@@ -241,17 +233,15 @@ class Settings(commands.Cog):
         channel: discord.TextChannel,
         transcribe: bool = True,
     ) -> None:
-        if await refuse_non_manager(interaction):
-            return
-        locale = str(interaction.locale)
+        locale = interaction.locale
         assert interaction.guild_id is not None
         if transcribe:
-            changed = await self.voice_notes.enable(
+            changed = await self.bot.voice_notes.enable(
                 channel.id, interaction.guild_id, interaction.user.id
             )
             text = "Voice messages in {channel} will be transcribed."
         else:
-            changed = await self.voice_notes.disable(channel.id)
+            changed = await self.bot.voice_notes.disable(channel.id)
             text = "Voice messages in {channel} won't be transcribed any more."
         reply = t(text, locale, channel=channel.mention)
         if not changed:
@@ -267,9 +257,7 @@ class Settings(commands.Cog):
     async def alerts(
         self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
     ) -> None:
-        if await refuse_non_manager(interaction):
-            return
-        locale = str(interaction.locale)
+        locale = interaction.locale
         await self._set(interaction, "alert_channel_id", channel.id if channel else None)
         if channel is None:
             text = t("API alerts are off.", locale)
@@ -296,12 +284,12 @@ class Settings(commands.Cog):
         return list(dict.fromkeys([settings.default_image_model, *settings.image_models]))
 
     @staticmethod
-    def _model(chosen: str | None, default: str, locale: str) -> str:
+    def _model(chosen: str | None, default: str, locale: discord.Locale | str) -> str:
         if chosen:
             return f"`{chosen}`"
         return t("`{model}` (the bot's default)", locale, model=default)
 
-    def _prompt(self, config: GuildConfig, locale: str) -> str:
+    def _prompt(self, config: GuildConfig, locale: discord.Locale | str) -> str:
         if not config.system_prompt:
             return t("The bot's default.", locale)
         prompt = config.system_prompt

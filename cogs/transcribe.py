@@ -1,4 +1,5 @@
-"""/transcribe, the "Transcribe" message menu, /voicenotes and the voice-note listener."""
+"""/transcribe, the "Transcribe" message menu and the voice-note listener (moderators choose
+the channels with /settings voice-notes)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from bot.errors import UserFacingError
 from bot.i18n import t
 from bot.interactions.callers import caller_of, caller_of_message
 from bot.interactions.media import NO_MENTIONS, audio_of, discord_file, find_audio, send_files
-from bot.interactions.replies import error_message, failures_told, send_error
+from bot.interactions.replies import error_message, failures_told
 from bot.media.files import NoAudio, TextReply, normalise_language
 from bot.media.transcription import Transcriber, transcript_reply
-from bot.media.voice_notes import BoundedTasks, FailureThrottle, VoiceNoteChannels
+from bot.media.voice_notes import BoundedTasks, FailureThrottle
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +27,13 @@ class Transcribe(commands.Cog):
     def __init__(self, bot: NexBot) -> None:
         self.bot = bot
         self.transcriber = Transcriber(bot.settings, bot.session, bot.nexai, bot.ledger)
-        self.voice_channels = VoiceNoteChannels(bot.store)
         self.voice_queue = BoundedTasks(bot.settings.voice_note_concurrency)
         self.failures = FailureThrottle()
         self.menu = app_commands.ContextMenu(name=_("Transcribe"), callback=self.transcribe_message)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.menu)
-        await self.voice_channels.forget_old_claims()
+        await self.bot.voice_notes.forget_old_claims()
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
@@ -80,48 +80,17 @@ class Transcribe(commands.Cog):
             reply = transcript_reply(transcript, source.filename, locale, header=header)
             await send_files(interaction, reply.content, reply.files)
 
-    @app_commands.command(
-        name=_("voicenotes"),
-        description=_("Turn automatic transcription of voice messages in this channel on or off."),
-    )
-    @app_commands.guild_only()
-    @app_commands.default_permissions(manage_channels=True)
-    @app_commands.rename(state=_("state"))
-    @app_commands.describe(state=_("on: transcribe every voice message here; off: stop"))
-    @app_commands.choices(
-        state=[
-            app_commands.Choice(name=_("on"), value="on"),
-            app_commands.Choice(name=_("off"), value="off"),
-        ]
-    )
-    async def voicenotes(
-        self, interaction: discord.Interaction, state: app_commands.Choice[str]
-    ) -> None:
-        locale = str(interaction.locale)
-        channel_id, guild_id = interaction.channel_id, interaction.guild_id
-        if not interaction.permissions.manage_channels or channel_id is None or guild_id is None:
-            text = t("You need the Manage Channels permission to change this.", locale)
-            await send_error(interaction, text)
-            return
-        if state.value == "on":
-            await self.voice_channels.enable(channel_id, guild_id, interaction.user.id)
-            text = t("🎙️ Voice messages in this channel will now be transcribed.", locale)
-        else:
-            await self.voice_channels.disable(channel_id)
-            text = t("Voice messages in this channel will no longer be transcribed.", locale)
-        await interaction.response.send_message(text, allowed_mentions=NO_MENTIONS)
-
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         """A voice message in an enabled channel is claimed once, then queued to transcribe."""
         if message.author.bot or not message.flags.voice or message.guild is None:
             return
         channel = message.channel
-        if not await self.voice_channels.is_enabled(
+        if not await self.bot.voice_notes.is_enabled(
             channel.id, getattr(channel, "parent_id", None)
         ):
             return
-        if not await self.voice_channels.claim(message.id, message.channel.id):
+        if not await self.bot.voice_notes.claim(message.id, message.channel.id):
             log.debug("Voice note %s was already claimed", message.id)
             return
         self.voice_queue.submit(self._voice_note(message), name=f"voice-note-{message.id}")

@@ -20,7 +20,7 @@ from bot.app import NexBot
 from bot.i18n import t
 from bot.interactions import quota_text as quota_text
 from bot.interactions.callers import caller_of
-from bot.interactions.guards import NO_MENTIONS, PERIOD_CHOICES, and_more, card, refuse_non_manager
+from bot.interactions.guards import NO_MENTIONS, PERIOD_CHOICES, and_more, card, moderators_only
 from bot.quota.reports import UsageReport, ledger_csv, usage_report
 from bot.quota.rules import FEATURES, Period, earlier_window
 from bot.render.embed_text import EMBED_DESCRIPTION_LIMIT, EMBED_FIELD_VALUE_LIMIT, fit_items
@@ -52,7 +52,7 @@ class Usage(commands.Cog):
         name=_("usage"), description=_("What you have used, and what is left of your limits.")
     )
     async def usage(self, interaction: discord.Interaction) -> None:
-        locale = str(interaction.locale)
+        locale = interaction.locale
         caller = caller_of(interaction)
         statuses = await self.bot.quotas.status(caller)
         where = (
@@ -78,8 +78,7 @@ class Usage(commands.Cog):
         name=_("usage-report"),
         description=_("This server's usage: per feature, top members, and the ledger as CSV."),
     )
-    @app_commands.guild_only()
-    @app_commands.default_permissions(manage_guild=True)
+    @moderators_only()
     @app_commands.rename(period=_("period"), back=_("back"))
     @app_commands.describe(
         period=_("An hour, a day or a month (UTC)"),
@@ -92,9 +91,7 @@ class Usage(commands.Cog):
         period: str = "day",
         back: app_commands.Range[int, 0, 366] = 0,
     ) -> None:
-        if await refuse_non_manager(interaction):
-            return
-        locale = str(interaction.locale)
+        locale = interaction.locale
         guild_id = interaction.guild_id
         assert guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -118,7 +115,7 @@ class Usage(commands.Cog):
         )
 
     @staticmethod
-    def _report_text(report: UsageReport, locale: str) -> str:
+    def _report_text(report: UsageReport, locale: discord.Locale | str) -> str:
         lines = [
             t(
                 "From {start} to {end}.",

@@ -115,12 +115,6 @@ VIETNAMESE: dict[str, str] = {
     "📝 Transcript of {link}\n": "📝 Bản chép lời của {link}\n",
     "⚠️ I couldn't transcribe this voice message. {reason}": "⚠️ Mình không chép lời được tin "
     "nhắn thoại này. {reason}",
-    "You need the Manage Channels permission to change this.": "Bạn cần quyền Quản lý kênh để "
-    "thay đổi điều này.",
-    "🎙️ Voice messages in this channel will now be transcribed.": "🎙️ Từ giờ các tin nhắn "
-    "thoại trong kênh này sẽ được chép lời.",
-    "Voice messages in this channel will no longer be transcribed.": "Các tin nhắn thoại trong "
-    "kênh này sẽ không còn được chép lời nữa.",
     "Create images from a description.": "Tạo ảnh từ một đoạn mô tả.",
     "What the image should show": "Ảnh cần thể hiện điều gì",
     "Which image model draws it (default: the server's)": "Mô hình tạo ảnh (mặc định: của máy chủ)",
@@ -136,12 +130,6 @@ VIETNAMESE: dict[str, str] = {
     "The language spoken, as a code like en or vi (default: detected)": "Ngôn ngữ được nói, "
     "dạng mã như en hoặc vi (mặc định: tự nhận biết)",
     "Transcribe": "Chép lời",
-    "Turn automatic transcription of voice messages in this channel on or off.": "Bật hoặc tắt "
-    "tự động chép lời tin nhắn thoại trong kênh này.",
-    "on: transcribe every voice message here; off: stop": "bật: chép lời mọi tin nhắn thoại ở "
-    "đây; tắt: dừng lại",
-    "on": "bật",
-    "off": "tắt",
     # limits and settings: /limits, /usage, /usage-report, /settings, quota refusals, alerts
     "You need the Manage Server permission for this command.": "Bạn cần quyền Quản lý máy chủ để "
     "dùng lệnh này.",
@@ -384,7 +372,6 @@ NAMES: dict[str, str] = {
     "settings": "cài-đặt",
     "show": "xem",
     "size": "kích-thước",
-    "state": "trạng-thái",
     "system-prompt": "lời-nhắc-hệ-thống",
     "text": "văn-bản",
     "transcribe": "chép-lời",
@@ -393,6 +380,5 @@ NAMES: dict[str, str] = {
     "usage-report": "báo-cáo-sử-dụng",
     "voice": "giọng",
     "voice-notes": "tin-nhắn-thoại",
-    "voicenotes": "tin-nhắn-thoại",
     "who": "đối-tượng",
 }

@@ -1,14 +1,19 @@
-"""What moderator commands share: the default permission, the runtime check, the reply card."""
+"""What moderator commands share, declared once: the default permission and the runtime check
+(`moderators_only` for a command, `require_manager` as a cog's `interaction_check`), and the
+reply card."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import discord
 from discord import app_commands
 from discord.app_commands import locale_str as _
 
 from bot.i18n import t
+
+T = TypeVar("T", bound=Callable[..., Any])
 
 #: Default member permission of moderator commands (servers may re-assign them).
 MANAGE_SERVER = discord.Permissions(manage_guild=True)
@@ -22,20 +27,35 @@ PERIOD_CHOICES = [
 ]
 
 
-async def refuse_non_manager(interaction: discord.Interaction) -> bool:
-    """Tell a member without Manage Server so and return True; False for managers.
+class NotAManager(app_commands.CheckFailure):
+    """A member without Manage Server ran a moderator command (the tree's error handler
+    tells them, privately)."""
 
-    Discord hides these commands from members without it by default, but a server can show
-    them to others; the bot itself still requires Manage Server.
+    text = "You need the Manage Server permission for this command."
+
+
+async def require_manager(interaction: discord.Interaction) -> bool:
+    """The runtime check of moderator commands. Discord hides them from members without
+    Manage Server by default, but a server can show them to others; the bot still requires it.
     """
-    if interaction.permissions.manage_guild:
-        return False
-    text = t("You need the Manage Server permission for this command.", str(interaction.locale))
-    await interaction.response.send_message(text, ephemeral=True)
+    if not interaction.permissions.manage_guild:
+        raise NotAManager()
     return True
 
 
-def and_more(locale: str) -> Callable[[int], str]:
+def moderators_only() -> Callable[[T], T]:
+    """A moderator command: servers only, shown to Manage Server by default, checked at run
+    time (a cog of moderator groups uses `require_manager` as its `interaction_check`)."""
+
+    def decorate(command: T) -> T:
+        command = app_commands.guild_only()(command)
+        command = app_commands.default_permissions(manage_guild=True)(command)
+        return app_commands.check(require_manager)(command)
+
+    return decorate
+
+
+def and_more(locale: discord.Locale | str) -> Callable[[int], str]:
     """The end of a list cut short: "… and 12 more" (for ``bot.render.embed_text.fit_items``)."""
 
     def more(count: int) -> str:

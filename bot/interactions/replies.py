@@ -15,6 +15,7 @@ from discord import app_commands
 from bot import nexai
 from bot.errors import LocalizedError, StorageError, UserFacingError
 from bot.i18n import t
+from bot.interactions.guards import NotAManager
 from bot.interactions.quota_text import refusal_message
 from bot.ops.alerts import Alerts
 from bot.quota.admission import ShuttingDown, TooBusy
@@ -33,6 +34,8 @@ DEAD_INTERACTION_CODES = frozenset({10062, 50027, 10015, 10008})
 def error_message(error: BaseException, locale: discord.Locale | str | None) -> str:
     """A short, specific, localised explanation of `error`, saying what to do next."""
     match error:
+        case NotAManager():
+            text = error.text
         case LocalizedError():
             return t(error.text, locale, **error.fields)
         case QuotaExceeded():

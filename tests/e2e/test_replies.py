@@ -11,6 +11,7 @@ import pytest_asyncio
 
 from tests.e2e.conftest import BotEnv, bot_env
 from tests.e2e.media_support import usage_rows, voice_attachment
+from tests.e2e.moderation_support import moderate
 from tests.fakes.discord import IS_VOICE_MESSAGE, FakeMessage
 from tests.fakes.nexai import Reply
 
@@ -93,10 +94,7 @@ async def test_a_voice_note_replying_to_the_bot_is_transcribed_once_and_nothing_
     env: BotEnv,
 ) -> None:
     channel_id = env.discord.add_channel("voice-replies")
-    moderator = await env.discord.invoke(
-        "voicenotes", {"state": "on"}, channel_id=channel_id, permissions=1 << 4
-    )
-    await moderator.wait_done()
+    await moderate(env, "settings", "voice-notes", {"channel": channel_id})
     member = env.discord.add_member(name="speaker")
     answer = await a_bot_answer(env, member, channel_id)
     note = await env.discord.send_message(

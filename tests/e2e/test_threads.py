@@ -10,6 +10,7 @@ import pytest_asyncio
 
 from tests.e2e.conftest import BotEnv, bot_env
 from tests.e2e.media_support import voice_attachment
+from tests.e2e.moderation_support import moderate
 from tests.fakes.discord import IS_VOICE_MESSAGE
 from tests.fakes.nexai import Reply
 
@@ -59,10 +60,7 @@ async def test_a_voice_note_in_a_thread_of_an_enabled_channel_is_transcribed_the
 ) -> None:
     parent = env.discord.add_channel("voice-parent")
     await env.bot.wait_for("guild_channel_create", check=lambda c: c.id == parent, timeout=5)
-    inter = await env.discord.invoke(
-        "voicenotes", {"state": "on"}, channel_id=parent, permissions=MANAGE_CHANNELS
-    )
-    await inter.wait_done()
+    await moderate(env, "settings", "voice-notes", {"channel": parent})
     thread_id = await thread_in(env, "voice thread", parent)
     note = await env.discord.send_message(
         "", channel_id=thread_id, attachments=[voice_attachment(2.0)], flags=IS_VOICE_MESSAGE

@@ -1,32 +1,30 @@
-"""Voice notes end to end: /voicenotes, automatic transcripts as quiet replies, exactly once."""
+"""Voice notes end to end: /settings voice-notes, automatic transcripts as quiet replies, exactly
+once."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
 
 from tests.e2e.conftest import BotEnv, e2e_settings, running_bot
 from tests.e2e.media_support import pings_nobody, usage_rows, voice_attachment
+from tests.e2e.moderation_support import MODERATOR, NO_PERMISSION, moderate, outcome, run
 from tests.fakes.discord import IS_VOICE_MESSAGE, FakeDiscord, FakeMessage
 from tests.fakes.nexai import Error, FakeNexai, SlowFirstByte
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 TRANSCRIPTIONS = "/audio/transcriptions"
-MANAGE_CHANNELS = discord.Permissions(manage_channels=True).value
 
 
 async def turn(env: BotEnv, state: str, channel_id: int) -> str:
-    """A moderator runs /voicenotes in `channel_id`; returns the bot's answer."""
-    inter = await env.discord.invoke(
-        "voicenotes", {"state": state}, channel_id=channel_id, permissions=MANAGE_CHANNELS
+    """A moderator runs /settings voice-notes for `channel_id`; returns the bot's answer."""
+    reply = await moderate(
+        env, "settings", "voice-notes", {"channel": channel_id, "transcribe": state == "on"}
     )
-    await inter.wait_done()
-    assert inter.original is not None
-    return inter.original.content
+    return reply.content
 
 
 async def enabled_channel(env: BotEnv, name: str) -> int:
@@ -67,12 +65,12 @@ async def redeliver(fake: FakeDiscord, payload: dict[str, Any]) -> None:
 async def test_moderators_turn_voice_notes_on_and_off(env: BotEnv) -> None:
     channel_id = env.discord.add_channel("voice-on-off")
     assert await turn(env, "on", channel_id) == (
-        "🎙️ Voice messages in this channel will now be transcribed."
+        f"Voice messages in <#{channel_id}> will be transcribed."
     )
     on = await post_voice_note(env.discord, channel_id)
     await env.discord.wait_reply(on)
     assert await turn(env, "off", channel_id) == (
-        "Voice messages in this channel will no longer be transcribed."
+        f"Voice messages in <#{channel_id}> won't be transcribed any more."
     )
     off = await post_voice_note(env.discord, channel_id)
     # A later voice note elsewhere is answered only after this one was looked at.
@@ -81,15 +79,19 @@ async def test_moderators_turn_voice_notes_on_and_off(env: BotEnv) -> None:
     assert replies_to(env.discord, off) == []
 
 
-async def test_members_without_manage_channels_cannot_turn_it_on(env: BotEnv) -> None:
+async def test_members_without_manage_server_cannot_turn_it_on(env: BotEnv) -> None:
     channel_id = env.discord.add_channel("voice-members")
-    inter = await env.discord.invoke("voicenotes", {"state": "on"}, channel_id=channel_id)
-    await inter.wait_done()
-    assert inter.original is not None and inter.original.ephemeral
-    assert inter.original.content == "You need the Manage Channels permission to change this."
-    [command] = [c for c in env.discord.commands[None] if c["name"] == "voicenotes"]
-    assert int(command["default_member_permissions"]) == MANAGE_CHANNELS
-    assert command.get("contexts") == [0]  # guilds only
+    inter = await run(
+        env, "settings", {"channel": channel_id}, subcommand="voice-notes", channel_id=channel_id
+    )
+    assert outcome(inter).ephemeral
+    assert outcome(inter).content == NO_PERMISSION
+    assert not await env.bot.voice_notes.is_enabled(channel_id, None)
+
+
+async def test_there_is_one_switch_for_voice_notes(env: BotEnv) -> None:
+    names = {c["name"] for c in env.discord.commands[None]}
+    assert "settings" in names and "voicenotes" not in names
 
 
 async def test_a_voice_note_is_transcribed_as_a_quiet_reply_charged_to_its_author(
@@ -165,7 +167,12 @@ async def test_a_restarted_bot_does_not_transcribe_a_voice_note_again(tmp_path: 
     async with FakeNexai() as api, FakeDiscord() as fake:
         settings = e2e_settings(fake, api, tmp_path / "nexbot.db")
         async with running_bot(fake, settings):
-            inter = await fake.invoke("voicenotes", {"state": "on"}, permissions=MANAGE_CHANNELS)
+            inter = await fake.invoke(
+                "settings",
+                {"channel": fake.channel_id},
+                subcommand="voice-notes",
+                permissions=MODERATOR,
+            )
             await inter.wait_done()
             note = await post_voice_note(fake, fake.channel_id)
             await fake.wait_reply(note)
@@ -179,7 +186,7 @@ async def test_a_restarted_bot_does_not_transcribe_a_voice_note_again(tmp_path: 
 
 @pytest.mark.parametrize(
     ("name", "kind"),
-    [("imagine", 1), ("tts", 1), ("transcribe", 1), ("voicenotes", 1), ("Transcribe", 3)],
+    [("imagine", 1), ("tts", 1), ("transcribe", 1), ("Transcribe", 3)],
 )
 async def test_media_commands_are_localised_in_vietnamese(
     env: BotEnv, name: str, kind: int
