@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.i18n import VIETNAMESE
 from bot.interactions.replies import on_app_command_error
 from bot.interactions.translator import CommandTranslator
+from bot.media.audio import Transcoder
 from bot.media.voice_notes import VoiceNoteChannels
 from bot.nexai import NexaiClient
 from bot.ops.alerts import Alerts
@@ -62,6 +63,7 @@ class NexBot(commands.Bot):
     quotas: Quotas
     guild_settings: GuildSettings
     voice_notes: VoiceNoteChannels
+    transcoder: Transcoder
     alerts: Alerts
 
     def __init__(self, settings: Settings, **options: object) -> None:
@@ -117,6 +119,7 @@ class NexBot(commands.Bot):
         )
         self.guild_settings = GuildSettings(self.store)
         self.voice_notes = VoiceNoteChannels(self.store)
+        self.transcoder = Transcoder()
         self.alerts = Alerts(self.store, self.guild_settings, self)
         await self.ledger.refund_open()
         self.chat = ChatService(settings, self.nexai, self.history, self.ledger, self.rate_limits)
@@ -247,5 +250,7 @@ class NexBot(commands.Bot):
                 await self.catalog.close()
             if hasattr(self, "session"):
                 await self.session.close()
+            if hasattr(self, "transcoder"):
+                self.transcoder.close()
             if hasattr(self, "store"):
                 await self.store.close()

@@ -1,7 +1,9 @@
-"""/tts: text in, an audio attachment out, charged per character."""
+"""/tts: text in, a native voice message out (or an mp3/wav file on request), charged per
+character."""
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 import discord
@@ -10,12 +12,22 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.app import NexBot
+from bot.i18n import t
 from bot.interactions.callers import caller_of
-from bot.interactions.media import send_files
+from bot.interactions.media import NO_MENTIONS, send_files
 from bot.interactions.replies import failures_told
+from bot.interactions.voice import send_voice_message, voice_message_refusal
+from bot.media.audio import TranscodeFailed
 from bot.media.files import OutFile, check_speech_text, require_offered, slug
+from bot.render.subtext import subtext
 
-AudioFormat = Literal["mp3", "wav"]
+AudioFormat = Literal["voice", "mp3", "wav"]
+#: The API's format for a voice message, transcoded to Ogg Opus here.
+VOICE_SOURCE_FORMAT = "mp3"
+#: How much of the text the answer's caption quotes.
+CAPTION_CHARS = 80
+
+log = logging.getLogger(__name__)
 
 
 class Speech(commands.Cog):
@@ -27,14 +39,14 @@ class Speech(commands.Cog):
     @app_commands.describe(
         text=_("What to say (up to 4,096 characters)"),
         voice=_("Which voice reads it"),
-        audio_format=_("The audio file's format (default: mp3)"),
+        audio_format=_("A voice message (default), or an mp3 or wav file"),
     )
     async def tts(
         self,
         interaction: discord.Interaction,
         text: str,
         voice: str | None = None,
-        audio_format: AudioFormat = "mp3",
+        audio_format: AudioFormat = "voice",
     ) -> None:
         settings = self.bot.settings
         voice = voice or settings.tts_voices[0]
@@ -45,12 +57,43 @@ class Speech(commands.Cog):
             require_offered(voice, settings.tts_voices)
             await self.bot.ledger.check(caller, "tts", len(text))
             await interaction.response.defer(thinking=True)
+            file_format = VOICE_SOURCE_FORMAT if audio_format == "voice" else audio_format
             async with self.bot.ledger.charge(caller, "tts", len(text), model):
                 audio = await self.bot.nexai.speech(
-                    model, text, voice=voice, response_format=audio_format
+                    model, text, voice=voice, response_format=file_format
                 )
-                name = f"{slug(text, fallback='speech')}.{audio_format}"
+                if audio_format == "voice" and await self._voice_message(interaction, text, audio):
+                    return
+                name = f"{slug(text, fallback='speech')}.{file_format}"
                 await send_files(interaction, "", [OutFile(name, audio)])
+
+    async def _voice_message(
+        self, interaction: discord.Interaction, text: str, audio: bytes
+    ) -> bool:
+        """Post `audio` as a voice message replying to the command's answer, whose text becomes
+        a caption; False (and a log line saying why) when only a file can be sent."""
+        refusal = voice_message_refusal(interaction)
+        if refusal is None:
+            try:
+                clip = await self.bot.transcoder.voice_clip(audio)
+                original = await interaction.original_response()
+                assert interaction.channel_id is not None  # the refusal checked the channel
+                await send_voice_message(
+                    self.bot, interaction.channel_id, clip, reply_to=original.id
+                )
+            except TranscodeFailed as error:
+                refusal = f"the audio could not be transcoded ({error})"
+            except discord.HTTPException as error:
+                refusal = f"Discord refused it ({error.status} {error.code}: {error.text})"
+        if refusal is not None:
+            log.info("/tts answers with a file, not a voice message: %s", refusal)
+            return False
+        preview = text if len(text) <= CAPTION_CHARS else text[: CAPTION_CHARS - 1] + "…"
+        caption = t("🔊 {text}", interaction.locale, text=preview)
+        await interaction.edit_original_response(
+            content=subtext(discord.utils.escape_markdown(caption)), allowed_mentions=NO_MENTIONS
+        )
+        return True
 
     @tts.autocomplete("voice")
     async def _voice_choices(

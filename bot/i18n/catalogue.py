@@ -123,7 +123,9 @@ VIETNAMESE: dict[str, str] = {
     "Turn text into speech.": "Chuyển văn bản thành giọng nói.",
     "What to say (up to 4,096 characters)": "Nội dung cần đọc (tối đa 4.096 ký tự)",
     "Which voice reads it": "Giọng đọc",
-    "The audio file's format (default: mp3)": "Định dạng tệp âm thanh (mặc định: mp3)",
+    "A voice message (default), or an mp3 or wav file": "Một tin nhắn thoại (mặc định), hoặc tệp "
+    "mp3 hay wav",
+    "🔊 {text}": "🔊 {text}",
     "Turn speech in an audio or video file into text.": "Chuyển lời nói trong tệp âm thanh "
     "hoặc video thành văn bản.",
     "The audio or video file (up to 50 MB)": "Tệp âm thanh hoặc video (tối đa 50 MB)",

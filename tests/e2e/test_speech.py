@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import logging
+from typing import Any
+
+import av
 import pytest
 
 from bot.quota.rules import Limit
 from tests.e2e.conftest import BotEnv
 from tests.e2e.media_support import pings_nobody, usage_rows
-from tests.fakes.discord import FakeInteraction
+from tests.fakes.discord import IS_VOICE_MESSAGE, FakeInteraction, FakeMessage
+from tests.fakes.discord._models import SEND_VOICE_MESSAGES
 from tests.fakes.nexai import Error
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -20,18 +27,56 @@ async def answered_with_error(inter: FakeInteraction) -> FakeInteraction:
     return await inter.wait_done(lambda i: bool(i.followups) or (i.done and not i.deferred))
 
 
-async def test_speech_arrives_as_an_mp3_named_after_the_text(env: BotEnv) -> None:
+def decoded(data: bytes) -> tuple[str, int, str, float]:
+    """(codec, sample rate, channel layout, seconds) of audio, as a decoder sees it."""
+    with av.open(io.BytesIO(data), mode="r") as container:
+        stream = container.streams.audio[0]
+        samples = sum(frame.samples for frame in container.decode(stream))
+        return stream.codec_context.name, stream.rate, stream.layout.name, samples / stream.rate
+
+
+def voice_message_under(env: BotEnv, inter: FakeInteraction) -> FakeMessage:
+    assert inter.original is not None
+    [voice] = [
+        m
+        for m in env.discord.bot_messages()
+        if (m.message_reference or {}).get("message_id") == str(inter.original.id)
+    ]
+    return voice
+
+
+async def voiced(env: BotEnv, text: str, **kw: Any) -> FakeInteraction:
+    """/tts `text`, until its caption is shown (or a file or an error instead)."""
+    inter = await env.discord.invoke("tts", {"text": text}, **kw)
+    return await inter.wait_done(
+        lambda i: (
+            bool(i.original and (i.original.content or i.original.attachments)) or bool(i.followups)
+        )
+    )
+
+
+async def test_speech_arrives_as_a_voice_message_under_its_caption(env: BotEnv) -> None:
+    """Should post an Ogg Opus voice message (mono, 48 kHz) whose duration and waveform match
+    the audio, as a reply to the command's answer, which quotes the text quietly."""
     member = env.discord.add_member(name="reader")
-    inter = await env.discord.invoke("tts", {"text": "Hello, world! How are you?"}, user_id=member)
-    await inter.wait_done()
+    text = "Hello, world! How are you?"
+    inter = await env.discord.invoke("tts", {"text": text}, user_id=member)
+    await inter.wait_done(lambda i: bool(i.original and i.original.content))
     assert inter.response_type == 5
-    message = inter.original
-    assert message is not None and not message.ephemeral
-    [audio] = message.attachments
-    assert audio.filename == "hello-world-how-are-you.mp3"
-    assert audio.content_type == "audio/mpeg"
-    assert audio.data == b"ID3Hello, world! How are you?"  # what the API answered, unchanged
-    assert pings_nobody(message)
+    assert inter.original is not None and not inter.original.attachments
+    assert inter.original.content == f"-# 🔊 {text}"
+    voice = voice_message_under(env, inter)
+    assert voice.flags & IS_VOICE_MESSAGE and voice.content == ""
+    [clip] = voice.attachments
+    assert clip.content_type == "audio/ogg" and clip.filename == "voice-message.ogg"
+    codec, rate, layout, seconds = decoded(clip.data)
+    assert (codec, rate, layout) == ("opus", 48_000, "mono")
+    spoken = len(text) / env.api.speech_chars_per_s
+    assert seconds == pytest.approx(spoken, abs=0.05)
+    assert clip.duration_secs == pytest.approx(seconds, abs=0.02)
+    levels = base64.b64decode(clip.waveform or "")
+    assert 1 <= len(levels) <= 256 and max(levels) > 3 * min(levels)  # it rises and falls
+    assert pings_nobody(inter.original) and pings_nobody(voice)
     assert env.api.calls(SPEECH)[-1].json == {
         "model": "tts-1",
         "input": "Hello, world! How are you?",
@@ -42,20 +87,26 @@ async def test_speech_arrives_as_an_mp3_named_after_the_text(env: BotEnv) -> Non
     assert [(r.feature, r.units, r.outcome, r.model) for r in rows] == [("tts", 26, "ok", "tts-1")]
 
 
-async def test_a_chosen_voice_and_wav_format_are_used(env: BotEnv) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "content_type", "codec"),
+    [("mp3", "audio/mpeg", "mp3float"), ("wav", "audio/wav", "pcm_s16le")],
+)
+async def test_a_file_on_request_is_the_apis_audio_named_after_the_text(
+    env: BotEnv, fmt: str, content_type: str, codec: str
+) -> None:
     choices = await env.discord.autocomplete("tts", "voice", "N", {"text": "x"})
     assert [c["value"] for c in choices] == ["onyx", "nova"]
     inter = await env.discord.invoke(
-        "tts", {"text": "Xin chào các bạn", "voice": "nova", "format": "wav"}
+        "tts", {"text": "Xin chào các bạn", "voice": "nova", "format": fmt}
     )
     await inter.wait_done()
     assert inter.original is not None
     [audio] = inter.original.attachments
-    assert audio.filename == "xin-chao-cac-ban.wav"
-    assert audio.content_type == "audio/wav"
-    assert audio.data.startswith(b"RIFF") and "Xin chào các bạn".encode() in audio.data
+    assert audio.filename == f"xin-chao-cac-ban.{fmt}"
+    assert audio.content_type == content_type
+    assert decoded(audio.data)[0] == codec
     request = env.api.calls(SPEECH)[-1].json or {}
-    assert (request["voice"], request["response_format"]) == ("nova", "wav")
+    assert (request["voice"], request["response_format"]) == ("nova", fmt)
 
 
 async def test_text_over_4096_characters_is_refused_naming_the_limit(env: BotEnv) -> None:
@@ -69,7 +120,7 @@ async def test_text_over_4096_characters_is_refused_naming_the_limit(env: BotEnv
 
 
 async def test_text_of_exactly_4096_characters_is_read(env: BotEnv) -> None:
-    inter = await env.discord.invoke("tts", {"text": "b" * 4096})
+    inter = await env.discord.invoke("tts", {"text": "b" * 4096, "format": "mp3"})
     await inter.wait_done()
     assert inter.original is not None
     assert inter.original.attachments[0].filename == f"{'b' * 40}.mp3"
@@ -98,7 +149,9 @@ async def test_audio_over_the_upload_limit_gets_a_clear_message(env: BotEnv) -> 
     env.discord.upload_limit = 1_000
     try:
         inter = await answered_with_error(
-            await env.discord.invoke("tts", {"text": "word " * 400}, user_id=member)
+            await env.discord.invoke(
+                "tts", {"text": "word " * 400, "format": "wav"}, user_id=member
+            )
         )
     finally:
         env.discord.upload_limit = 10 * 1024 * 1024
@@ -132,3 +185,34 @@ async def test_a_rejected_key_also_alerts_the_servers_alert_channel(env: BotEnv)
     assert "API key was rejected" in inter.followups[0].content
     alert = await env.discord.wait_bot_message(lambda m: "(401)" in m.content, channel_id=alerts)
     assert pings_nobody(alert)
+
+
+async def test_without_send_voice_messages_the_speech_comes_as_a_file(
+    env: BotEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="cogs.speech")
+    bot = env.discord.bot_user_id
+    env.discord.member_permissions[bot] = env.discord.permissions_of(bot) & ~SEND_VOICE_MESSAGES
+    try:
+        inter = await voiced(env, "No voice here")
+    finally:
+        del env.discord.member_permissions[bot]
+    assert inter.original is not None
+    [audio] = inter.original.attachments
+    assert audio.filename == "no-voice-here.mp3"
+    assert "missing Send Voice Messages" in caplog.text
+
+
+async def test_audio_that_cannot_be_transcoded_comes_as_the_original_file(
+    env: BotEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="cogs.speech")
+    env.api.speech_garbage = True
+    try:
+        inter = await voiced(env, "Broken audio")
+    finally:
+        env.api.speech_garbage = False
+    assert inter.original is not None
+    [audio] = inter.original.attachments
+    assert audio.filename == "broken-audio.mp3"
+    assert "could not be transcoded" in caplog.text

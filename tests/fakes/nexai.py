@@ -30,15 +30,18 @@ reference and openai-python's generated types:
 
 from __future__ import annotations
 
+import array
 import asyncio
 import base64
 import contextlib
+import io
 import itertools
 import json
 import math
 import re
 import struct
 import time
+import wave
 import zlib
 from collections import Counter, defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -46,6 +49,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+import av
 from aiohttp import BodyPartReader, web
 
 API_PREFIX = "/api/v1"
@@ -195,6 +199,55 @@ class Pause:
 Step = Reply | Error | StreamError | Hang | CutOff | Malformed | SlowFirstByte | Stall | Pause
 
 
+#: What the fake's speech endpoint answers in, and the content type of each.
+SPEECH_FORMATS = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+SPEECH_RATE_HZ = 24_000
+MIN_SPEECH_S = 0.5
+#: Speech at about 150 words a minute.
+SPEECH_CHARS_PER_S = 15.0
+
+
+def speech_pcm(seconds: float) -> bytes:
+    """Mono s16 PCM at 24 kHz: a 220 Hz tone whose loudness rises and falls twice a second."""
+    second = array.array(
+        "h",
+        (
+            int(
+                12_000
+                * abs(math.sin(math.pi * 2 * i / SPEECH_RATE_HZ))
+                * math.sin(2 * math.pi * 220 * i / SPEECH_RATE_HZ)
+            )
+            for i in range(SPEECH_RATE_HZ)
+        ),
+    ).tobytes()
+    whole, part = divmod(round(seconds * SPEECH_RATE_HZ), SPEECH_RATE_HZ)
+    return second * whole + second[: part * 2]
+
+
+def speech_audio(seconds: float, fmt: str) -> bytes:
+    """`seconds` of the fake's speech as a wav (stdlib) or an mp3 (PyAV's FFmpeg, LAME)."""
+    pcm = speech_pcm(seconds)
+    out = io.BytesIO()
+    if fmt == "wav":
+        with wave.open(out, "wb") as file:
+            file.setnchannels(1)
+            file.setsampwidth(2)
+            file.setframerate(SPEECH_RATE_HZ)
+            file.writeframes(pcm)
+        return out.getvalue()
+    with av.open(out, "w", format="mp3") as sink:
+        stream = sink.add_stream("libmp3lame", rate=SPEECH_RATE_HZ, layout="mono")
+        frame = av.AudioFrame(format="s16", layout="mono", samples=len(pcm) // 2)
+        frame.planes[0].update(pcm)
+        frame.sample_rate = SPEECH_RATE_HZ
+        frame.pts = 0
+        for packet in stream.encode(frame):
+            sink.mux(packet)
+        for packet in stream.encode(None):
+            sink.mux(packet)
+    return out.getvalue()
+
+
 def count_tokens(text: str) -> int:
     """The fake's token count: words."""
     return len(text.split())
@@ -322,6 +375,8 @@ class FakeNexai:
         self.reply = reply
         self.chunk_size = 8  # characters per SSE chunk
         self.chunk_delay_s = 0.0
+        self.speech_chars_per_s = SPEECH_CHARS_PER_S
+        self.speech_garbage = False  # answer speech that is not audio (a broken gateway)
         self.think_s = 0.0  # how long silent reasoning models think before their first event
         self.drop_usage = False  # like gateways that drop `stream_options`: no usage chunk
         self.reasoning_as_field = False  # inline reasoners send `reasoning_content` instead
@@ -396,6 +451,7 @@ class FakeNexai:
         self._steps.clear()
         self.reply = DEFAULT_REPLY
         self.chunk_delay_s = 0.0
+        self.speech_chars_per_s = SPEECH_CHARS_PER_S
         self.think_s = 0.0
         self.drop_usage = False
         self.reasoning_as_field = False
@@ -829,18 +885,22 @@ class FakeNexai:
     async def _speech(
         self, request: web.Request, recorded: RecordedRequest, answer: _Answer
     ) -> web.StreamResponse:
+        """Text to speech: the body is the audio itself (OpenAI reference, "Create speech":
+        `response_format` mp3 by default, or wav; 24 kHz mono like OpenAI's voices). The fake
+        speaks a tone whose loudness rises and falls like words, `speech_chars_per_s`
+        characters a second, as a real mp3 or wav that any decoder accepts."""
         body = recorded.json or {}
         text, voice = body.get("input"), body.get("voice")
         if not isinstance(text, str) or not isinstance(voice, str):
             return error_response(400, "input and voice are required")
-        match body.get("response_format", "mp3"):
-            case "mp3":
-                return web.Response(body=b"ID3" + text.encode(), content_type="audio/mpeg")
-            case "wav":
-                audio = b"RIFF" + struct.pack("<I", len(text)) + b"WAVE" + text.encode()
-                return web.Response(body=audio, content_type="audio/wav")
-            case other:
-                return error_response(400, f"unsupported response_format {other!r}")
+        fmt = body.get("response_format", "mp3")
+        if fmt not in SPEECH_FORMATS:
+            return error_response(400, f"unsupported response_format {fmt!r}")
+        seconds = max(MIN_SPEECH_S, len(text) / self.speech_chars_per_s)
+        if self.speech_garbage:  # a gateway that mangled the body: no decoder accepts it
+            return web.Response(body=b"ID3" + text.encode(), content_type=SPEECH_FORMATS[fmt])
+        audio = await asyncio.to_thread(speech_audio, seconds, fmt)
+        return web.Response(body=audio, content_type=SPEECH_FORMATS[fmt])
 
     async def _transcriptions(
         self, request: web.Request, recorded: RecordedRequest, answer: _Answer

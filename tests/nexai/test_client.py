@@ -32,6 +32,7 @@ from bot.nexai import (
 from tests.fakes.nexai import (
     DEFAULT_REASONING,
     DEFAULT_REPLY,
+    SPEECH_CHARS_PER_S,
     CutOff,
     Error,
     FakeNexai,
@@ -41,6 +42,7 @@ from tests.fakes.nexai import (
     SlowFirstByte,
     Stall,
     count_tokens,
+    speech_audio,
     tiny_png,
 )
 
@@ -270,7 +272,7 @@ async def test_generate_images_returns_decoded_pngs(client: NexaiClient, fake: F
 async def test_speech_returns_the_audio_bytes(client: NexaiClient, fmt: str, magic: bytes) -> None:
     audio = await client.speech("tts-1", "good morning", voice="alloy", response_format=fmt)
     assert audio.startswith(magic)
-    assert audio.endswith(b"good morning")
+    assert audio == speech_audio(len("good morning") / SPEECH_CHARS_PER_S, fmt)
 
 
 async def test_transcribe_uploads_bytes_as_multipart(client: NexaiClient, fake: FakeNexai) -> None:

@@ -11,6 +11,7 @@ from ._models import (
     IS_VOICE_MESSAGE,
     JSON,
     LOADING,
+    SEND_VOICE_MESSAGES,
     FakeFile,
     FakeInteraction,
     FakeMessage,
@@ -95,6 +96,11 @@ class MessagesMixin(GatewayMixin):
     ) -> FakeMessage:
         attachments = self._resolve_files(body, files)
         self._validate(body, attachments, creating=creating)
+        voice = int(body.get("flags") or 0) & IS_VOICE_MESSAGE
+        if voice and self.is_guild_channel(channel_id) and not self._may_send_voice():
+            # Voice messages are gated on Send Voice Messages alone (Discord developer docs,
+            # Permissions: SEND_VOICE_MESSAGES), not on Attach Files.
+            raise DiscordError(403, 50013, "Missing Permissions")
         for f in attachments:
             self.host_file(channel_id, f)
         ref = body.get("message_reference")
@@ -136,6 +142,9 @@ class MessagesMixin(GatewayMixin):
         )
         self.store_message(msg, by_bot=True)
         return msg
+
+    def _may_send_voice(self) -> bool:
+        return bool(self.permissions_of(self.bot_user_id) & SEND_VOICE_MESSAGES)
 
     def _apply_edit(self, msg: FakeMessage, body: JSON, files: Files) -> None:
         attachments = self._resolve_files(body, files, kept=msg.attachments)

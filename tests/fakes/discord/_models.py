@@ -23,6 +23,8 @@ JSON = dict[str, Any]
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
 IS_VOICE_MESSAGE = 1 << 13
+#: The permission that gates voice messages (Discord developer docs, Permissions).
+SEND_VOICE_MESSAGES = 1 << 46
 
 #: What a plain member may do in the default guild (the @everyone role).
 EVERYONE_PERMISSIONS: int = discord.Permissions(
