@@ -1,5 +1,5 @@
-"""/tts: text in, a native voice message out (or an mp3/wav file on request), charged per
-character."""
+"""/tts and the "Read aloud" message menu: text in, a native voice message out (or an mp3/wav
+file on request, or where a voice message cannot go), charged per character."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from bot.interactions.replies import failures_told
 from bot.interactions.voice import send_voice_message, voice_message_refusal
 from bot.media.audio import TranscodeFailed
 from bot.media.files import OutFile, check_speech_text, require_offered, slug
+from bot.media.reading import text_to_read
 from bot.render.subtext import subtext
 
 AudioFormat = Literal["voice", "mp3", "wav"]
@@ -33,6 +34,13 @@ log = logging.getLogger(__name__)
 class Speech(commands.Cog):
     def __init__(self, bot: NexBot) -> None:
         self.bot = bot
+        self.menu = app_commands.ContextMenu(name=_("Read aloud"), callback=self.read_aloud)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
 
     @app_commands.command(name=_("tts"), description=_("Turn text into speech."))
     @app_commands.rename(text=_("text"), voice=_("voice"), audio_format=_("format"))
@@ -48,48 +56,80 @@ class Speech(commands.Cog):
         voice: str | None = None,
         audio_format: AudioFormat = "voice",
     ) -> None:
-        settings = self.bot.settings
-        voice = voice or settings.tts_voices[0]
-        caller = caller_of(interaction)
-        model = settings.tts_model
+        voice = voice or self.bot.settings.tts_voices[0]
         async with failures_told(interaction, self.bot.alerts):
             check_speech_text(text)
-            require_offered(voice, settings.tts_voices)
-            await self.bot.ledger.check(caller, "tts", len(text))
-            await interaction.response.defer(thinking=True)
-            file_format = VOICE_SOURCE_FORMAT if audio_format == "voice" else audio_format
-            async with self.bot.ledger.charge(caller, "tts", len(text), model):
-                audio = await self.bot.nexai.speech(
-                    model, text, voice=voice, response_format=file_format
+            require_offered(voice, self.bot.settings.tts_voices)
+            preview = text if len(text) <= CAPTION_CHARS else text[: CAPTION_CHARS - 1] + "…"
+            caption = t("🔊 {text}", interaction.locale, text=preview)
+            await self._speak(interaction, text, voice, audio_format, caption)
+
+    async def read_aloud(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """The "Read aloud" menu: a message's text (code blocks left out) as a voice message
+        replying to it."""
+        async with failures_told(interaction, self.bot.alerts):
+            reading = text_to_read(message.clean_content)
+            caption = t("🔊 Read aloud", interaction.locale)
+            if reading.cut:
+                caption = t(
+                    "🔊 Read aloud: the first {count} characters",
+                    interaction.locale,
+                    count=len(reading.text),
                 )
-                if audio_format == "voice" and await self._voice_message(interaction, text, audio):
-                    return
-                name = f"{slug(text, fallback='speech')}.{file_format}"
-                await send_files(interaction, "", [OutFile(name, audio)])
+            voice = self.bot.settings.tts_voices[0]
+            await self._speak(
+                interaction, reading.text, voice, "voice", caption, reply_to=message.id
+            )
+
+    async def _speak(
+        self,
+        interaction: discord.Interaction,
+        text: str,
+        voice: str,
+        audio_format: AudioFormat,
+        caption: str,
+        *,
+        reply_to: int | None = None,
+    ) -> None:
+        """Charge, ask the API, and answer with a voice message (replying to `reply_to`, else
+        to the command's answer, which shows `caption`) or a file."""
+        caller = caller_of(interaction)
+        model = self.bot.settings.tts_model
+        await self.bot.ledger.check(caller, "tts", len(text))
+        await interaction.response.defer(thinking=True)
+        file_format = VOICE_SOURCE_FORMAT if audio_format == "voice" else audio_format
+        async with self.bot.ledger.charge(caller, "tts", len(text), model):
+            audio = await self.bot.nexai.speech(
+                model, text, voice=voice, response_format=file_format
+            )
+            if audio_format == "voice" and await self._voice_message(
+                interaction, audio, caption, reply_to
+            ):
+                return
+            name = f"{slug(text, fallback='speech')}.{file_format}"
+            await send_files(interaction, "", [OutFile(name, audio)])
 
     async def _voice_message(
-        self, interaction: discord.Interaction, text: str, audio: bytes
+        self, interaction: discord.Interaction, audio: bytes, caption: str, reply_to: int | None
     ) -> bool:
-        """Post `audio` as a voice message replying to the command's answer, whose text becomes
-        a caption; False (and a log line saying why) when only a file can be sent."""
+        """Post `audio` as a voice message replying to `reply_to` (else the command's answer),
+        and show `caption` as the answer; False (and a log line saying why) when only a file
+        can be sent."""
         refusal = voice_message_refusal(interaction)
         if refusal is None:
             try:
                 clip = await self.bot.transcoder.voice_clip(audio)
-                original = await interaction.original_response()
+                if reply_to is None:
+                    reply_to = (await interaction.original_response()).id
                 assert interaction.channel_id is not None  # the refusal checked the channel
-                await send_voice_message(
-                    self.bot, interaction.channel_id, clip, reply_to=original.id
-                )
+                await send_voice_message(self.bot, interaction.channel_id, clip, reply_to=reply_to)
             except TranscodeFailed as error:
                 refusal = f"the audio could not be transcoded ({error})"
             except discord.HTTPException as error:
                 refusal = f"Discord refused it ({error.status} {error.code}: {error.text})"
         if refusal is not None:
-            log.info("/tts answers with a file, not a voice message: %s", refusal)
+            log.info("Speech answered with a file, not a voice message: %s", refusal)
             return False
-        preview = text if len(text) <= CAPTION_CHARS else text[: CAPTION_CHARS - 1] + "…"
-        caption = t("🔊 {text}", interaction.locale, text=preview)
         await interaction.edit_original_response(
             content=subtext(discord.utils.escape_markdown(caption)), allowed_mentions=NO_MENTIONS
         )

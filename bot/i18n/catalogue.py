@@ -126,6 +126,10 @@ VIETNAMESE: dict[str, str] = {
     "A voice message (default), or an mp3 or wav file": "Một tin nhắn thoại (mặc định), hoặc tệp "
     "mp3 hay wav",
     "🔊 {text}": "🔊 {text}",
+    "Read aloud": "Đọc to",
+    "🔊 Read aloud": "🔊 Đọc to",
+    "🔊 Read aloud: the first {count} characters": "🔊 Đọc to: {count} ký tự đầu tiên",
+    "There is no text to read aloud in that message.": "Tin nhắn đó không có chữ nào để đọc to.",
     "Turn speech in an audio or video file into text.": "Chuyển lời nói trong tệp âm thanh "
     "hoặc video thành văn bản.",
     "The audio or video file (up to 50 MB)": "Tệp âm thanh hoặc video (tối đa 50 MB)",

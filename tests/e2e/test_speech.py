@@ -200,7 +200,7 @@ async def test_without_send_voice_messages_the_speech_comes_as_a_file(
     assert inter.original is not None
     [audio] = inter.original.attachments
     assert audio.filename == "no-voice-here.mp3"
-    assert "missing Send Voice Messages" in caplog.text
+    assert "not a voice message: missing Send Voice Messages" in caplog.text
 
 
 async def test_audio_that_cannot_be_transcoded_comes_as_the_original_file(
@@ -216,3 +216,37 @@ async def test_audio_that_cannot_be_transcoded_comes_as_the_original_file(
     [audio] = inter.original.attachments
     assert audio.filename == "broken-audio.mp3"
     assert "could not be transcoded" in caplog.text
+
+
+async def test_read_aloud_answers_a_message_with_a_voice_message_replying_to_it(
+    env: BotEnv,
+) -> None:
+    member = env.discord.add_member(name="listener")
+    sent = await env.discord.send_message("Read me, please:\n```\nskip this\n```\nThanks!")
+    inter = await env.discord.invoke_message_command("Read aloud", int(sent["id"]), user_id=member)
+    await inter.wait_done(lambda i: bool(i.original and i.original.content))
+    assert inter.original is not None and inter.original.content == "-# 🔊 Read aloud"
+    [voice] = [
+        m
+        for m in env.discord.bot_messages()
+        if (m.message_reference or {}).get("message_id") == sent["id"]
+    ]
+    assert voice.flags & IS_VOICE_MESSAGE
+    assert env.api.calls(SPEECH)[-1].json == {
+        "model": "tts-1",
+        "input": "Read me, please:\n\nThanks!",
+        "voice": "alloy",
+        "response_format": "mp3",
+    }
+    rows = await usage_rows(env, member)
+    assert [(r.feature, r.units, r.outcome) for r in rows] == [("tts", 25, "ok")]
+
+
+async def test_read_aloud_on_a_message_without_text_says_so_privately(env: BotEnv) -> None:
+    before = len(env.api.calls(SPEECH))
+    sent = await env.discord.send_message("```\nonly code here\n```")
+    inter = await env.discord.invoke_message_command("Read aloud", int(sent["id"]), locale="vi")
+    await inter.wait_done()
+    assert inter.original is not None and inter.original.ephemeral
+    assert inter.original.content == "Tin nhắn đó không có chữ nào để đọc to."
+    assert len(env.api.calls(SPEECH)) == before
