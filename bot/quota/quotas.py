@@ -25,6 +25,7 @@ from bot.quota.rules import (
     to_ledger_units,
     window_at,
 )
+from bot.storage.cache import LoadingCache
 from bot.storage.store import Store
 
 #: Slack for float sums of ledger units (seconds of audio).
@@ -47,8 +48,8 @@ class Quotas:
             Limit(s.feature, s.period, to_ledger_units(s.feature, s.amount), "dm")
             for s in dm_limits
         )
-        self._cache: dict[int, _GuildRules] = {}
-        self._generation = 0  # bumped by every change, so a load that raced one isn't cached
+        # Read before an interaction is acknowledged: one load per guild however many miss.
+        self._cache: LoadingCache[int, _GuildRules] = LoadingCache(self._load_rules)
 
     # -- checking ---------------------------------------------------------------------------
 
@@ -178,8 +179,7 @@ class Quotas:
         return cursor.rowcount > 0
 
     def _forget(self, guild_id: int) -> None:
-        self._generation += 1
-        self._cache.pop(guild_id, None)
+        self._cache.forget(guild_id)
 
     async def _find(self, guild_id: int, limit: Limit) -> Limit | None:
         async with self._db.execute(
@@ -193,10 +193,9 @@ class Quotas:
         return Limit(limit.feature, limit.period, float(row[0]), limit.scope, limit.target_id)
 
     async def _rules(self, guild_id: int) -> _GuildRules:
-        cached = self._cache.get(guild_id)
-        if cached is not None:
-            return cached
-        generation = self._generation
+        return await self._cache.get(guild_id)
+
+    async def _load_rules(self, guild_id: int) -> _GuildRules:
         async with self._db.execute(
             "SELECT feature, period, amount, scope, target_id FROM limits WHERE guild_id = ?"
             " ORDER BY feature, period, scope, target_id",
@@ -210,7 +209,4 @@ class Quotas:
             "SELECT role_id FROM exempt_roles WHERE guild_id = ?", (guild_id,)
         ) as cur:
             exempt = frozenset(int(row[0]) for row in await cur.fetchall())
-        rules = _GuildRules(limits, exempt)
-        if generation == self._generation:
-            self._cache[guild_id] = rules
-        return rules
+        return _GuildRules(limits, exempt)
