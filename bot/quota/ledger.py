@@ -5,6 +5,8 @@ it 'refunded' (it then counts for nothing). Quotas (bot/quotas.py) count reserve
 rows, so a reservation holds its units while the call is in flight. With a `Quotas`, the limit
 check and the reservation are one transaction: `reserve` (and so `charge`) raises
 `QuotaExceeded` before any API call, and concurrent calls can never overspend a limit.
+Reservations that arrive together share that transaction (a group commit, `Quotas.refusals`):
+one BEGIN/COMMIT and one read of the counters they touch instead of one of each per call.
 
 Quotas read running counters (`usage_counters`, migration 5), not the ledger: triggers adjust
 them in the same statement as every change of a row (reserve, settle, refund, delete), in the
