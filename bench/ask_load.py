@@ -51,7 +51,9 @@ KINDS = ("defer-only", "nexbot")
 PAUSE_BETWEEN_WAVES_S = 2.0
 
 
-async def run_wave(env: Env, kind: str, mode: str, n: int, args: argparse.Namespace) -> Wave:
+async def run_wave(
+    env: Env, kind: str, mode: str, n: int, args: argparse.Namespace, *, cold: bool
+) -> Wave:
     fake = env.fake
     loop = asyncio.get_running_loop()
     channels = env.take_channels(n)
@@ -75,6 +77,7 @@ async def run_wave(env: Env, kind: str, mode: str, n: int, args: argparse.Namesp
     busy, total = (a - b for a, b in zip(machine_busy_seconds(), machine_before, strict=True))
     return Wave(
         kind=kind,
+        cold=cold,
         mode=mode,
         n=n,
         answers=answers,
@@ -112,22 +115,25 @@ async def main_async(args: argparse.Namespace) -> None:
     hwm: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="nexbot-bench-") as tmp:
         workdir = Path(args.keep_logs) if args.keep_logs else Path(tmp)
+        plan = [("slash", n) for n in args.concurrency]
+        plan += [("mention", n) for n in args.mentions]
+        # With --cold every wave gets a freshly started bot; else one bot runs them all.
+        runs = [[step] for step in plan] if args.cold else [plan]
         for kind in args.kinds:
-            async with environment(kind, options(args), workdir) as env:
-                plan = [("slash", n) for n in args.concurrency]
-                plan += [("mention", n) for n in args.mentions]
-                for mode, n in plan:
-                    began = time.monotonic()
-                    wave = await run_wave(env, kind, mode, n, args)
-                    waves.append(wave)
-                    print(
-                        f"# {kind} {mode} N={n}: {wave.finished}/{n} answered in"
-                        f" {time.monotonic() - began:.1f} s",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    await asyncio.sleep(PAUSE_BETWEEN_WAVES_S)
-                hwm[kind] = peak_rss_mib(env.bot.pid)
+            for run in runs:
+                async with environment(kind, options(args), workdir) as env:
+                    for i, (mode, n) in enumerate(run):
+                        began = time.monotonic()
+                        wave = await run_wave(env, kind, mode, n, args, cold=i == 0)
+                        waves.append(wave)
+                        print(
+                            f"# {kind} {mode} N={n}: {wave.finished}/{n} answered in"
+                            f" {time.monotonic() - began:.1f} s",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        await asyncio.sleep(PAUSE_BETWEEN_WAVES_S)
+                    hwm[kind] = max(hwm.get(kind, 0.0), peak_rss_mib(env.bot.pid))
     report(waves, hwm, args)
 
 
@@ -175,6 +181,7 @@ def options(args: argparse.Namespace) -> Options:
         nexai_connection_limit=args.nexai_connection_limit,
         cprofile=args.cprofile,
         py_spy=args.py_spy,
+        log_level=args.log_level,
     )
 
 
@@ -211,6 +218,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--usage-rows", type=int, default=0, help="settled /ask rows in the ledger today"
+    )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="run every wave on a freshly started bot (each row then is a cold start)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="nexbot's LOG_LEVEL (the defer-only baseline stays at INFO)",
     )
     parser.add_argument("--keep-logs", help="keep the bots' logs and databases in this folder")
     parser.add_argument("--cprofile", help="profile nexbot with cProfile into this file")

@@ -55,6 +55,7 @@ class Options:
     nexai_connection_limit: int | None = None  # NEXAI_MAX_CONNECTIONS
     cprofile: str | None = None  # nexbot only
     py_spy: str | None = None  # nexbot only
+    log_level: str = "INFO"  # nexbot's LOG_LEVEL (the defer-only baseline stays at INFO)
 
 
 @dataclass
@@ -115,6 +116,8 @@ async def environment(kind: str, options: Options, workdir: Path) -> AsyncIterat
         ]
         if options.nexai_connection_limit is not None:
             bot_args.append(f"--nexai-connection-limit={options.nexai_connection_limit}")
+        if kind == "nexbot":
+            bot_args.append(f"--log-level={options.log_level}")
         if options.cprofile and kind == "nexbot":
             bot_args.append(f"--cprofile={options.cprofile}")
         bot = await Child.start(

@@ -3,8 +3,9 @@
     python -m bench.quota_load
 
 Every attempt is what an /ask does for its quota: ``Ledger.check`` (the early refusal before
-the defer), then ``Ledger.charge`` (the limit check and the reservation, one transaction), a
-pause standing in for the API call while the reservation is in flight, then the settle. All
+the defer), then ``Ledger.charge`` (the limit check and the reservation, one transaction
+shared by the reservations that arrive together), a pause standing in for the API call while
+the reservation is in flight, then the settle. All
 against a real SQLite file (WAL) in a temporary folder, with the bot's own Store, Quotas and
 Ledger.
 

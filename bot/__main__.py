@@ -13,7 +13,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 import aiohttp
@@ -43,10 +43,27 @@ def load_settings(exit_code: int = 2) -> Settings:
         raise SystemExit(exit_code) from None
 
 
-def setup_logging(level: str) -> None:
-    discord.utils.setup_logging(level=getattr(logging, level), root=True)
-    logging.getLogger("discord.http").setLevel(logging.WARNING)
-    logging.getLogger("discord.gateway").setLevel(logging.WARNING)
+#: nexbot's own loggers (modules log under their `__name__`): LOG_LEVEL sets them.
+OWN_LOGGERS = ("bot", "cogs")
+#: Every other logger (aiosqlite, discord.py, asyncio, aiohttp) logs from this level, whatever
+#: LOG_LEVEL says: at DEBUG, aiosqlite writes two lines per database operation on its one
+#: worker thread and discord.py one per gateway event. DEBUG_LOGGERS names exceptions.
+THIRD_PARTY_LEVEL = logging.INFO
+#: Third-party loggers quieter still: a line per HTTP request or gateway heartbeat.
+QUIET_LOGGERS = {"discord.http": logging.WARNING, "discord.gateway": logging.WARNING}
+
+
+def setup_logging(level: str, debug_loggers: Sequence[str] = ()) -> None:
+    """Log to stderr: nexbot's own loggers at `level`, everything else at INFO or above,
+    and each logger named in `debug_loggers` (DEBUG_LOGGERS) at DEBUG."""
+    own = logging.getLevelNamesMapping()[level]
+    discord.utils.setup_logging(level=max(own, THIRD_PARTY_LEVEL), root=True)
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(own)
+    for name, quiet in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(own, quiet))
+    for name in debug_loggers:
+        logging.getLogger(name).setLevel(logging.DEBUG)
 
 
 async def run(settings: Settings, **options: Any) -> None:
@@ -200,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "health":  # for Docker, 0 is healthy, 1 unhealthy (2 is reserved)
         raise SystemExit(0 if health(load_settings(exit_code=1)) else 1)
     settings = load_settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.debug_loggers)
     if args.command == "check":
         raise SystemExit(0 if asyncio.run(check(settings)) else 1)
     try:

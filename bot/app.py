@@ -19,6 +19,7 @@ from bot.chat.history import History
 from bot.chat.service import ChatService
 from bot.config import Settings
 from bot.i18n import VIETNAMESE
+from bot.interactions.acks_first import AcksFirst
 from bot.interactions.replies import on_app_command_error
 from bot.interactions.translator import CommandTranslator
 from bot.media.audio import Transcoder
@@ -70,6 +71,7 @@ class NexBot(commands.Bot):
         self.settings = settings
         self.rate_limits = RateLimitMonitor()
         self.admission = Admission(settings.max_inflight_per_member)
+        self.acks_first = AcksFirst()
         self.metrics = Metrics.from_settings(settings.metrics_port)
         self.metrics_server: MetricsServer | None = None
         self.heartbeat = Heartbeat(settings.health_file, self.gateway_connected)

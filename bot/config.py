@@ -39,7 +39,10 @@ class Settings(BaseSettings):
     database_busy_timeout_ms: int = Field(default=2_000, ge=0, le=60_000)
     default_chat_model: str = "gpt-4o-mini"
     dev_guild_id: int | None = None
+    #: nexbot's own loggers; other libraries log at INFO or above unless in DEBUG_LOGGERS.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: Other loggers to run at DEBUG by name, e.g. "aiosqlite,discord.gateway" (costly).
+    debug_loggers: Annotated[list[str], NoDecode] = []
 
     system_prompt: str = (
         "You are nexbot, a helpful assistant in a Discord server. Answer concisely and use "
@@ -112,7 +115,7 @@ class Settings(BaseSettings):
             raise ValueError("must not be empty")
         return value
 
-    @field_validator("image_models", "tts_voices", mode="before")
+    @field_validator("image_models", "tts_voices", "debug_loggers", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):

@@ -53,13 +53,15 @@ class Ask(commands.Cog):
         image: discord.Attachment | None = None,
         private: bool = False,
     ) -> None:
-        config = await self.bot.guild_settings.get(interaction.guild_id)
-        chosen = model is not None
-        model = model or config.chat_model or self.bot.settings.default_chat_model
         async with failures_told(interaction, self.bot.alerts):
-            self._check_model(model, image, chosen=chosen)
-            await self.bot.ledger.check(caller_of(interaction), "ask")  # early; charge decides
-            await interaction.response.defer(ephemeral=private, thinking=True)
+            with self.bot.acks_first.until_acknowledged():
+                config = await self.bot.guild_settings.get(interaction.guild_id)
+                chosen = model is not None
+                model = model or config.chat_model or self.bot.settings.default_chat_model
+                self._check_model(model, image, chosen=chosen)
+                await self.bot.ledger.check(caller_of(interaction), "ask")  # charge decides
+                await interaction.response.defer(ephemeral=private, thinking=True)
+            await self.bot.acks_first.wait_turn()  # a crowd's other acknowledgements first
             request = ChatRequest(
                 caller=caller_of(interaction),
                 channel_id=interaction.channel_id or interaction.user.id,

@@ -103,3 +103,11 @@ def test_bad_setting_is_named_in_one_line(
     lines = describe_errors(caught.value)
     assert any(line.startswith(expected) for line in lines), lines
     assert all("\n" not in line for line in lines)
+
+
+def test_debug_loggers_are_a_comma_separated_list_of_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DEBUG_LOGGERS", "aiosqlite, discord.gateway,")
+    settings = Settings(_env_file=None, **REQUIRED)
+    assert settings.debug_loggers == ["aiosqlite", "discord.gateway"]

@@ -14,8 +14,9 @@ from bot.nexai.constants import MAX_SSE_LINE_BYTES
 SSE_DONE = "[DONE]"
 
 
-async def sse_payloads(content: aiohttp.StreamReader) -> AsyncGenerator[str, None]:
-    """The `data` of each Server-Sent Event, however the bytes were split into reads."""
+async def sse_batches(content: aiohttp.StreamReader) -> AsyncGenerator[list[str], None]:
+    """The `data` of each Server-Sent Event, however the bytes were split into reads: one list
+    per read, of the events that read completed (reads that complete none yield nothing)."""
     pending = b""
     data: list[str] = []
     async for chunk in content.iter_any():
@@ -25,13 +26,13 @@ async def sse_payloads(content: aiohttp.StreamReader) -> AsyncGenerator[str, Non
                 raise MalformedResponseError("event stream line too long")
             continue
         *lines, pending = pending.split(b"\n")
-        for raw in lines:
-            if (payload := _take_line(raw, data)) is not None:
-                yield payload
+        batch = [payload for raw in lines if (payload := _take_line(raw, data)) is not None]
+        if batch:
+            yield batch
     if pending:
         _take_line(pending, data)
     if data:
-        yield "\n".join(data)
+        yield ["\n".join(data)]
 
 
 def _take_line(raw: bytes, data: list[str]) -> str | None:

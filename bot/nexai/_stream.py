@@ -20,8 +20,9 @@ from bot.nexai._errors import (
     make_stream_error,
 )
 from bot.nexai._payloads import ApiCall, Usage, estimate_usage, parse_usage
-from bot.nexai._sse import SSE_DONE, load_event, sse_payloads
+from bot.nexai._sse import SSE_DONE, load_event, sse_batches
 from bot.nexai.capabilities import ModelCapabilities
+from bot.nexai.constants import STREAM_READ_INTERVAL_S
 from bot.nexai.reasoning import ThinkFilter
 
 if TYPE_CHECKING:
@@ -145,17 +146,38 @@ class ChatStream:
         return estimate_usage(self._call.json, self.text)
 
     async def _pieces(self, resp: aiohttp.ClientResponse) -> AsyncGenerator[str, None]:
-        """Raw answer text from the event stream; sets `usage`; checks the stream completed."""
+        """Raw answer text from the event stream; sets `usage`; checks the stream completed.
+
+        The text of the events one read brings is one piece; once text has been handed on,
+        reads are STREAM_READ_INTERVAL_S apart, so a piece holds every token that arrived in
+        between (a few per read at a model's pace, instead of one wake-up per token)."""
         responses = self._capabilities.endpoint == "responses"
         read = self._responses_event if responses else self._chat_event
         self._complete = False
-        async with contextlib.aclosing(sse_payloads(resp.content)) as payloads:
-            async for payload in payloads:
-                if payload == SSE_DONE:
-                    self._complete = True
+        shown = False
+        async with contextlib.aclosing(sse_batches(resp.content)) as batches:
+            async for batch in batches:
+                texts: list[str] = []
+                failure: NexaiError | None = None
+                for payload in batch:
+                    if payload == SSE_DONE:
+                        self._complete = True
+                        break
+                    try:
+                        if text := read(load_event(payload)):
+                            texts.append(text)
+                    except NexaiError as error:  # the text before it still counts
+                        failure = error
+                        break
+                if texts:
+                    yield "".join(texts)
+                    shown = True
+                if failure is not None:
+                    raise failure
+                if self._complete:
                     break
-                if text := read(load_event(payload)):
-                    yield text
+                if shown:
+                    await asyncio.sleep(STREAM_READ_INTERVAL_S)
         if not self._complete:
             raise NexaiConnectionError(
                 "the event stream ended before the answer was complete", answered=True

@@ -32,6 +32,10 @@ DEFAULT_MAX_CONNECTIONS = 500
 
 #: The API refuses bigger uploads with 413; bytes are checked before sending.
 MAX_TRANSCRIPTION_BYTES = 50 * 1024 * 1024
+#: Once a stream has shown text, it is read at most this often: the events that arrived in
+#: between are parsed and handed on together, once, instead of one wake-up per token. Far
+#: below the bot's edit pace (STREAM_EDIT_INTERVAL_S), so no edit shows less for it.
+STREAM_READ_INTERVAL_S = 0.1
 #: A single SSE line longer than this is treated as a malformed stream.
 MAX_SSE_LINE_BYTES = 4 * 1024 * 1024
 #: How much of a non-JSON error body is kept as the message.

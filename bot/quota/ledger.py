@@ -5,6 +5,8 @@ it 'refunded' (it then counts for nothing). Quotas (bot/quotas.py) count reserve
 rows, so a reservation holds its units while the call is in flight. With a `Quotas`, the limit
 check and the reservation are one transaction: `reserve` (and so `charge`) raises
 `QuotaExceeded` before any API call, and concurrent calls can never overspend a limit.
+Reservations that arrive together share that transaction (a group commit, `Quotas.refusals`):
+one BEGIN/COMMIT and one read of the counters they touch instead of one of each per call.
 
 Quotas read running counters (`usage_counters`, migration 5), not the ledger: triggers adjust
 them in the same statement as every change of a row (reserve, settle, refund, delete), in the
@@ -22,23 +24,33 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING
 
-from bot.errors import UserFacingError
+from bot.errors import StorageError, UserFacingError
 from bot.ops.metrics import Metrics
 from bot.quota.admission import Admission, ShuttingDown, TooBusy
+from bot.quota.quotas import Ask, Quotas
 from bot.quota.rules import PERIODS, UNIT_NAMES, Caller, Feature, QuotaExceeded, window_at
 from bot.storage.store import Store
-
-if TYPE_CHECKING:
-    from bot.quota.quotas import Quotas
 
 log = logging.getLogger(__name__)
 
 #: How long the early quota check (before an interaction is acknowledged) may take.
 EARLY_CHECK_BUDGET_S = 0.5
+#: Most reservations decided in one transaction (a group commit); more wait for the next.
+RESERVE_BATCH = 256
 #: Ledger rows deleted per statement when pruning (~50 ms of the connection each).
 PRUNE_BATCH = 5_000
+
+
+class _Pending:
+    """A reservation waiting in the queue, and where its decision goes."""
+
+    def __init__(self, ask: Ask, model: str | None) -> None:
+        self.ask = ask
+        self.model = model
+        self.decided: asyncio.Future[int | QuotaExceeded] = (
+            asyncio.get_running_loop().create_future()
+        )
 
 
 class Charge:
@@ -81,38 +93,94 @@ class Ledger:
         self._admission = admission
         self._metrics = metrics or Metrics(enabled=False)
         self._clock = clock
+        self._queue: list[_Pending] = []  # reservations waiting for the next group
+        self._deciding: asyncio.Task[None] | None = None
+        self._refunds: set[asyncio.Task[None]] = set()
 
     async def reserve(
         self, caller: Caller, feature: Feature, units: float, model: str | None
     ) -> int:
         """Record a reservation and return its id; raise `QuotaExceeded` if a limit forbids it.
 
-        The check and the insert are one transaction, so no concurrent reservation can slip
-        in between them.
+        Reservations that arrive together are decided together (a group commit): one
+        transaction checks each against every limit that applies, counting the ones granted
+        before it, and inserts the granted rows, so no concurrent reservation can slip in
+        between a check and its insert. If the transaction fails, each of its reservations
+        fails with the error (`StorageError`) and none is recorded.
         """
-        now = self._clock()
+        pending = _Pending(Ask(caller, feature, units, self._clock()), model)
+        self._queue.append(pending)
+        if self._deciding is None:
+            self._deciding = asyncio.create_task(self._decide_queued(), name="ledger-reserve")
+        try:
+            decided = await asyncio.shield(pending.decided)
+        except asyncio.CancelledError:
+            # The caller gave up; a reservation made for it anyway is refunded.
+            pending.decided.add_done_callback(self._refund_abandoned)
+            raise
+        if isinstance(decided, QuotaExceeded):
+            raise decided
+        return decided
+
+    async def _decide_queued(self) -> None:
+        """Decide what is queued, RESERVE_BATCH at a time, until nothing is left."""
+        try:
+            while self._queue:
+                group = self._queue[:RESERVE_BATCH]
+                del self._queue[:RESERVE_BATCH]
+                try:
+                    decisions = await self._decide(group)
+                except Exception as error:
+                    log.warning("%s reservations failed together: %s", len(group), error)
+                    for pending in group:
+                        pending.decided.set_exception(StorageError(str(error)))
+                    continue
+                except BaseException:
+                    for pending in [*group, *self._queue]:
+                        pending.decided.cancel()
+                    self._queue.clear()
+                    raise
+                for pending, decision in zip(group, decisions, strict=True):
+                    pending.decided.set_result(decision)
+        finally:
+            self._deciding = None
+
+    async def _decide(self, group: list[_Pending]) -> list[int | QuotaExceeded]:
+        """One transaction: every limit check of `group`, in order, then the granted rows."""
+        asks = [pending.ask for pending in group]
         async with self._store.transaction() as db:
-            refusal = (
-                await self._quotas.refusal(caller, feature, units, now) if self._quotas else None
-            )
-            if refusal is None:
+            refusals = await self._quotas.refusals(asks) if self._quotas else [None] * len(asks)
+            decisions: list[int | QuotaExceeded] = []
+            for pending, refusal in zip(group, refusals, strict=True):
+                if refusal is not None:
+                    decisions.append(refusal)
+                    continue
+                ask = pending.ask
                 cursor = await db.execute(
                     "INSERT INTO usage (guild_id, channel_id, user_id, feature, units, model,"
                     " outcome, created_at) VALUES (?, ?, ?, ?, ?, ?, 'reserved', ?)",
                     (
-                        caller.guild_id,
-                        caller.channel_id,
-                        caller.user_id,
-                        feature,
-                        units,
-                        model,
-                        now,
+                        ask.caller.guild_id,
+                        ask.caller.channel_id,
+                        ask.caller.user_id,
+                        ask.feature,
+                        ask.units,
+                        pending.model,
+                        ask.now,
                     ),
                 )
-        if refusal is not None:
-            raise refusal
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+                assert cursor.lastrowid is not None
+                decisions.append(cursor.lastrowid)
+        return decisions
+
+    def _refund_abandoned(self, decided: asyncio.Future[int | QuotaExceeded]) -> None:
+        if decided.cancelled() or decided.exception() is not None:
+            return
+        reservation = decided.result()
+        if isinstance(reservation, int):
+            task = asyncio.create_task(self.refund(reservation), name="ledger-refund")
+            self._refunds.add(task)
+            task.add_done_callback(self._refunds.discard)
 
     async def check(self, caller: Caller, feature: Feature, units: float = 1) -> None:
         """Raise what `charge` would refuse with now (`QuotaExceeded`, `TooBusy`,

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.quota.rules import (
+    PERIODS,
     Caller,
     Feature,
     Limit,
@@ -25,10 +26,46 @@ from bot.quota.rules import (
     to_ledger_units,
     window_at,
 )
+from bot.storage.cache import LoadingCache
 from bot.storage.store import Store
 
 #: Slack for float sums of ledger units (seconds of audio).
 EPSILON = 1e-9
+
+
+#: Counters read per query: SQLite allows 500 terms in a compound SELECT by default.
+COUNTER_READ_BATCH = 400
+
+#: A row of `usage_counters`: guild_key, user_key, feature, period, window_start.
+_CounterKey = tuple[int, int, str, str, int]
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One reservation to decide: who, what, how much, and when (unix seconds)."""
+
+    caller: Caller
+    feature: Feature
+    units: float
+    now: float
+
+
+def _counter_key(caller: Caller, limit: Limit, start: dt.datetime) -> _CounterKey:
+    guild_key = caller.guild_id if caller.guild_id is not None else 0
+    user_key = caller.user_id if limit.per_member else 0
+    return (guild_key, user_key, limit.feature, limit.period, int(start.timestamp()))
+
+
+def _keys_counting(ask: Ask) -> list[_CounterKey]:
+    """The counters a ledger row for `ask` adds to (migration 5's triggers): its hour, day and
+    month windows, for the member and for the server total (user 0)."""
+    guild_key = ask.caller.guild_id if ask.caller.guild_id is not None else 0
+    keys: list[_CounterKey] = []
+    for period in PERIODS:
+        start = int(window_at(period, ask.now)[0].timestamp())
+        for user_key in (ask.caller.user_id, 0):
+            keys.append((guild_key, user_key, ask.feature, period, start))
+    return keys
 
 
 @dataclass(frozen=True)
@@ -47,8 +84,8 @@ class Quotas:
             Limit(s.feature, s.period, to_ledger_units(s.feature, s.amount), "dm")
             for s in dm_limits
         )
-        self._cache: dict[int, _GuildRules] = {}
-        self._generation = 0  # bumped by every change, so a load that raced one isn't cached
+        # Read before an interaction is acknowledged: one load per guild however many miss.
+        self._cache: LoadingCache[int, _GuildRules] = LoadingCache(self._load_rules)
 
     # -- checking ---------------------------------------------------------------------------
 
@@ -66,6 +103,56 @@ class Quotas:
             if used + units > limit.amount + EPSILON and (worst is None or end > worst.resets_at):
                 worst = QuotaExceeded(limit, used, units, end)
         return worst
+
+    async def refusals(self, asks: Sequence[Ask]) -> list[QuotaExceeded | None]:
+        """Decide several reservations together, each as if the ones granted before it in
+        `asks` were already in the ledger: None where one may go ahead, else its refusal.
+
+        One read of every counter the asks touch, then the decisions in order in memory.
+        Inside `Store.transaction` (with the granted rows inserted before it ends) this is
+        exact against every limit, however many asks share a limit.
+        """
+        plans: list[list[tuple[Limit, _CounterKey, dt.datetime]]] = []
+        keys: dict[_CounterKey, None] = {}
+        for ask in asks:
+            plan = []
+            for limit in await self.applicable(ask.caller, ask.feature):
+                start, end = window_at(limit.period, ask.now)
+                key = _counter_key(ask.caller, limit, start)
+                plan.append((limit, key, end))
+                keys[key] = None
+            plans.append(plan)
+        used = await self._read_counters(list(keys))
+        decided: list[QuotaExceeded | None] = []
+        for ask, plan in zip(asks, plans, strict=True):
+            worst: QuotaExceeded | None = None
+            for limit, key, end in plan:
+                spent = used[key]
+                if spent + ask.units > limit.amount + EPSILON and (
+                    worst is None or end > worst.resets_at
+                ):
+                    worst = QuotaExceeded(limit, spent, ask.units, end)
+            decided.append(worst)
+            if worst is None:  # what the ledger's triggers will count for the granted row
+                for key in _keys_counting(ask):
+                    if key in used:
+                        used[key] += ask.units
+        return decided
+
+    async def _read_counters(self, keys: Sequence[_CounterKey]) -> dict[_CounterKey, float]:
+        """The units of each counter (0 for one not written yet), COUNTER_READ_BATCH a query."""
+        used = dict.fromkeys(keys, 0.0)
+        for first in range(0, len(keys), COUNTER_READ_BATCH):
+            chunk = keys[first : first + COUNTER_READ_BATCH]
+            sql = " UNION ALL ".join(
+                f"SELECT {i}, units FROM usage_counters WHERE guild_key = ? AND user_key = ?"
+                " AND feature = ? AND period = ? AND window_start = ?"
+                for i in range(len(chunk))
+            )
+            args = [value for key in chunk for value in key]
+            for i, units in await self._db.execute_fetchall(sql, args):
+                used[chunk[i]] = float(units)
+        return used
 
     async def status(self, caller: Caller, now: float | None = None) -> list[LimitStatus]:
         """Every limit that applies to `caller`, with what was used of it so far."""
@@ -178,8 +265,7 @@ class Quotas:
         return cursor.rowcount > 0
 
     def _forget(self, guild_id: int) -> None:
-        self._generation += 1
-        self._cache.pop(guild_id, None)
+        self._cache.forget(guild_id)
 
     async def _find(self, guild_id: int, limit: Limit) -> Limit | None:
         async with self._db.execute(
@@ -193,10 +279,9 @@ class Quotas:
         return Limit(limit.feature, limit.period, float(row[0]), limit.scope, limit.target_id)
 
     async def _rules(self, guild_id: int) -> _GuildRules:
-        cached = self._cache.get(guild_id)
-        if cached is not None:
-            return cached
-        generation = self._generation
+        return await self._cache.get(guild_id)
+
+    async def _load_rules(self, guild_id: int) -> _GuildRules:
         async with self._db.execute(
             "SELECT feature, period, amount, scope, target_id FROM limits WHERE guild_id = ?"
             " ORDER BY feature, period, scope, target_id",
@@ -210,7 +295,4 @@ class Quotas:
             "SELECT role_id FROM exempt_roles WHERE guild_id = ?", (guild_id,)
         ) as cur:
             exempt = frozenset(int(row[0]) for row in await cur.fetchall())
-        rules = _GuildRules(limits, exempt)
-        if generation == self._generation:
-            self._cache[guild_id] = rules
-        return rules
+        return _GuildRules(limits, exempt)

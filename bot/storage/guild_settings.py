@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.storage.cache import LoadingCache
 from bot.storage.store import Store
 
 #: Settings that are one column of `guild_settings`.
@@ -41,21 +42,22 @@ DEFAULTS = GuildConfig()
 
 
 class GuildSettings:
-    """Reads (cached) and changes the `guild_settings` and `mention_channels` tables."""
+    """Reads (cached) and changes the `guild_settings` and `mention_channels` tables.
+
+    Commands read a server's settings before they acknowledge an interaction; a cold cache
+    loads each server once however many interactions arrive together (`LoadingCache`)."""
 
     def __init__(self, store: Store) -> None:
         self._db = store.conn
-        self._cache: dict[int, GuildConfig] = {}
-        self._generation = 0  # bumped by every change, so a load that raced one isn't cached
+        self._cache: LoadingCache[int, GuildConfig] = LoadingCache(self._load)
 
     async def get(self, guild_id: int | None) -> GuildConfig:
         """The settings of a server (the defaults for DMs, `guild_id` None)."""
         if guild_id is None:
             return DEFAULTS
-        cached = self._cache.get(guild_id)
-        if cached is not None:
-            return cached
-        generation = self._generation
+        return await self._cache.get(guild_id)
+
+    async def _load(self, guild_id: int) -> GuildConfig:
         async with self._db.execute(
             f"SELECT {', '.join(COLUMNS)} FROM guild_settings WHERE guild_id = ?", (guild_id,)
         ) as cur:
@@ -65,10 +67,7 @@ class GuildSettings:
         ) as cur:
             mentions = frozenset(int(r[0]) for r in await cur.fetchall())
         values = dict(zip(COLUMNS, row, strict=True)) if row else {}
-        config = GuildConfig(**values, mention_channel_ids=mentions)
-        if generation == self._generation:
-            self._cache[guild_id] = config
-        return config
+        return GuildConfig(**values, mention_channel_ids=mentions)
 
     async def set(self, guild_id: int, column: Column, value: str | int | None, by: int) -> None:
         """Set one setting (None: back to the default)."""
@@ -109,5 +108,4 @@ class GuildSettings:
             return frozenset(int(r[0]) for r in await cur.fetchall())
 
     def _forget(self, guild_id: int) -> None:
-        self._generation += 1
-        self._cache.pop(guild_id, None)
+        self._cache.forget(guild_id)

@@ -147,9 +147,20 @@ async def test_stream_reassembles_chunks_and_captures_usage(
     fake.chunk_size = 3
     stream = client.stream_chat("gpt-4o", HELLO)
     deltas = await collect(stream)
-    assert len(deltas) > 1
     assert "".join(deltas) == stream.text == DEFAULT_REPLY
     assert stream.usage == Usage(prompt_tokens=2, completion_tokens=3)
+
+
+async def test_stream_hands_on_the_first_text_alone_then_what_arrived_between_reads(
+    client: NexaiClient, fake: FakeNexai
+) -> None:
+    """Should wake once per read interval, not once per token, after the first text."""
+    fake.chunk_size = 1  # 17 events, 20 ms apart: about 0.35 s
+    fake.chunk_delay_s = 0.02
+    deltas = await collect(client.stream_chat("gpt-4o", HELLO))
+    assert deltas[0] == DEFAULT_REPLY[0]
+    assert "".join(deltas) == DEFAULT_REPLY
+    assert len(deltas) <= 6  # the first, then one piece per 0.1 s read
 
 
 async def test_stream_asks_for_sse_with_usage(client: NexaiClient, fake: FakeNexai) -> None:

@@ -430,3 +430,17 @@ async def test_a_slow_early_check_leaves_the_decision_to_the_charge(
     with pytest.raises(QuotaExceeded):
         async with ledger.charge(MEMBER_CALLER, "ask", 1):
             pass
+
+
+async def test_200_cold_early_checks_load_the_guilds_limits_and_exempt_roles_once(
+    store: Store,
+) -> None:
+    await Quotas(store).set_limit(GUILD, Limit("ask", "day", 50, "server"), set_by=1)
+    await Quotas(store).set_exempt(GUILD, EXEMPT_ROLE, True, by=1)
+    ledger, _ = ledger_of(store, Quotas(store))  # a freshly started bot: nothing cached
+    statements: list[str] = []
+    await store.conn.set_trace_callback(statements.append)
+    callers = [Caller(user, GUILD, user, (GUILD,)) for user in range(1, 201)]
+    await asyncio.gather(*(ledger.check(caller, "ask") for caller in callers))
+    assert sum("FROM limits" in sql for sql in statements) == 1
+    assert sum("FROM exempt_roles" in sql for sql in statements) == 1

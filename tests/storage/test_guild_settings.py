@@ -1,0 +1,44 @@
+"""GuildSettings: cached per server, loaded once however many callers miss it together."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+
+from bot.storage.guild_settings import GuildSettings
+from bot.storage.store import Store
+
+GUILD = 1000
+
+
+@pytest_asyncio.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(tmp_path / "settings.db")
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def test_200_cold_reads_of_a_servers_settings_run_its_queries_once(store: Store) -> None:
+    await GuildSettings(store).set(GUILD, "chat_model", "gpt-5-mini", by=1)
+    await GuildSettings(store).set_mention_channel(GUILD, 42, True, by=1)
+    settings = GuildSettings(store)  # a freshly started bot: nothing cached
+    statements: list[str] = []
+    await store.conn.set_trace_callback(statements.append)
+    configs = await asyncio.gather(*(settings.get(GUILD) for _ in range(200)))
+    assert {(c.chat_model, c.mention_channel_ids) for c in configs} == {
+        ("gpt-5-mini", frozenset({42}))
+    }
+    assert sum("FROM guild_settings" in sql for sql in statements) == 1
+    assert sum("FROM mention_channels" in sql for sql in statements) == 1
+
+
+async def test_a_change_is_read_back_at_once(store: Store) -> None:
+    settings = GuildSettings(store)
+    assert (await settings.get(GUILD)).system_prompt is None
+    await settings.set(GUILD, "system_prompt", "Be brief.", by=1)
+    assert (await settings.get(GUILD)).system_prompt == "Be brief."
