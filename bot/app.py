@@ -243,7 +243,7 @@ class NexBot(commands.Bot):
             await super().close()
         finally:
             await self.heartbeat.close()
-            self.charts.close()
+            await self.charts.close()
             if self.metrics_server is not None:
                 await self.metrics_server.close()
             if hasattr(self, "catalog"):

@@ -1,10 +1,11 @@
 """The report's chart: its data from the ledger (buckets per feature), the PNG drawn from it,
-the theme's contrast, and drawing off the event loop within a time bound."""
+the theme's contrast, and drawing in a child process within time and memory bounds."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -207,15 +208,25 @@ async def test_drawing_leaves_the_event_loop_free() -> None:
         png = await renderer.render(spec())
     finally:
         ticker.cancel()
-        renderer.close()
     assert png.startswith(PNG_SIGNATURE)
     assert ticks >= 5
 
 
 async def test_a_chart_that_takes_too_long_is_given_up() -> None:
     renderer = ChartRenderer(timeout_s=0.001)
-    try:
-        with pytest.raises(ChartUnavailable):
-            await renderer.render(spec())
-    finally:
-        renderer.close()
+    with pytest.raises(ChartUnavailable):
+        await renderer.render(spec())
+
+
+async def test_a_chart_that_needs_more_memory_than_its_cap_is_given_up() -> None:
+    """Should fail the drawing process, not the bot, when the address space cap is reached."""
+    renderer = ChartRenderer(memory_bytes=64 * 1024 * 1024)
+    with pytest.raises(ChartUnavailable):
+        await renderer.render(spec())
+
+
+async def test_the_chart_process_draws_what_the_spec_says() -> None:
+    drawn = spec()
+    png = await ChartRenderer().render(drawn)
+    assert png_size(png) == figure_size_px(drawn)
+    assert ChartSpec.from_data(json.dumps(read_png_data(png))) == drawn
