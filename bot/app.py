@@ -29,6 +29,7 @@ from bot.ops.alerts import Alerts
 from bot.ops.health import Heartbeat
 from bot.ops.metrics import Metrics, MetricsServer
 from bot.quota.admission import Admission
+from bot.quota.charts import ChartRenderer
 from bot.quota.ledger import Ledger
 from bot.quota.quotas import Quotas
 from bot.render import RateLimitMonitor
@@ -75,6 +76,7 @@ class NexBot(commands.Bot):
         self.metrics = Metrics.from_settings(settings.metrics_port)
         self.metrics_server: MetricsServer | None = None
         self.heartbeat = Heartbeat(settings.health_file, self.gateway_connected)
+        self.charts = ChartRenderer()
         self._shutdown_task: asyncio.Task[None] | None = None
         self._close_task: asyncio.Task[None] | None = None
         intents = discord.Intents.default()
@@ -246,6 +248,7 @@ class NexBot(commands.Bot):
             await super().close()
         finally:
             await self.heartbeat.close()
+            await self.charts.close()
             if self.metrics_server is not None:
                 await self.metrics_server.close()
             if hasattr(self, "catalog"):

@@ -19,9 +19,11 @@ from discord.ext import commands, tasks
 from bot.app import NexBot
 from bot.i18n import t
 from bot.interactions import quota_text as quota_text
+from bot.interactions import usage_text as usage_text
 from bot.interactions.callers import caller_of
 from bot.interactions.guards import NO_MENTIONS, PERIOD_CHOICES, and_more, card, moderators_only
-from bot.quota.reports import UsageReport, ledger_csv, usage_report
+from bot.quota.charts import ChartUnavailable
+from bot.quota.reports import UsageReport, ledger_csv, usage_report, usage_series
 from bot.quota.rules import FEATURES, Period, earlier_window
 from bot.render.embed_text import EMBED_DESCRIPTION_LIMIT, EMBED_FIELD_VALUE_LIMIT, fit_items
 
@@ -64,7 +66,7 @@ class Usage(commands.Cog):
         for feature in FEATURES:
             mine = [s for s in statuses if s.limit.feature == feature]
             if mine:
-                lines = [f"• {quota_text.status_line(s, locale)}" for s in mine]
+                lines = [usage_text.limit_bar_line(s, locale) for s in mine]
             else:
                 today = await self.bot.quotas.used(caller, feature, "day")
                 lines = [quota_text.unlimited_line(feature, today, locale)]
@@ -100,18 +102,30 @@ class Usage(commands.Cog):
         report = await usage_report(self.bot.store, guild_id, start, end)
         data = await ledger_csv(self.bot.store, guild_id, start, end)
         report_card = card(t("Usage report", locale), self._report_text(report, locale))
-        name = f"usage-{guild_id}-{period}-{start:%Y%m%d%H}.csv"
+        stem = f"usage-{guild_id}-{period}-{start:%Y%m%d%H}"
+        files: list[discord.File] = []
+        notes: list[str] = []
         if len(data) <= interaction.filesize_limit:
-            file = discord.File(io.BytesIO(data), filename=name)
-            await interaction.followup.send(
-                embed=report_card, file=file, ephemeral=True, allowed_mentions=NO_MENTIONS
-            )
-            return
-        report_card.set_footer(
-            text=t("The CSV is too large to attach; choose a shorter period.", locale)
-        )
+            files.append(discord.File(io.BytesIO(data), filename=f"{stem}.csv"))
+        else:
+            notes.append(t("The CSV is too large to attach; choose a shorter period.", locale))
+        series = await usage_series(self.bot.store, guild_id, cast(Period, period), start, end)
+        if not series.empty:
+            top = [member.user_id for member in report.top]
+            names = await usage_text.member_names(interaction.guild, top)
+            spec = usage_text.chart_spec(report, series, locale, names)
+            try:
+                png = await self.bot.charts.render(spec)
+            except ChartUnavailable:
+                notes.append(t("The chart could not be drawn this time.", locale))
+            else:
+                if len(png) <= interaction.filesize_limit:
+                    files.append(discord.File(io.BytesIO(png), filename=f"{stem}.png"))
+                    report_card.set_image(url=f"attachment://{stem}.png")
+        if notes:
+            report_card.set_footer(text="\n".join(notes))
         await interaction.followup.send(
-            embed=report_card, ephemeral=True, allowed_mentions=NO_MENTIONS
+            embed=report_card, files=files, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
     @staticmethod

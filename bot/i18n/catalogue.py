@@ -173,12 +173,15 @@ VIETNAMESE: dict[str, str] = {
     "This needs {requested} {unit}, but only {remaining} are left of this server's {period} total "
     "of {amount}. It resets {reset}.": "Yêu cầu này cần {requested} {unit}, nhưng tổng mức "
     "{period} {amount} của máy chủ chỉ còn {remaining}. Mức này được đặt lại {reset}.",
-    "{used} of {amount} {unit} {per_period} used, {remaining} left ({source}); resets "
-    "{reset}.": "Đã dùng {used} trên {amount} {unit} {per_period}, còn {remaining} ({source}); "
-    "đặt lại {reset}.",
-    "{used} of {amount} {unit} {per_period} used by the whole server, {remaining} left; resets "
-    "{reset}.": "Cả máy chủ đã dùng {used} trên {amount} {unit} {per_period}, còn {remaining}; "
-    "đặt lại {reset}.",
+    "{bar} {used}/{amount} {unit} {window} ({source}) · {remaining} left · resets {reset}": (
+        "{bar} {used}/{amount} {unit} {window} ({source}) · còn {remaining} · đặt lại {reset}"
+    ),
+    "{bar} {used}/{amount} {unit} {window} (whole server) · {remaining} left · resets {reset}": (
+        "{bar} {used}/{amount} {unit} {window} (cả máy chủ) · còn {remaining} · đặt lại {reset}"
+    ),
+    "this hour": "giờ này",
+    "today": "hôm nay",
+    "this month": "tháng này",
     "No limit; {used} {unit} used today.": "Không giới hạn; hôm nay đã dùng {used} {unit}.",
     "set for you": "đặt riêng cho bạn",
     "set for your role {role}": "đặt cho vai trò {role} của bạn",
@@ -216,6 +219,12 @@ VIETNAMESE: dict[str, str] = {
     "Top members": "Thành viên dùng nhiều nhất",
     "The CSV is too large to attach; choose a shorter period.": "Tệp CSV quá lớn để đính kèm; hãy "
     "chọn chu kỳ ngắn hơn.",
+    "The chart could not be drawn this time.": "Lần này chưa vẽ được biểu đồ.",
+    "Usage {window}": "Mức sử dụng {window}",
+    "Minute (UTC)": "Phút (UTC)",
+    "Hour of the day (UTC)": "Giờ trong ngày (UTC)",
+    "Day of the month (UTC)": "Ngày trong tháng (UTC)",
+    "calls": "lượt gọi",
     # /settings
     "Settings of this server": "Cài đặt của máy chủ này",
     "Chat model": "Mô hình trò chuyện",

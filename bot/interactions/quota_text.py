@@ -12,7 +12,7 @@ import datetime as dt
 import discord
 
 from bot.i18n import t
-from bot.quota.rules import Feature, Limit, LimitStatus, Period, QuotaExceeded, to_limit_units
+from bot.quota.rules import Feature, Limit, Period, QuotaExceeded, to_limit_units
 
 Locale = discord.Locale | str | None
 
@@ -131,30 +131,6 @@ def refusal_message(error: QuotaExceeded, locale: Locale) -> str:
             "This needs {requested} {unit}, but only {remaining} are left of your {period} "
             "limit of {amount} ({source}). It resets {reset}."
         )
-    return t(text, locale, source=source(limit, locale), **fields)
-
-
-def status_line(status: LimitStatus, locale: Locale) -> str:
-    """How much of one limit is used and left, and when it resets."""
-    limit = status.limit
-    feature = limit.feature
-    fields = {
-        "used": amount(feature, status.used),
-        "amount": amount(feature, limit.amount),
-        "unit": unit(feature, locale, limit.amount),
-        "per_period": per_period(limit.period, locale),
-        "remaining": amount(feature, status.remaining),
-        "reset": timestamp(status.resets_at),
-    }
-    if limit.scope == "total":
-        text = (
-            "{used} of {amount} {unit} {per_period} used by the whole server, {remaining} left;"
-            " resets {reset}."
-        )
-        return t(text, locale, **fields)
-    text = (
-        "{used} of {amount} {unit} {per_period} used, {remaining} left ({source}); resets {reset}."
-    )
     return t(text, locale, source=source(limit, locale), **fields)
 
 

@@ -1,4 +1,5 @@
-"""A server's usage over a window: totals per feature, top members, and the ledger as CSV."""
+"""A server's usage over a window: totals per feature, top members, use per feature over time
+(the data of the report's chart), and the ledger as CSV."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from bot.quota.rules import FEATURES, UNIT_NAMES, Feature
+from bot.quota.rules import FEATURES, UNIT_NAMES, Feature, Period
 from bot.storage.store import Store
 
 #: Members listed in a report.
@@ -46,6 +47,7 @@ class MemberTotal:
     user_id: int
     calls: int
     units: dict[Feature, float] = field(default_factory=dict)
+    calls_by_feature: dict[Feature, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,12 +90,66 @@ async def usage_report(
         per_member = await cur.fetchall()
     units: defaultdict[int, dict[Feature, float]] = defaultdict(dict)
     calls: defaultdict[int, int] = defaultdict(int)
+    by_feature: defaultdict[int, dict[Feature, int]] = defaultdict(dict)
     for user_id, feature, amount, count in per_member:
         units[user_id][feature] = float(amount)
         calls[user_id] += int(count)
+        by_feature[user_id][feature] = int(count)
     ranked = sorted(calls, key=lambda uid: (-calls[uid], uid))[:top]
-    top_members = [MemberTotal(uid, calls[uid], units[uid]) for uid in ranked]
+    top_members = [MemberTotal(uid, calls[uid], units[uid], by_feature[uid]) for uid in ranked]
     return UsageReport(start, end, features, top_members)
+
+
+#: Width of a chart's time buckets per report period: 5 minutes of an hour, hours of a day,
+#: days of a month (UTC days are 86,400 s of unix time, so buckets align with the windows).
+BUCKET_S: dict[Period, int] = {"hour": 300, "day": 3600, "month": 86_400}
+
+
+@dataclass(frozen=True)
+class UsageSeries:
+    """A feature's use per time bucket of the window: `units[i]` (ledger units, reserved and
+    done calls, as the totals count them) in [start + i * bucket_s, start + (i + 1) * bucket_s)."""
+
+    period: Period
+    start: dt.datetime
+    end: dt.datetime
+    bucket_s: int
+    units: dict[Feature, list[float]]
+
+    @property
+    def buckets(self) -> int:
+        return round((self.end - self.start).total_seconds()) // self.bucket_s
+
+    def bucket_start(self, index: int) -> dt.datetime:
+        return self.start + dt.timedelta(seconds=index * self.bucket_s)
+
+    @property
+    def empty(self) -> bool:
+        return not any(any(values) for values in self.units.values())
+
+
+async def usage_series(
+    store: Store, guild_id: int, period: Period, start: dt.datetime, end: dt.datetime
+) -> UsageSeries:
+    """Use per feature per bucket of the window (`BUCKET_S[period]` wide); only features with
+    use in the window are listed, in `FEATURES` order. One grouped read of the guild's index."""
+    bucket_s = BUCKET_S[period]
+    series = UsageSeries(period, start, end, bucket_s, {})
+    first = start.timestamp()
+    async with store.conn.execute(
+        "SELECT feature, CAST((created_at - ?) / ? AS INTEGER) AS bucket, SUM(units) FROM usage"
+        " WHERE guild_id = ? AND created_at >= ? AND created_at < ? AND outcome != 'refunded'"
+        " GROUP BY feature, bucket",
+        (first, bucket_s, guild_id, first, end.timestamp()),
+    ) as cur:
+        rows = await cur.fetchall()
+    found: dict[str, list[float]] = {}
+    for feature, bucket, amount in rows:
+        values = found.setdefault(feature, [0.0] * series.buckets)
+        if 0 <= bucket < len(values):
+            values[bucket] += float(amount)
+    series.units.update({f: found[f] for f in FEATURES if f in found})
+    return series
 
 
 async def ledger_csv(store: Store, guild_id: int, start: dt.datetime, end: dt.datetime) -> bytes:

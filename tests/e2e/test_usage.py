@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import time
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from bot.quota.rules import Limit
+from bot.quota.charts import read_png_data
+from bot.quota.rules import Limit, window
 from tests.e2e.conftest import BotEnv, bot_env
 from tests.e2e.moderation_support import (
+    MODERATOR,
     NO_PERMISSION,
     moderate,
     outcome,
@@ -21,6 +25,7 @@ from tests.e2e.moderation_support import (
     run,
     text_of,
 )
+from tests.fakes.discord import FakeFile, FakeMessage
 from tests.fakes.nexai import DEFAULT_REPLY, Error
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -59,10 +64,47 @@ async def test_usage_shows_what_was_used_and_what_is_left_per_feature(env: BotEn
     assert shown.embeds[0]["title"] == "Your usage"
     lines = field(shown.embeds, "/ask").splitlines()
     assert lines[0] == (
-        f"• 2 of 5 ask requests per day used, 3 left (the server default); resets {resets('day')}."
+        f"▰▰▰▰▱▱▱▱▱▱ 2/5 ask requests today (the server default) · 3 left · resets {resets('day')}"
     )
-    assert lines[1].startswith("• 2 of 100 ask requests per month used by the whole server")
+    assert lines[1] == (
+        "▰▱▱▱▱▱▱▱▱▱ 2/100 ask requests this month (whole server) · 98 left"
+        f" · resets {resets('month')}"
+    )
     assert field(shown.embeds, "/imagine") == "No limit; 0 generated images used today."
+
+
+BARS = {
+    "en-US": [
+        "▱▱▱▱▱▱▱▱▱▱ 0/4 ask requests today (set for you) · 4 left · resets {reset}",
+        "▰▰▰▰▰▱▱▱▱▱ 2/4 ask requests today (set for you) · 2 left · resets {reset}",
+        "▰▰▰▰▰▰▰▰▰▰ 4/4 ask requests today (set for you) · 0 left · resets {reset}",
+    ],
+    "vi": [
+        "▱▱▱▱▱▱▱▱▱▱ 0/4 lượt hỏi hôm nay (đặt riêng cho bạn) · còn 4 · đặt lại {reset}",
+        "▰▰▰▰▰▱▱▱▱▱ 2/4 lượt hỏi hôm nay (đặt riêng cho bạn) · còn 2 · đặt lại {reset}",
+        "▰▰▰▰▰▰▰▰▰▰ 4/4 lượt hỏi hôm nay (đặt riêng cho bạn) · còn 0 · đặt lại {reset}",
+    ],
+}
+
+
+@pytest.mark.parametrize("locale", ["en-US", "vi"])
+async def test_usage_shows_an_unused_a_partly_used_and_a_used_up_limit_as_bars(
+    env: BotEnv, locale: str
+) -> None:
+    guild = env.discord.guild_id
+    members = [env.discord.add_member(name=f"bars-{locale}-{used}") for used in (0, 2, 4)]
+    shown: list[str] = []
+    for member, used in zip(members, (0, 2, 4), strict=True):
+        limit = Limit("ask", "day", 4, "member", member)
+        await env.bot.quotas.set_limit(guild, limit, set_by=1)
+        try:
+            for n in range(used):
+                assert await ask(env, f"bar {n}", member) == DEFAULT_REPLY
+            usage = outcome(await run(env, "usage", user_id=member, locale=locale))
+        finally:
+            await env.bot.quotas.remove_limit(guild, limit)
+        shown.append(field(usage.embeds, "/ask"))
+    assert shown == [line.format(reset=resets("day")) for line in BARS[locale]]
 
 
 async def test_usage_in_direct_messages_shows_the_members_own_use(env: BotEnv) -> None:
@@ -90,9 +132,7 @@ async def test_the_usage_report_has_totals_top_members_and_the_ledger_as_csv(
     assert top.index(f"<@{heavy}> — 3 ask requests") < top.index(f"<@{light}> — 1 ask request")
     assert "refunded)" in text and "**/ask**:" in text
 
-    (attachment,) = report.attachments
-    assert attachment.filename.endswith(".csv")
-    rows = list(csv.DictReader(io.StringIO(attachment.data.decode())))
+    rows = csv_rows(report)
     mine = [r for r in rows if int(r["user_id"]) in (light, heavy)]
     assert [(int(r["user_id"]), r["outcome"]) for r in mine] == [
         (light, "ok"),
@@ -108,9 +148,90 @@ async def test_the_usage_report_has_totals_top_members_and_the_ledger_as_csv(
     assert first["created_at_utc"].endswith("+00:00") and first["settled_at_utc"]
 
 
+def csv_rows(report: FakeMessage) -> list[dict[str, str]]:
+    (attachment,) = [a for a in report.attachments if a.filename.endswith(".csv")]
+    return list(csv.DictReader(io.StringIO(attachment.data.decode())))
+
+
+def chart_of(report: FakeMessage) -> FakeFile:
+    (chart,) = [a for a in report.attachments if a.filename.endswith(".png")]
+    return chart
+
+
+async def test_the_usage_report_shows_a_png_chart_in_its_card(env: BotEnv) -> None:
+    member = env.discord.add_member(name="charted")
+    assert await ask(env, "for the chart", member) == DEFAULT_REPLY
+    report = await moderate(env, "usage-report", None, {"period": "day"})
+    chart = chart_of(report)
+    assert report.embeds[0]["image"]["url"] == f"attachment://{chart.filename}"
+    png = chart.data
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert 800 <= width <= 1600 and 400 <= height <= 2400
+    assert 10_000 < len(png) < 1_000_000
+
+
+async def test_the_charts_numbers_are_the_ledgers_per_hour_and_per_member(env: BotEnv) -> None:
+    """Should draw, per feature, the counted units of each UTC hour of the day, and, per top
+    member, their counted calls per feature: the same rows the CSV of the report lists."""
+    first = env.discord.add_member(name="Ada")
+    second = env.discord.add_member(name="Bao")
+    for prompt in ("chart a", "chart b"):
+        assert await ask(env, prompt, first) == DEFAULT_REPLY
+    assert await ask(env, "chart c", second) == DEFAULT_REPLY
+    env.api.enqueue("/chat/completions", Error(400, "nope"))
+    assert await ask(env, "chart refunded", second) == "nexai refused the request: nope"
+
+    report = await moderate(env, "usage-report", None, {"period": "day"})
+    data = read_png_data(chart_of(report).data)
+    counted = [r for r in csv_rows(report) if r["outcome"] != "refunded"]
+    per_hour: defaultdict[str, list[float]] = defaultdict(lambda: [0.0] * 24)
+    calls: Counter[tuple[str, str]] = Counter()
+    for row in counted:
+        hour = dt.datetime.fromisoformat(row["created_at_utc"]).hour
+        per_hour[f"/{row['feature']}"][hour] += float(row["units"])
+        calls[row["user_id"], f"/{row['feature']}"] += 1
+    panels = {p["title"]: p["values"] for p in data["panels"]}  # type: ignore[attr-defined]
+    assert panels == dict(per_hour)
+    assert data["x_ticks"] == [f"{h:02}" for h in range(24)]
+    legend: list[str] = data["legend"]  # type: ignore[assignment]
+    totals = Counter(row["user_id"] for row in counted)
+    top = sorted(totals, key=lambda uid: (-totals[uid], int(uid)))[:10]
+    expected = [
+        {
+            "label": env.discord.users[int(uid)]["global_name"],
+            "parts": [calls[uid, f] for f in legend],
+        }
+        for uid in top
+    ]
+    assert data["ranking"] == expected
+    drawn = {bar["label"]: bar["parts"] for bar in expected}
+    assert drawn["Ada"][legend.index("/ask")] == 2
+    assert drawn["Bao"][legend.index("/ask")] == 1  # the refunded call counts nothing
+
+
+async def test_a_months_chart_has_one_bucket_per_day_labelled_in_vietnamese(env: BotEnv) -> None:
+    member = env.discord.add_member(name="monthly")
+    assert await ask(env, "this month", member) == DEFAULT_REPLY
+    inter = await run(env, "usage-report", {"period": "month"}, permissions=MODERATOR, locale="vi")
+    report = outcome(inter)
+    data = read_png_data(chart_of(report).data)
+    start, end = window("month", dt.datetime.now(dt.UTC))
+    assert data["x_ticks"] == [str(day) for day in range(1, (end - start).days + 1)]
+    assert data["x_label"] == "Ngày trong tháng (UTC)"
+    assert data["title"] == f"Mức sử dụng {start:%Y-%m} UTC"
+    assert (data["ranking_title"], data["ranking_label"]) == (
+        "Thành viên dùng nhiều nhất",
+        "lượt gọi",
+    )
+    assert {"title": "/ask", "y_label": "lượt hỏi"}.items() <= data["panels"][0].items()  # type: ignore[index]
+
+
 async def test_an_empty_period_reports_no_usage(env: BotEnv) -> None:
+    """Should say so in a sentence, with no chart."""
     report = await moderate(env, "usage-report", None, {"period": "month", "back": 12})
     assert "No usage in this period." in text_of(report)
+    assert "image" not in report.embeds[0]
     (attachment,) = report.attachments
     assert attachment.data.decode().splitlines() == [
         "id,created_at_utc,settled_at_utc,user_id,channel_id,feature,units,unit,tokens,"
