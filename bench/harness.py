@@ -34,6 +34,7 @@ from bench.upstream import (
 )
 from bot.quota.quotas import Quotas
 from bot.quota.rules import Limit, Scope, window
+from bot.storage.sqlite import SQLiteStore
 from bot.storage.store import Store
 from tests.fakes.nexai import FakeNexai
 
@@ -145,7 +146,7 @@ async def environment(kind: str, options: Options, workdir: Path) -> AsyncIterat
 
 async def prepare_database(db: Path, guild_id: int, options: Options) -> None:
     """Limits and earlier usage, written before the bot opens the file."""
-    store = await Store.open(db)
+    store = await SQLiteStore.open(db)
     try:
         if options.ask_limit is not None:
             limit = Limit("ask", "day", options.ask_limit, options.ask_limit_scope)
@@ -165,7 +166,7 @@ async def add_usage_rows(store: Store, guild_id: int, rows: int, *, seed: int = 
         at = rng.uniform(start, now)
         values.append((guild_id, 5, 500_000 + rng.randrange(1000), at, at))
     async with store.transaction() as db:
-        await db.executemany(
+        await db.execute_many(
             "INSERT INTO usage (guild_id, channel_id, user_id, feature, units, tokens, model,"
             " outcome, created_at, settled_at)"
             " VALUES (?, ?, ?, 'ask', 1, 300, 'gpt-4o-mini', 'ok', ?, ?)",

@@ -39,6 +39,7 @@ from bench.report import p50_95_99, table
 from bot.quota.ledger import Ledger
 from bot.quota.quotas import Quotas
 from bot.quota.rules import Caller, Limit, QuotaExceeded
+from bot.storage.sqlite import SQLiteStore
 from bot.storage.store import Store
 
 GUILD_ID = 1
@@ -89,7 +90,7 @@ class QuotaBench:
 
     @classmethod
     async def open(cls, path: Path, call_s: float) -> QuotaBench:
-        return cls(await Store.open(path), call_s)
+        return cls(await SQLiteStore.open(path), call_s)
 
     async def close(self) -> None:
         await self.store.close()
@@ -152,8 +153,7 @@ class QuotaBench:
     async def counted(self) -> Counter[int]:
         """Reservations that count against a limit (reserved or settled), per member."""
         sql = "SELECT user_id, COUNT(*) FROM usage WHERE outcome IN ('reserved', 'ok') GROUP BY 1"
-        async with self.store.conn.execute(sql) as cursor:
-            return Counter({int(user): int(n) for user, n in await cursor.fetchall()})
+        return Counter({int(user): int(n) for user, n in await self.store.fetch_all(sql)})
 
 
 async def throughput(bench: QuotaBench, args: argparse.Namespace) -> list[Outcome]:

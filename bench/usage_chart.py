@@ -38,6 +38,7 @@ from bot.interactions.usage_text import chart_spec
 from bot.quota.charts import ChartRenderer, figure_size_px
 from bot.quota.reports import ledger_csv, usage_report, usage_series
 from bot.quota.rules import window
+from bot.storage.sqlite import SQLiteStore
 from bot.storage.store import Store
 
 GUILD_ID = 1
@@ -65,7 +66,7 @@ async def fill(store: Store, rows: int, members: int, seed: int) -> None:
         outcome = "refunded" if rng.random() < REFUNDED_SHARE else "ok"
         values.append((GUILD_ID, 10, 500_000 + member, feature, units[feature], outcome, at, at))
     async with store.transaction() as db:
-        await db.executemany(
+        await db.execute_many(
             "INSERT INTO usage (guild_id, channel_id, user_id, feature, units, tokens, model,"
             " outcome, created_at, settled_at) VALUES (?, ?, ?, ?, ?, 300, 'm', ?, ?, ?)",
             values,
@@ -107,7 +108,7 @@ async def loop_lag_while(work: Awaitable[Any]) -> tuple[Any, float]:
 
 async def run(rows: int, members: int, runs: int, seed: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        store = await Store.open(Path(folder) / "usage.db")
+        store = await SQLiteStore.open(Path(folder) / "usage.db")
         renderer = ChartRenderer()
         try:
             fill_started = time.perf_counter()

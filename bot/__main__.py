@@ -23,7 +23,8 @@ from pydantic import ValidationError
 from bot.config import Settings, describe_errors
 from bot.nexai import NexaiClient, NexaiError
 from bot.ops.health import check_heartbeat
-from bot.storage.store import Store
+from bot.storage.backends import open_store
+from bot.storage.store import redact_url
 
 log = logging.getLogger("bot")
 
@@ -149,13 +150,15 @@ async def check(settings: Settings) -> bool:
         except NexaiError as error:
             results.append(("nexai API key", False, f"{type(error).__name__}: {error}"))
 
+    url = settings.database_url_value
+    where = redact_url(url) if url else str(settings.database_path)
     try:
-        store = await Store.open(settings.database_path)
+        store = await open_store(url, settings.database_path)
         version = await store.schema_version()
         await store.close()
-        results.append(("Database", True, f"{settings.database_path} (schema {version})"))
+        results.append(("Database", True, f"{where} (schema {version})"))
     except Exception as error:
-        results.append(("Database", False, f"{settings.database_path}: {error}"))
+        results.append(("Database", False, f"{where}: {error}"))
 
     for name, ok, detail in results:
         print(f"{'ok ' if ok else 'FAIL'} {name}: {detail}")

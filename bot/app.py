@@ -33,6 +33,7 @@ from bot.quota.charts import ChartRenderer
 from bot.quota.ledger import Ledger
 from bot.quota.quotas import Quotas
 from bot.render import RateLimitMonitor
+from bot.storage.backends import open_store
 from bot.storage.guild_settings import GuildSettings
 from bot.storage.store import Store
 
@@ -92,8 +93,11 @@ class NexBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         settings = self.settings
-        self.store = await Store.open(
-            settings.database_path, busy_timeout_ms=settings.database_busy_timeout_ms
+        self.store = await open_store(
+            settings.database_url_value,
+            settings.database_path,
+            busy_timeout_ms=settings.database_busy_timeout_ms,
+            pool_size=settings.database_pool_size,
         )
         self.session = aiohttp.ClientSession(
             # aiohttp's default of 100 connections queued answers past 100 at once (bench/).

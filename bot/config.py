@@ -35,8 +35,12 @@ class Settings(BaseSettings):
     discord_token: SecretStr
     nexai_api_key: SecretStr
     nexai_base_url: str = DEFAULT_BASE_URL
+    #: postgresql://user:password@host/db: PostgreSQL, shared by several bot processes.
+    #: Unset: the SQLite file at DATABASE_PATH.
+    database_url: SecretStr | None = None
     database_path: Path = Path("nexbot.db")
     database_busy_timeout_ms: int = Field(default=2_000, ge=0, le=60_000)
+    database_pool_size: int = Field(default=10, ge=1, le=100)
     default_chat_model: str = "gpt-4o-mini"
     dev_guild_id: int | None = None
     #: nexbot's own loggers; other libraries log at INFO or above unless in DEBUG_LOGGERS.
@@ -103,6 +107,15 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (unset it to use DATABASE_PATH)")
+        return value
+
     @field_validator("dm_limits", mode="before")
     @classmethod
     def _parse_dm_limits(cls, value: object) -> object:
@@ -121,6 +134,10 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @property
+    def database_url_value(self) -> str | None:
+        return self.database_url.get_secret_value() if self.database_url else None
 
     def capability_table(self) -> CapabilityTable:
         return CapabilityTable(

@@ -10,13 +10,13 @@ import io
 import logging
 from typing import cast
 
-import aiosqlite
 import discord
 from discord import app_commands
 from discord.app_commands import locale_str as _
 from discord.ext import commands, tasks
 
 from bot.app import NexBot
+from bot.errors import StorageError
 from bot.i18n import t
 from bot.interactions import quota_text as quota_text
 from bot.interactions import usage_text as usage_text
@@ -47,7 +47,7 @@ class Usage(commands.Cog):
         """Delete old ledger rows: once at start, then daily."""
         try:
             await self.bot.ledger.prune(self.bot.settings.usage_retention_days)
-        except aiosqlite.Error:
+        except StorageError:
             log.exception("Could not prune the usage ledger")
 
     @app_commands.command(

@@ -88,18 +88,17 @@ class History:
     """Stored turns per channel (a thread is its own channel)."""
 
     def __init__(self, store: Store) -> None:
-        self._db = store.conn
+        self._store = store
 
     async def recent(self, channel_id: int, limit: int) -> list[Turn]:
         if limit <= 0:
             return []
-        async with self._db.execute(
+        rows = await self._store.fetch_all(
             "SELECT role, author_name, content FROM messages WHERE channel_id = ?"
             " ORDER BY id DESC LIMIT ?",
             (channel_id, limit),
-        ) as cur:
-            rows = await cur.fetchall()
-        return [Turn(role, name, content) for role, name, content in reversed(list(rows))]
+        )
+        return [Turn(role, name, content) for role, name, content in reversed(rows)]
 
     async def add_exchange(
         self,
@@ -114,23 +113,15 @@ class History:
         bot_name: str,
     ) -> None:
         """Store both sides of one exchange together, so memory never holds half of one."""
-        await self._db.execute(  # one statement, so both rows land or neither does
+        now = time.time()
+        await self._store.execute(  # one statement, so both rows land or neither does
             "INSERT INTO messages (channel_id, role, author_id, author_name, content, model,"
-            " created_at) VALUES (:channel, 'user', :author_id, :author_name, :prompt, NULL, :now),"
-            " (:channel, 'assistant', :bot_id, :bot_name, :answer, :model, :now)",
-            {
-                "channel": channel_id,
-                "author_id": author_id,
-                "author_name": author_name,
-                "prompt": prompt,
-                "bot_id": bot_id,
-                "bot_name": bot_name,
-                "answer": answer,
-                "model": model,
-                "now": time.time(),
-            },
+            " created_at) VALUES (?, 'user', ?, ?, ?, NULL, ?), (?, 'assistant', ?, ?, ?, ?, ?)",
+            (
+                *(channel_id, author_id, author_name, prompt, now),
+                *(channel_id, bot_id, bot_name, answer, model, now),
+            ),
         )
 
     async def forget(self, channel_id: int) -> int:
-        cursor = await self._db.execute("DELETE FROM messages WHERE channel_id = ?", (channel_id,))
-        return cursor.rowcount
+        return await self._store.execute("DELETE FROM messages WHERE channel_id = ?", (channel_id,))

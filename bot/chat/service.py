@@ -17,7 +17,6 @@ from bot.quota.ledger import Ledger
 from bot.quota.rules import Caller
 from bot.render import RateLimitMonitor, ReplyTarget, StreamedReply
 from bot.render.subtext import SubtextEscaper, subtext
-from bot.storage.store import storage_errors
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +98,7 @@ class ChatService:
         Database failures arrive as `StorageError`, except after the answer arrived: then it is
         still shown, and only logged as not remembered or not settled.
         """
-        with storage_errors():
-            messages = await self._messages(request)
+        messages = await self._messages(request)
         reply = StreamedReply(
             target,
             pacer=self._monitor,
@@ -109,31 +107,30 @@ class ChatService:
         )
         outcome: ChatOutcome | None = None
         try:
-            with storage_errors():
-                async with self._ledger.charge(request.caller, "ask", 1, request.model) as charge:
-                    try:
-                        outcome = await self._stream(request, messages, reply)
-                    except asyncio.CancelledError:  # the bot is shutting down: end it visibly
-                        await end_stopped(reply, subtext(t(STOPPED_NOTE, request.locale)))
-                        raise
-                    except BaseException:
-                        if reply.text:
-                            reply.cancel()
-                        else:  # nothing but a status line was shown: the error replaces it
-                            await reply.discard()
-                        raise
-                    charge.settle(tokens=outcome.tokens, tokens_estimated=outcome.tokens_estimated)
-                if request.remember and outcome.complete and outcome.text.strip():
-                    await self._history.add_exchange(
-                        request.channel_id,
-                        author_id=request.caller.user_id,
-                        author_name=request.author_name,
-                        prompt=request.prompt,
-                        answer=outcome.text,
-                        model=request.model,
-                        bot_id=bot_id,
-                        bot_name=bot_name,
-                    )
+            async with self._ledger.charge(request.caller, "ask", 1, request.model) as charge:
+                try:
+                    outcome = await self._stream(request, messages, reply)
+                except asyncio.CancelledError:  # the bot is shutting down: end it visibly
+                    await end_stopped(reply, subtext(t(STOPPED_NOTE, request.locale)))
+                    raise
+                except BaseException:
+                    if reply.text:
+                        reply.cancel()
+                    else:  # nothing but a status line was shown: the error replaces it
+                        await reply.discard()
+                    raise
+                charge.settle(tokens=outcome.tokens, tokens_estimated=outcome.tokens_estimated)
+            if request.remember and outcome.complete and outcome.text.strip():
+                await self._history.add_exchange(
+                    request.channel_id,
+                    author_id=request.caller.user_id,
+                    author_name=request.author_name,
+                    prompt=request.prompt,
+                    answer=outcome.text,
+                    model=request.model,
+                    bot_id=bot_id,
+                    bot_name=bot_name,
+                )
         except StorageError as error:
             if outcome is None:
                 raise

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -94,7 +93,7 @@ def error_message(error: BaseException, locale: discord.Locale | str | None) -> 
             text = "I couldn't reach nexai. Please try again in a moment."
         case nexai.MalformedResponseError():
             text = "nexai sent an answer I couldn't read. Please try again."
-        case StorageError() | sqlite3.Error():
+        case StorageError():
             log.error("Database error: %s", error)
             text = "I couldn't save or read my data just now. Please try again in a moment."
         case nexai.BadRequestError():

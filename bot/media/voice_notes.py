@@ -27,46 +27,45 @@ class VoiceNoteChannels:
     """The `voice_channels` and `transcribed_messages` tables."""
 
     def __init__(self, store: Store) -> None:
-        self._db = store.conn
+        self._store = store
 
     async def enable(self, channel_id: int, guild_id: int, user_id: int) -> bool:
         """Turn transcription on; False when it was on already."""
-        cursor = await self._db.execute(
-            "INSERT OR IGNORE INTO voice_channels (channel_id, guild_id, enabled_by, enabled_at)"
-            " VALUES (?, ?, ?, ?)",
+        changed = await self._store.execute(
+            "INSERT INTO voice_channels (channel_id, guild_id, enabled_by, enabled_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (channel_id) DO NOTHING",
             (channel_id, guild_id, user_id, time.time()),
         )
-        return cursor.rowcount == 1
+        return changed == 1
 
     async def disable(self, channel_id: int) -> bool:
         """Turn transcription off; False when it was off already."""
-        cursor = await self._db.execute(
+        changed = await self._store.execute(
             "DELETE FROM voice_channels WHERE channel_id = ?", (channel_id,)
         )
-        return cursor.rowcount == 1
+        return changed == 1
 
     async def is_enabled(self, channel_id: int, parent_id: int | None = None) -> bool:
         """On in the channel, or (for a thread) in its parent channel."""
-        async with self._db.execute(
+        row = await self._store.fetch_one(
             "SELECT 1 FROM voice_channels WHERE channel_id IN (?, ?)",
             (channel_id, parent_id if parent_id is not None else channel_id),
-        ) as cursor:
-            return await cursor.fetchone() is not None
+        )
+        return row is not None
 
     async def claim(self, message_id: int, channel_id: int) -> bool:
         """Mark a voice note as being transcribed; False when someone already did (atomic)."""
-        cursor = await self._db.execute(
-            "INSERT OR IGNORE INTO transcribed_messages (message_id, channel_id, claimed_at)"
-            " VALUES (?, ?, ?)",
+        claimed = await self._store.execute(
+            "INSERT INTO transcribed_messages (message_id, channel_id, claimed_at)"
+            " VALUES (?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
             (message_id, channel_id, time.time()),
         )
-        return cursor.rowcount == 1
+        return claimed == 1
 
     async def forget_old_claims(self, older_than_s: float = CLAIM_RETENTION_S) -> int:
-        cursor = await self._db.execute(
+        return await self._store.execute(
             "DELETE FROM transcribed_messages WHERE claimed_at < ?", (time.time() - older_than_s,)
         )
-        return cursor.rowcount
 
 
 class FailureThrottle:

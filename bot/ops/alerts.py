@@ -71,7 +71,7 @@ class Alerts:
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._db = store.conn
+        self._store = store
         self._settings = settings
         self._client = client
         self._clock = clock
@@ -100,13 +100,13 @@ class Alerts:
     async def _claim(self, guild_id: int, kind: str) -> bool:
         """Record that `kind` is posted now, unless it was within the interval (atomic)."""
         now = self._clock()
-        cursor = await self._db.execute(
+        claimed = await self._store.execute(
             "INSERT INTO alerts_sent (guild_id, kind, sent_at) VALUES (?, ?, ?)"
             " ON CONFLICT (guild_id, kind) DO UPDATE SET sent_at = excluded.sent_at"
             " WHERE alerts_sent.sent_at <= ?",
             (guild_id, kind, now, now - ALERT_INTERVAL_S),
         )
-        return cursor.rowcount == 1
+        return claimed == 1
 
     async def _post(self, guild_id: int, channel_id: int, kind: str) -> None:
         guild = self._client.get_guild(guild_id)

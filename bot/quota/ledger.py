@@ -88,7 +88,6 @@ class Ledger:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
-        self._db = store.conn
         self._quotas = quotas
         self._admission = admission
         self._metrics = metrics or Metrics(enabled=False)
@@ -149,16 +148,18 @@ class Ledger:
         """One transaction: every limit check of `group`, in order, then the granted rows."""
         asks = [pending.ask for pending in group]
         async with self._store.transaction() as db:
-            refusals = await self._quotas.refusals(asks) if self._quotas else [None] * len(asks)
+            # Other processes' reservations for the same servers wait until this one commits.
+            await db.lock(sorted({ask.caller.guild_id or 0 for ask in asks}))
+            refusals = await self._quotas.refusals(asks, db) if self._quotas else [None] * len(asks)
             decisions: list[int | QuotaExceeded] = []
             for pending, refusal in zip(group, refusals, strict=True):
                 if refusal is not None:
                     decisions.append(refusal)
                     continue
                 ask = pending.ask
-                cursor = await db.execute(
+                reservation = await db.fetch_value(
                     "INSERT INTO usage (guild_id, channel_id, user_id, feature, units, model,"
-                    " outcome, created_at) VALUES (?, ?, ?, ?, ?, ?, 'reserved', ?)",
+                    " outcome, created_at) VALUES (?, ?, ?, ?, ?, ?, 'reserved', ?) RETURNING id",
                     (
                         ask.caller.guild_id,
                         ask.caller.channel_id,
@@ -169,8 +170,7 @@ class Ledger:
                         ask.now,
                     ),
                 )
-                assert cursor.lastrowid is not None
-                decisions.append(cursor.lastrowid)
+                decisions.append(int(reservation))
         return decisions
 
     def _refund_abandoned(self, decided: asyncio.Future[int | QuotaExceeded]) -> None:
@@ -227,20 +227,20 @@ class Ledger:
         cutoff = self._clock() - retention_days * 86_400
         # A counter whose window ended before the cutoff starts before the cutoff's window.
         starts = [int(window_at(period, cutoff)[0].timestamp()) for period in PERIODS]
-        await self._db.execute(
+        await self._store.execute(
             "DELETE FROM usage_counters WHERE window_start < CASE period"
-            f" {' '.join(f'WHEN {p!r} THEN ?' for p in PERIODS)} END",
+            f" {' '.join(f'WHEN {p!r} THEN CAST(? AS BIGINT)' for p in PERIODS)} END",
             starts,
         )
         pruned = 0
         while True:
-            cursor = await self._db.execute(
+            deleted = await self._store.execute(
                 "DELETE FROM usage WHERE id IN (SELECT id FROM usage WHERE created_at < ?"
                 " AND outcome != 'reserved' LIMIT ?)",
                 (cutoff, PRUNE_BATCH),
             )
-            pruned += cursor.rowcount
-            if cursor.rowcount < PRUNE_BATCH:
+            pruned += deleted
+            if deleted < PRUNE_BATCH:
                 break
         if pruned:
             log.info("Pruned %s usage rows older than %s days", pruned, retention_days)
@@ -249,14 +249,14 @@ class Ledger:
     async def settle(
         self, reservation_id: int, units: float, tokens: int = 0, tokens_estimated: bool = False
     ) -> None:
-        await self._db.execute(
+        await self._store.execute(
             "UPDATE usage SET outcome = 'ok', units = ?, tokens = ?, tokens_estimated = ?,"
             " settled_at = ? WHERE id = ? AND outcome = 'reserved'",
             (units, tokens, int(tokens_estimated), self._clock(), reservation_id),
         )
 
     async def refund(self, reservation_id: int) -> None:
-        await self._db.execute(
+        await self._store.execute(
             "UPDATE usage SET outcome = 'refunded', settled_at = ?"
             " WHERE id = ? AND outcome = 'reserved'",
             (self._clock(), reservation_id),
@@ -264,13 +264,13 @@ class Ledger:
 
     async def refund_open(self) -> int:
         """Refund reservations a crash left open; run at start, before any new work."""
-        cursor = await self._db.execute(
+        refunded = await self._store.execute(
             "UPDATE usage SET outcome = 'refunded', settled_at = ? WHERE outcome = 'reserved'",
             (time.time(),),
         )
-        if cursor.rowcount:
-            log.warning("Refunded %s reservations left open by an earlier run", cursor.rowcount)
-        return cursor.rowcount
+        if refunded:
+            log.warning("Refunded %s reservations left open by an earlier run", refunded)
+        return refunded
 
     @asynccontextmanager
     async def charge(

@@ -27,7 +27,7 @@ from bot.quota.rules import (
     window_at,
 )
 from bot.storage.cache import LoadingCache
-from bot.storage.store import Store
+from bot.storage.store import Queries, Store
 
 #: Slack for float sums of ledger units (seconds of audio).
 EPSILON = 1e-9
@@ -79,7 +79,6 @@ class Quotas:
 
     def __init__(self, store: Store, dm_limits: Sequence[LimitSpec] = ()) -> None:
         self._store = store
-        self._db = store.conn
         self._dm_limits = tuple(
             Limit(s.feature, s.period, to_ledger_units(s.feature, s.amount), "dm")
             for s in dm_limits
@@ -104,13 +103,14 @@ class Quotas:
                 worst = QuotaExceeded(limit, used, units, end)
         return worst
 
-    async def refusals(self, asks: Sequence[Ask]) -> list[QuotaExceeded | None]:
+    async def refusals(self, asks: Sequence[Ask], db: Queries) -> list[QuotaExceeded | None]:
         """Decide several reservations together, each as if the ones granted before it in
         `asks` were already in the ledger: None where one may go ahead, else its refusal.
 
-        One read of every counter the asks touch, then the decisions in order in memory.
-        Inside `Store.transaction` (with the granted rows inserted before it ends) this is
-        exact against every limit, however many asks share a limit.
+        One read (on `db`) of every counter the asks touch, then the decisions in order in
+        memory. Inside `Store.transaction`, with the asks' servers locked and the granted rows
+        inserted before it ends, this is exact against every limit, however many asks (or
+        processes) share a limit.
         """
         plans: list[list[tuple[Limit, _CounterKey, dt.datetime]]] = []
         keys: dict[_CounterKey, None] = {}
@@ -122,7 +122,7 @@ class Quotas:
                 plan.append((limit, key, end))
                 keys[key] = None
             plans.append(plan)
-        used = await self._read_counters(list(keys))
+        used = await self._read_counters(list(keys), db)
         decided: list[QuotaExceeded | None] = []
         for ask, plan in zip(asks, plans, strict=True):
             worst: QuotaExceeded | None = None
@@ -139,7 +139,9 @@ class Quotas:
                         used[key] += ask.units
         return decided
 
-    async def _read_counters(self, keys: Sequence[_CounterKey]) -> dict[_CounterKey, float]:
+    async def _read_counters(
+        self, keys: Sequence[_CounterKey], db: Queries
+    ) -> dict[_CounterKey, float]:
         """The units of each counter (0 for one not written yet), COUNTER_READ_BATCH a query."""
         used = dict.fromkeys(keys, 0.0)
         for first in range(0, len(keys), COUNTER_READ_BATCH):
@@ -150,7 +152,7 @@ class Quotas:
                 for i in range(len(chunk))
             )
             args = [value for key in chunk for value in key]
-            for i, units in await self._db.execute_fetchall(sql, args):
+            for i, units in await db.fetch_all(sql, args):
                 used[chunk[i]] = float(units)
         return used
 
@@ -198,7 +200,7 @@ class Quotas:
             user_key = caller.user_id if limit.per_member else 0
             args += (guild_key, user_key, limit.feature, limit.period, int(start.timestamp()))
         used = [0.0] * len(limits)
-        for i, units in await self._db.execute_fetchall(sql, args):
+        for i, units in await self._store.fetch_all(sql, args):
             used[i] = float(units)
         return [(spent, end) for spent, (_, end) in zip(used, windows, strict=True)]
 
@@ -215,7 +217,7 @@ class Quotas:
         if limit.scope == "dm":
             raise ValueError("DM limits come from the DM_LIMITS setting")
         async with self._store.transaction() as db:
-            previous = await self._find(guild_id, limit)
+            previous = await self._find(db, guild_id, limit)
             await db.execute(
                 "INSERT INTO limits (guild_id, feature, period, scope, target_id, amount, set_by,"
                 " set_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT"
@@ -239,7 +241,7 @@ class Quotas:
         """Remove the limit with `limit`'s feature, period, scope and target (amount ignored);
         returns it, or None if there was none."""
         async with self._store.transaction() as db:
-            previous = await self._find(guild_id, limit)
+            previous = await self._find(db, guild_id, limit)
             if previous is not None:
                 await db.execute(
                     "DELETE FROM limits WHERE guild_id = ? AND feature = ? AND period = ?"
@@ -252,47 +254,48 @@ class Quotas:
     async def set_exempt(self, guild_id: int, role_id: int, exempt: bool, by: int) -> bool:
         """Make a role exempt (or not); returns whether anything changed."""
         if exempt:
-            cursor = await self._db.execute(
+            changed = await self._store.execute(
                 "INSERT INTO exempt_roles (guild_id, role_id, added_by, added_at)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, role_id) DO NOTHING",
                 (guild_id, role_id, by, time.time()),
             )
         else:
-            cursor = await self._db.execute(
+            changed = await self._store.execute(
                 "DELETE FROM exempt_roles WHERE guild_id = ? AND role_id = ?", (guild_id, role_id)
             )
         self._forget(guild_id)
-        return cursor.rowcount > 0
+        return changed > 0
 
     def _forget(self, guild_id: int) -> None:
         self._cache.forget(guild_id)
 
-    async def _find(self, guild_id: int, limit: Limit) -> Limit | None:
-        async with self._db.execute(
+    async def _find(self, db: Queries, guild_id: int, limit: Limit) -> Limit | None:
+        amount = await db.fetch_value(
             "SELECT amount FROM limits WHERE guild_id = ? AND feature = ? AND period = ?"
             " AND scope = ? AND target_id = ?",
             (guild_id, limit.feature, limit.period, limit.scope, limit.target_id),
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
+        )
+        if amount is None:
             return None
-        return Limit(limit.feature, limit.period, float(row[0]), limit.scope, limit.target_id)
+        return Limit(limit.feature, limit.period, float(amount), limit.scope, limit.target_id)
 
     async def _rules(self, guild_id: int) -> _GuildRules:
         return await self._cache.get(guild_id)
 
     async def _load_rules(self, guild_id: int) -> _GuildRules:
-        async with self._db.execute(
+        rows = await self._store.fetch_all(
             "SELECT feature, period, amount, scope, target_id FROM limits WHERE guild_id = ?"
             " ORDER BY feature, period, scope, target_id",
             (guild_id,),
-        ) as cur:
-            limits = tuple(
-                Limit(feature, period, float(amount), scope, int(target_id))
-                for feature, period, amount, scope, target_id in await cur.fetchall()
+        )
+        limits = tuple(
+            Limit(feature, period, float(amount), scope, int(target_id))
+            for feature, period, amount, scope, target_id in rows
+        )
+        exempt = frozenset(
+            int(row[0])
+            for row in await self._store.fetch_all(
+                "SELECT role_id FROM exempt_roles WHERE guild_id = ?", (guild_id,)
             )
-        async with self._db.execute(
-            "SELECT role_id FROM exempt_roles WHERE guild_id = ?", (guild_id,)
-        ) as cur:
-            exempt = frozenset(int(row[0]) for row in await cur.fetchall())
+        )
         return _GuildRules(limits, exempt)

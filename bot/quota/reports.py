@@ -67,7 +67,7 @@ async def usage_report(
 ) -> UsageReport:
     window = (guild_id, start.timestamp(), end.timestamp())
     where = "guild_id = ? AND created_at >= ? AND created_at < ?"
-    async with store.conn.execute(
+    totals = await store.fetch_all(
         "SELECT feature,"
         " COALESCE(SUM(CASE WHEN outcome != 'refunded' THEN units END), 0),"
         " COUNT(CASE WHEN outcome != 'refunded' THEN 1 END),"
@@ -75,19 +75,18 @@ async def usage_report(
         " COALESCE(SUM(tokens), 0), COUNT(CASE WHEN outcome = 'refunded' THEN 1 END)"
         f" FROM usage WHERE {where} GROUP BY feature",
         window,
-    ) as cur:
-        rows = {row[0]: row for row in await cur.fetchall()}
+    )
+    rows = {row[0]: row for row in totals}
     features = [
         FeatureTotal(f, float(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]))
         for f in FEATURES
         if (r := rows.get(f)) is not None
     ]
-    async with store.conn.execute(
+    per_member = await store.fetch_all(
         "SELECT user_id, feature, SUM(units), COUNT(*) FROM usage"
         f" WHERE {where} AND outcome != 'refunded' GROUP BY user_id, feature",
         window,
-    ) as cur:
-        per_member = await cur.fetchall()
+    )
     units: defaultdict[int, dict[Feature, float]] = defaultdict(dict)
     calls: defaultdict[int, int] = defaultdict(int)
     by_feature: defaultdict[int, dict[Feature, int]] = defaultdict(dict)
@@ -136,13 +135,13 @@ async def usage_series(
     bucket_s = BUCKET_S[period]
     series = UsageSeries(period, start, end, bucket_s, {})
     first = start.timestamp()
-    async with store.conn.execute(
-        "SELECT feature, CAST((created_at - ?) / ? AS INTEGER) AS bucket, SUM(units) FROM usage"
+    bucket = store.floor("(created_at - ?) / ?")
+    rows = await store.fetch_all(
+        f"SELECT feature, {bucket} AS bucket, SUM(units) FROM usage"
         " WHERE guild_id = ? AND created_at >= ? AND created_at < ? AND outcome != 'refunded'"
         " GROUP BY feature, bucket",
-        (first, bucket_s, guild_id, first, end.timestamp()),
-    ) as cur:
-        rows = await cur.fetchall()
+        (first, float(bucket_s), guild_id, first, end.timestamp()),
+    )
     found: dict[str, list[float]] = {}
     for feature, bucket, amount in rows:
         values = found.setdefault(feature, [0.0] * series.buckets)
@@ -157,42 +156,42 @@ async def ledger_csv(store: Store, guild_id: int, start: dt.datetime, end: dt.da
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    async with store.conn.execute(
+    rows = await store.fetch_all(
         "SELECT id, created_at, settled_at, user_id, channel_id, feature, units, tokens,"
         " tokens_estimated, model, outcome FROM usage"
         " WHERE guild_id = ? AND created_at >= ? AND created_at < ? ORDER BY id",
         (guild_id, start.timestamp(), end.timestamp()),
-    ) as cur:
-        async for row in cur:
+    )
+    for row in rows:
+        (
+            rid,
+            created,
+            settled,
+            user_id,
+            channel_id,
+            feature,
+            units,
+            tokens,
+            estimated,
+            model,
+            outcome,
+        ) = row
+        writer.writerow(
             (
                 rid,
-                created,
-                settled,
+                _iso(created),
+                _iso(settled) if settled is not None else "",
                 user_id,
-                channel_id,
+                channel_id if channel_id is not None else "",
                 feature,
-                units,
+                f"{units:g}",
+                UNIT_NAMES[feature],
                 tokens,
-                estimated,
-                model,
+                "yes" if estimated else "",
+                model or "",
                 outcome,
-            ) = row
-            writer.writerow(
-                (
-                    rid,
-                    _iso(created),
-                    _iso(settled) if settled is not None else "",
-                    user_id,
-                    channel_id if channel_id is not None else "",
-                    feature,
-                    f"{units:g}",
-                    UNIT_NAMES[feature],
-                    tokens,
-                    "yes" if estimated else "",
-                    model or "",
-                    outcome,
-                )
             )
+        )
     return out.getvalue().encode()
 
 

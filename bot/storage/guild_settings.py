@@ -48,7 +48,7 @@ class GuildSettings:
     loads each server once however many interactions arrive together (`LoadingCache`)."""
 
     def __init__(self, store: Store) -> None:
-        self._db = store.conn
+        self._store = store
         self._cache: LoadingCache[int, GuildConfig] = LoadingCache(self._load)
 
     async def get(self, guild_id: int | None) -> GuildConfig:
@@ -58,14 +58,15 @@ class GuildSettings:
         return await self._cache.get(guild_id)
 
     async def _load(self, guild_id: int) -> GuildConfig:
-        async with self._db.execute(
+        row = await self._store.fetch_one(
             f"SELECT {', '.join(COLUMNS)} FROM guild_settings WHERE guild_id = ?", (guild_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        async with self._db.execute(
-            "SELECT channel_id FROM mention_channels WHERE guild_id = ?", (guild_id,)
-        ) as cur:
-            mentions = frozenset(int(r[0]) for r in await cur.fetchall())
+        )
+        mentions = frozenset(
+            int(r[0])
+            for r in await self._store.fetch_all(
+                "SELECT channel_id FROM mention_channels WHERE guild_id = ?", (guild_id,)
+            )
+        )
         values = dict(zip(COLUMNS, row, strict=True)) if row else {}
         return GuildConfig(**values, mention_channel_ids=mentions)
 
@@ -73,7 +74,7 @@ class GuildSettings:
         """Set one setting (None: back to the default)."""
         if column not in COLUMNS:
             raise ValueError(f"unknown setting {column!r}")
-        await self._db.execute(  # one statement: safe beside Store.transaction
+        await self._store.execute(  # one statement: safe beside Store.transaction
             f"INSERT INTO guild_settings (guild_id, {column}, updated_by, updated_at)"
             f" VALUES (?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET"
             f" {column} = excluded.{column}, updated_by = excluded.updated_by,"
@@ -87,25 +88,25 @@ class GuildSettings:
     ) -> bool:
         """Add or remove a channel where mentions are answered; returns whether it changed."""
         if answer:
-            cursor = await self._db.execute(
-                "INSERT OR IGNORE INTO mention_channels (channel_id, guild_id, added_by, added_at)"
-                " VALUES (?, ?, ?, ?)",
+            changed = await self._store.execute(
+                "INSERT INTO mention_channels (channel_id, guild_id, added_by, added_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (channel_id) DO NOTHING",
                 (channel_id, guild_id, by, time.time()),
             )
         else:
-            cursor = await self._db.execute(
+            changed = await self._store.execute(
                 "DELETE FROM mention_channels WHERE channel_id = ? AND guild_id = ?",
                 (channel_id, guild_id),
             )
         self._forget(guild_id)
-        return cursor.rowcount == 1
+        return changed == 1
 
     async def voice_channel_ids(self, guild_id: int) -> frozenset[int]:
         """Channels where voice notes are transcribed (`bot.media.voice_notes` changes them)."""
-        async with self._db.execute(
+        rows = await self._store.fetch_all(
             "SELECT channel_id FROM voice_channels WHERE guild_id = ?", (guild_id,)
-        ) as cur:
-            return frozenset(int(r[0]) for r in await cur.fetchall())
+        )
+        return frozenset(int(r[0]) for r in rows)
 
     def _forget(self, guild_id: int) -> None:
         self._cache.forget(guild_id)

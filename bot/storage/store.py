@@ -1,121 +1,113 @@
-"""The SQLite database: one aiosqlite connection, WAL, and numbered migrations at start."""
+"""The database the bot keeps its state in: SQLite (one file, the default) or PostgreSQL (shared
+by several bot processes). Modules that keep data (history, quotas, settings) take a `Store`
+and write one set of SQL for both: `?` placeholders, `ON CONFLICT`, `RETURNING`.
+
+`bot.storage.backends.open_store` picks the backend from the settings; each brings the schema
+up to date with the numbered migrations (`bot/storage/migrations.py` for SQLite,
+`migrations_pg.py` for PostgreSQL: the same versions, the same tables).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sqlite3
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path
-
-import aiosqlite
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.errors import StorageError
-from bot.storage.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
 
-#: How long a statement waits for another connection's lock before it fails.
-BUSY_TIMEOUT_MS = 5_000
+Row = Sequence[Any]
+Args = Sequence[Any]
+Dialect = Literal["sqlite", "postgresql"]
 
 
-@contextmanager
-def storage_errors() -> Iterator[None]:
-    """Turn a database failure (locked, read-only, full, damaged) into a `StorageError`."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise StorageError(f"{type(exc).__name__}: {exc}") from exc
+class SchemaTooNew(StorageError):
+    """The database was migrated by a newer nexbot than this one."""
 
 
-class Store:
-    """Owns the connection. Modules that keep data (history, quotas) take a Store."""
+class Queries(ABC):
+    """Statements on the database, or on one transaction's connection. A database failure
+    (locked, full, unreachable, a broken statement) arrives as `StorageError`."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.conn = conn
-        self._transaction_lock = asyncio.Lock()
+    dialect: Dialect
 
-    @classmethod
-    async def open(cls, path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Store:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
-        try:
-            await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await conn.execute("PRAGMA foreign_keys = ON")
-            store = cls(conn)
-            await store.migrate()
-        except BaseException:
-            await conn.close()
-            raise
-        return store
+    @abstractmethod
+    async def execute(self, sql: str, args: Args = ()) -> int:
+        """Run one statement; how many rows it changed."""
 
-    async def close(self) -> None:
-        await self.conn.close()
+    @abstractmethod
+    async def execute_many(self, sql: str, rows: Sequence[Args]) -> None:
+        """Run one statement once per row of arguments."""
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """`BEGIN IMMEDIATE` ... `COMMIT`, never interleaved with another transaction.
+    @abstractmethod
+    async def fetch_all(self, sql: str, args: Args = ()) -> list[Row]: ...
 
-        aiosqlite runs one connection's statements in order, but coroutines can interleave
-        between the statements of a transaction on the shared connection; the lock keeps
-        transactions apart. Writers outside a transaction must be single statements: one that
-        lands inside a transaction is committed with it. So a transaction rolls back only on
-        an exception (a database error or cancellation), never as a way to say "no".
-        A database error arrives as `StorageError`.
-        """
-        async with self._transaction_lock:
-            with storage_errors():
-                await self.conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self.conn
-                    await self.conn.commit()
-                except BaseException:
-                    if self.conn.in_transaction:
-                        await self.conn.rollback()
-                    raise
+    async def fetch_one(self, sql: str, args: Args = ()) -> Row | None:
+        rows = await self.fetch_all(sql, args)
+        return rows[0] if rows else None
 
-    async def schema_version(self) -> int:
-        await self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version ("
-            " version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
-        )
-        async with self.conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+    async def fetch_value(self, sql: str, args: Args = ()) -> Any:
+        """The first column of the first row, or None."""
+        row = await self.fetch_one(sql, args)
+        return row[0] if row is not None else None
 
-    async def migrate(self) -> int:
-        """Apply pending migrations, each in one transaction. Safe to run any number of times."""
-        current = await self.schema_version()
-        for version, script in enumerate(MIGRATIONS, start=1):
-            if version <= current:
-                continue
-            try:
-                await self.conn.executescript(
-                    f"BEGIN IMMEDIATE;\n{script}\n"
-                    "INSERT INTO schema_version (version, applied_at)"
-                    f" VALUES ({version}, {time.time()});\n"
-                    "COMMIT;"
-                )
-            except Exception:
-                if self.conn.in_transaction:
-                    await self.conn.rollback()
-                raise
-            log.info("Database migrated to schema version %s", version)
-        return len(MIGRATIONS)
+    def floor(self, expression: str) -> str:
+        """SQL for the integer floor of a non-negative `expression` (SQLite's CAST truncates,
+        PostgreSQL's rounds)."""
+        if self.dialect == "postgresql":
+            return f"floor({expression})::BIGINT"
+        return f"CAST({expression} AS INTEGER)"
+
+    async def lock(self, keys: Sequence[int]) -> None:  # noqa: B027
+        """Inside a transaction: hold `keys` (e.g. guild ids) until it ends, so another
+        process's transaction that locks one of them waits. SQLite's write lock already holds
+        the whole database; PostgreSQL takes advisory locks."""
+
+
+class Store(Queries):
+    """The database. Statements outside `transaction` are each atomic on their own."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Queries]:
+        """One transaction that takes the write lock at once (SQLite: `BEGIN IMMEDIATE`;
+        PostgreSQL: a pooled connection, with `Queries.lock` for what must not interleave
+        across processes). Commits when the block ends, rolls back if it raises."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def schema_version(self) -> int: ...
 
     async def get_meta(self, key: str) -> str | None:
-        async with self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
-            row = await cur.fetchone()
-        return str(row[0]) if row else None
+        value = await self.fetch_value("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(value) if value is not None else None
 
     async def set_meta(self, key: str, value: str) -> None:
-        await self.conn.execute(
+        await self.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+
+def check_version(current: int, known: int, where: str) -> None:
+    """Refuse a database that a newer nexbot migrated past what this code knows."""
+    if current > known:
+        raise SchemaTooNew(
+            f"{where} is at schema version {current}, but this nexbot knows only {known}:"
+            " it was used by a newer nexbot. Run that version, or restore a backup."
+        )
+
+
+def redact_url(url: str) -> str:
+    """`url` without its password, for logs and messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from bot.chat.history import History, Turn, as_message, build_messages, estimate_tokens, fit_turns
-from bot.storage.store import Store
+from bot.storage.sqlite import SQLiteStore
 
 
 def turns(count: int, size: int = 40) -> list[Turn]:
@@ -87,7 +87,7 @@ def test_a_small_context_window_leaves_no_room_for_history() -> None:
 
 
 async def test_exchanges_are_kept_per_channel_and_forgotten(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "h.db")
+    store = await SQLiteStore.open(tmp_path / "h.db")
     history = History(store)
     try:
         await history.add_exchange(

@@ -8,6 +8,7 @@ from types import TracebackType
 
 import pytest
 
+from bot.storage.sqlite import SQLiteStore
 from tests.e2e.conftest import BotEnv
 
 WAIT_S = 5.0  # how long LogWatch.wait waits before failing the test
@@ -15,20 +16,19 @@ WAIT_S = 5.0  # how long LogWatch.wait waits before failing the test
 
 async def usage_outcomes(env: BotEnv, channel_id: int) -> list[str]:
     """The ledger rows charged in a channel, oldest first: 'reserved', 'ok' or 'refunded'."""
-    async with env.bot.store.conn.execute(
+    rows = await env.bot.store.fetch_all(
         "SELECT outcome FROM usage WHERE channel_id = ? ORDER BY id", (channel_id,)
-    ) as cur:
-        return [str(row[0]) for row in await cur.fetchall()]
+    )
+    return [str(row[0]) for row in rows]
 
 
 async def remembered(env: BotEnv, channel_id: int) -> int:
     """How many turns the channel's memory holds."""
-    async with env.bot.store.conn.execute(
-        "SELECT COUNT(*) FROM messages WHERE channel_id = ?", (channel_id,)
-    ) as cur:
-        row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])
+    return int(
+        await env.bot.store.fetch_value(
+            "SELECT COUNT(*) FROM messages WHERE channel_id = ?", (channel_id,)
+        )
+    )
 
 
 def tracebacks(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -72,3 +72,9 @@ class LogWatch(logging.Handler):
     ) -> None:
         self.logger.removeHandler(self)
         self.logger.setLevel(self._level)
+
+
+def sqlite_of(env: BotEnv) -> SQLiteStore:
+    """The bot's store, for faults only SQLite can make (PRAGMA query_only, a busy file)."""
+    assert isinstance(env.bot.store, SQLiteStore)
+    return env.bot.store

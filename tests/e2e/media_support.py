@@ -21,11 +21,11 @@ class UsageRow:
 
 async def usage_rows(env: BotEnv, user_id: int) -> list[UsageRow]:
     """The ledger rows charged to `user_id`, oldest first."""
-    async with env.bot.store.conn.execute(
+    rows = await env.bot.store.fetch_all(
         "SELECT feature, units, outcome, model FROM usage WHERE user_id = ? ORDER BY id",
         (user_id,),
-    ) as cursor:
-        return [UsageRow(*row) for row in await cursor.fetchall()]
+    )
+    return [UsageRow(*row) for row in rows]
 
 
 def voice_attachment(seconds: float = 2.5, size: int = 2_000) -> FakeAttachment:

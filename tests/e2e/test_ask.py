@@ -355,19 +355,14 @@ async def test_messages_without_a_mention_are_ignored(env: BotEnv) -> None:
 
 
 async def test_usage_ledger_settles_answers_and_refunds_failures(env: BotEnv) -> None:
-    db = env.bot.store.conn
-    async with db.execute("SELECT COUNT(*) FROM usage") as cur:
-        (before,) = await cur.fetchone()  # type: ignore[misc]
+    db = env.bot.store
+    before = await db.fetch_value("SELECT COUNT(*) FROM usage")
     await ask(env, "ledger ok")
     env.api.enqueue("/chat/completions", Error(402))
     await ask(env, "ledger fail")
-    async with db.execute(
-        "SELECT outcome, units, feature FROM usage ORDER BY id DESC LIMIT 2"
-    ) as cur:
-        rows = await cur.fetchall()
+    rows = await db.fetch_all("SELECT outcome, units, feature FROM usage ORDER BY id DESC LIMIT 2")
     assert [tuple(r) for r in rows] == [("refunded", 1.0, "ask"), ("ok", 1.0, "ask")]
-    async with db.execute("SELECT COUNT(*) FROM usage") as cur:
-        assert (await cur.fetchone()) == (before + 2,)
+    assert await db.fetch_value("SELECT COUNT(*) FROM usage") == before + 2
 
 
 async def test_answer_deleted_while_streaming_ends_quietly(

@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from tests.e2e.conftest import BotEnv, bot_env
-from tests.e2e.fault_support import remembered, tracebacks, usage_outcomes
+from tests.e2e.fault_support import remembered, sqlite_of, tracebacks, usage_outcomes
 from tests.e2e.test_ask import error_reply, finished
 from tests.fakes.discord import FakeInteraction
 from tests.fakes.nexai import Reply
@@ -30,7 +30,7 @@ BUSY_TIMEOUT_MS = 100  # the bot waits this long for a lock in these tests (5 s 
 async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotEnv]:
     db = tmp_path_factory.mktemp("storage") / "nexbot.db"
     async with bot_env(db) as env:
-        await env.bot.store.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await sqlite_of(env).conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         yield env
 
 
@@ -45,9 +45,9 @@ async def locked(env: BotEnv) -> AsyncIterator[None]:
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def read_only(env: BotEnv) -> AsyncIterator[None]:
-    await env.bot.store.conn.execute("PRAGMA query_only = ON")
+    await sqlite_of(env).conn.execute("PRAGMA query_only = ON")
     yield
-    await env.bot.store.conn.execute("PRAGMA query_only = OFF")
+    await sqlite_of(env).conn.execute("PRAGMA query_only = OFF")
 
 
 async def ask(env: BotEnv, name: str, locale: str = "en-US") -> tuple[int, FakeInteraction]:
@@ -99,11 +99,11 @@ async def test_database_turning_read_only_midway_still_shows_the_answer(
     channel = env.discord.add_channel("read-only-midway")
     inter = await env.discord.invoke("ask", {"prompt": "go"}, channel_id=channel)
     await env.discord.wait_for(lambda: inter.original is not None and bool(inter.original.content))
-    await env.bot.store.conn.execute("PRAGMA query_only = ON")  # after the charge was reserved
+    await sqlite_of(env).conn.execute("PRAGMA query_only = ON")  # after the charge was reserved
     try:
         await inter.wait_done(lambda i: i.original is not None and i.original.content == answer)
     finally:
-        await env.bot.store.conn.execute("PRAGMA query_only = OFF")
+        await sqlite_of(env).conn.execute("PRAGMA query_only = OFF")
     assert any("shown but not recorded" in m for m in caplog.messages)
     assert len(tracebacks(caplog)) == 1 and not tracebacks(caplog)[0].exc_info
     assert await remembered(env, channel) == 0

@@ -119,10 +119,10 @@ async def test_a_failed_api_call_is_refunded(env: BotEnv) -> None:
     assert await ask(env, "fails", member) == "nexai refused the request: bad request"
     assert await ask(env, "works", member) == DEFAULT_REPLY
     assert (await ask(env, "over", member)).startswith("You've used your daily limit of 1")
-    async with env.bot.store.conn.execute(
+    rows = await env.bot.store.fetch_all(
         "SELECT outcome FROM usage WHERE user_id = ? ORDER BY id", (member,)
-    ) as cur:
-        assert [row[0] for row in await cur.fetchall()] == ["refunded", "ok"]
+    )
+    assert [row[0] for row in rows] == ["refunded", "ok"]
 
 
 async def test_a_mention_over_the_limit_gets_the_refusal_as_a_reply(env: BotEnv) -> None:

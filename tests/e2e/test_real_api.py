@@ -52,11 +52,11 @@ def calls(env: BotEnv, path: str = CHAT) -> int:
 
 
 async def ledger_rows(env: BotEnv, channel: int) -> list[tuple[Any, ...]]:
-    async with env.bot.store.conn.execute(
+    rows = await env.bot.store.fetch_all(
         "SELECT outcome, tokens, tokens_estimated FROM usage WHERE channel_id = ? ORDER BY id",
         (channel,),
-    ) as cur:
-        return [tuple(row) for row in await cur.fetchall()]
+    )
+    return [tuple(row) for row in rows]
 
 
 def settled(inter: FakeInteraction) -> bool:

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.chat.service import STOPPED_NOTE
+from bot.errors import StorageError
 from bot.render.subtext import subtext
-from bot.storage.store import Store
+from bot.storage.sqlite import SQLiteStore
 from tests.e2e.conftest import BotEnv, bot_env
 from tests.e2e.test_ask import error_reply, finished
 from tests.e2e.test_operating import streaming, until
@@ -29,10 +30,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 async def usage_outcomes(db: Path) -> list[str]:
-    store = await Store.open(db)
+    store = await SQLiteStore.open(db)
     try:
-        async with store.conn.execute("SELECT outcome FROM usage ORDER BY id") as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+        return [row[0] for row in await store.fetch_all("SELECT outcome FROM usage ORDER BY id")]
     finally:
         await store.close()
 
@@ -40,8 +40,8 @@ async def usage_outcomes(db: Path) -> list[str]:
 async def assert_closed(env: BotEnv) -> None:
     assert env.bot.is_closed()
     assert env.bot.session.closed
-    with pytest.raises(ValueError, match="no active connection"):
-        await env.bot.store.conn.execute("SELECT 1")
+    with pytest.raises(StorageError):
+        await env.bot.store.execute("SELECT 1")
     assert not env.settings.health_file.exists()  # `nexbot health` now says so
 
 

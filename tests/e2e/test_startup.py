@@ -12,7 +12,7 @@ from bot.__main__ import check
 from bot.app import NexBot
 from bot.quota.ledger import Ledger
 from bot.quota.rules import Caller
-from bot.storage.store import Store
+from bot.storage.sqlite import SQLiteStore
 from tests.e2e.conftest import e2e_settings
 from tests.fakes.discord import FakeDiscord, run_bot, stop_bot
 from tests.fakes.nexai import FakeNexai
@@ -62,17 +62,15 @@ async def test_reservations_left_open_by_a_crash_are_refunded_at_start(
 ) -> None:
     discord, api = fakes
     db = tmp_path / "c.db"
-    store = await Store.open(db)
+    store = await SQLiteStore.open(db)
     reservation = await Ledger(store).reserve(Caller(user_id=1), "ask", 1, "gpt-4o")
     await store.close()
 
     await start_and_stop(discord, api, db)
-    store = await Store.open(db)
+    store = await SQLiteStore.open(db)
     try:
-        async with store.conn.execute(
-            "SELECT outcome FROM usage WHERE id = ?", (reservation,)
-        ) as cur:
-            assert await cur.fetchone() == ("refunded",)
+        outcome = await store.fetch_value("SELECT outcome FROM usage WHERE id = ?", (reservation,))
+        assert outcome == "refunded"
     finally:
         await store.close()
 

@@ -86,10 +86,10 @@ async def test_a_token_priced_model_keeps_the_estimate_and_records_its_tokens(
 
 
 async def ledger_rows(env: BotEnv, user_id: int) -> list[tuple[float, int, str]]:
-    async with env.bot.store.conn.execute(
+    rows = await env.bot.store.fetch_all(
         "SELECT units, tokens, outcome FROM usage WHERE user_id = ? ORDER BY id", (user_id,)
-    ) as cursor:
-        return [(units, tokens, outcome) for units, tokens, outcome in await cursor.fetchall()]
+    )
+    return [(units, tokens, outcome) for units, tokens, outcome in rows]
 
 
 @pytest.mark.parametrize(

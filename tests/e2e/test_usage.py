@@ -257,7 +257,9 @@ async def test_old_usage_is_pruned_at_start_and_daily(env: BotEnv) -> None:
             (env.discord.guild_id, old),
         )
     await cog.prune_usage()
-    async with env.bot.store.conn.execute(
-        "SELECT COUNT(*) FROM usage WHERE created_at < ?", (old + 1,)
-    ) as cur:
-        assert await cur.fetchone() == (0,)
+    assert (
+        await env.bot.store.fetch_value(
+            "SELECT COUNT(*) FROM usage WHERE created_at < ?", (old + 1,)
+        )
+        == 0
+    )

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest_asyncio
 
 from bot.media.voice_notes import BoundedTasks, FailureThrottle, VoiceNoteChannels
-from bot.storage.store import Store
+from bot.storage.sqlite import SQLiteStore
 
 
 @pytest_asyncio.fixture
 async def channels(tmp_path: Path) -> AsyncIterator[VoiceNoteChannels]:
-    store = await Store.open(tmp_path / "nexbot.db")
+    store = await SQLiteStore.open(tmp_path / "nexbot.db")
     try:
         yield VoiceNoteChannels(store)
     finally:

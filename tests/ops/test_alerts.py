@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import discord
 import pytest
-import pytest_asyncio
 
 from bot import nexai
 from bot.ops.alerts import ALERT_INTERVAL_S, Alerts
@@ -44,15 +41,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest_asyncio.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "alerts.db")
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 def status_error(cls: type[nexai.NexaiStatusError], status: int) -> nexai.NexaiStatusError:

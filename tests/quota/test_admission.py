@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from bot.interactions.replies import error_message
 from bot.quota.admission import Admission, ShuttingDown, TooBusy
@@ -24,20 +21,12 @@ class Boom(Exception):
     pass
 
 
-@pytest_asyncio.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(tmp_path / "nexbot.db")
-    yield store
-    await store.close()
-
-
 def ledger_with(store: Store, admission: Admission, *limits: LimitSpec) -> Ledger:
     return Ledger(store, Quotas(store, limits), admission=admission)
 
 
 async def outcomes(store: Store) -> list[str]:
-    async with store.conn.execute("SELECT outcome FROM usage ORDER BY id") as cursor:
-        return [row[0] for row in await cursor.fetchall()]
+    return [row[0] for row in await store.fetch_all("SELECT outcome FROM usage ORDER BY id")]
 
 
 # -- the counter -------------------------------------------------------------------------------

@@ -6,11 +6,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from bot.quota.charts import (
     MAX_BUCKETS,
@@ -31,15 +28,6 @@ from bot.storage.store import Store
 GUILD = 1000
 DAY = dt.datetime(2026, 3, 14, tzinfo=dt.UTC)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest_asyncio.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "charts.db")
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def add_usage(

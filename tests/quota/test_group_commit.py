@@ -6,29 +6,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from bot.errors import StorageError
 from bot.quota.ledger import Ledger
 from bot.quota.quotas import Quotas
 from bot.quota.rules import Caller, Limit, QuotaExceeded
+from bot.storage.sqlite import SQLiteStore
 from bot.storage.store import Store
 
 GUILD = 1000
 NOON = dt.datetime(2025, 6, 15, 12, 30, tzinfo=dt.UTC).timestamp()
-
-
-@pytest_asyncio.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "group.db")
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 def member(user_id: int) -> Caller:
@@ -36,13 +25,14 @@ def member(user_id: int) -> Caller:
 
 
 async def rows_by_outcome(store: Store) -> Counter[str]:
-    rows = await store.conn.execute_fetchall("SELECT outcome FROM usage")
+    rows = await store.fetch_all("SELECT outcome FROM usage")
     return Counter(str(row[0]) for row in rows)
 
 
 async def test_200_reservations_arriving_together_are_decided_in_one_transaction(
-    store: Store,
+    sqlite_store: SQLiteStore,
 ) -> None:
+    store = sqlite_store
     ledger = Ledger(store, Quotas(store), clock=lambda: NOON)
     statements: list[str] = []
     await store.conn.set_trace_callback(statements.append)
@@ -70,7 +60,10 @@ async def test_a_group_is_exact_against_member_limits_and_the_server_total_toget
     assert await rows_by_outcome(store) == {"reserved": 100}
 
 
-async def test_a_failed_group_fails_each_member_and_records_none(store: Store) -> None:
+async def test_a_failed_group_fails_each_member_and_records_none(
+    sqlite_store: SQLiteStore,
+) -> None:
+    store = sqlite_store
     ledger = Ledger(store, Quotas(store), clock=lambda: NOON)
     await store.conn.execute("PRAGMA query_only = ON")  # every write now fails
     results = await asyncio.gather(

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from pydantic import ValidationError
 
 from bot.config import Settings, describe_errors
@@ -25,6 +22,7 @@ from bot.quota.rules import (
     parse_limit_specs,
     window,
 )
+from bot.storage.sqlite import SQLiteStore
 from bot.storage.store import Store
 
 GUILD = 1000
@@ -211,15 +209,6 @@ class Clock:
         return self.now
 
 
-@pytest_asyncio.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "quotas.db")
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
 NOON = utc(2025, 6, 15, 12, 30)
 MEMBER_CALLER = Caller(MEMBER, GUILD, 1, (GUILD, ROLE_A))
 
@@ -256,9 +245,7 @@ async def test_a_refused_reservation_writes_nothing(store: Store) -> None:
     ledger, _ = ledger_of(store, quotas)
     with pytest.raises(QuotaExceeded):
         await ledger.reserve(MEMBER_CALLER, "ask", 1, None)
-    async with store.conn.execute("SELECT COUNT(*) FROM usage") as cur:
-        assert await cur.fetchone() == (0,)
-    assert not store.conn.in_transaction
+    assert await store.fetch_value("SELECT COUNT(*) FROM usage") == 0
 
 
 async def test_refunded_calls_do_not_count_and_open_reservations_do(store: Store) -> None:
@@ -389,8 +376,10 @@ async def test_pruning_keeps_recent_rows_and_open_reservations(store: Store) -> 
     clock.now = utc(2025, 6, 1).timestamp()
     recent = await ledger.reserve(MEMBER_CALLER, "ask", 1, None)
     assert await ledger.prune(90) == 1
-    async with store.conn.execute("SELECT id FROM usage ORDER BY id") as cur:
-        assert [row[0] for row in await cur.fetchall()] == [old_open, recent]
+    assert [row[0] for row in await store.fetch_all("SELECT id FROM usage ORDER BY id")] == [
+        old_open,
+        recent,
+    ]
 
 
 async def test_a_transaction_rolls_back_on_error_and_never_interleaves(store: Store) -> None:
@@ -433,8 +422,9 @@ async def test_a_slow_early_check_leaves_the_decision_to_the_charge(
 
 
 async def test_200_cold_early_checks_load_the_guilds_limits_and_exempt_roles_once(
-    store: Store,
+    sqlite_store: SQLiteStore,
 ) -> None:
+    store = sqlite_store
     await Quotas(store).set_limit(GUILD, Limit("ask", "day", 50, "server"), set_by=1)
     await Quotas(store).set_exempt(GUILD, EXEMPT_ROLE, True, by=1)
     ledger, _ = ledger_of(store, Quotas(store))  # a freshly started bot: nothing cached

@@ -5,18 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from bot.quota.ledger import Ledger
 from bot.quota.quotas import Quotas
 from bot.quota.rules import FEATURES, PERIODS, Caller, Limit, QuotaExceeded, window, window_at
-from bot.storage import store as store_module
+from bot.storage import migrations_pg
 from bot.storage.migrations import MIGRATIONS
 from bot.storage.store import Store
+from tests.databases import Database
 
 GUILD = 1000
 Key = tuple[int, int, str, str, int]
@@ -34,17 +32,8 @@ class Clock:
         return self.now
 
 
-@pytest_asyncio.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "counters.db")
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
 async def counters(store: Store) -> dict[Key, float]:
-    rows = await store.conn.execute_fetchall(
+    rows = await store.fetch_all(
         "SELECT guild_key, user_key, feature, period, window_start, units FROM usage_counters"
     )
     return {(g, u, f, p, int(w)): float(units) for g, u, f, p, w, units in rows}
@@ -52,7 +41,7 @@ async def counters(store: Store) -> dict[Key, float]:
 
 async def ledger_sums(store: Store) -> dict[Key, float]:
     """The counters as they should be: the counted rows summed per window (windows by Python)."""
-    rows = await store.conn.execute_fetchall(
+    rows = await store.fetch_all(
         "SELECT guild_id, user_id, feature, units, created_at FROM usage"
         " WHERE outcome IN ('reserved', 'ok')"
     )
@@ -79,9 +68,10 @@ async def assert_counters_match_ledger(store: Store) -> None:
 async def ledger_sum(store: Store, caller: Caller, feature: str, period: str, now: float) -> float:
     """What the quota check summed over the ledger before migration 5 (the reference)."""
     start, end = window(period, dt.datetime.fromtimestamp(now, dt.UTC))  # type: ignore[arg-type]
-    rows = await store.conn.execute_fetchall(
-        "SELECT COALESCE(SUM(units), 0) FROM usage WHERE guild_id IS ? AND user_id = ?"
-        " AND feature = ? AND created_at >= ? AND created_at < ? AND outcome IN ('reserved', 'ok')",
+    rows = await store.fetch_all(
+        "SELECT COALESCE(SUM(units), 0) FROM usage WHERE guild_id IS NOT DISTINCT FROM ?"
+        " AND user_id = ? AND feature = ? AND created_at >= ? AND created_at < ?"
+        " AND outcome IN ('reserved', 'ok')",
         (caller.guild_id, caller.user_id, feature, start.timestamp(), end.timestamp()),
     )
     return float(next(iter(rows))[0])
@@ -155,14 +145,12 @@ async def test_moving_or_deleting_ledger_rows_moves_or_forgives_their_units(stor
     ledger = Ledger(store, quotas, clock=Clock(now))
     first = await ledger.reserve(member, "tts", 100, None)
     await ledger.reserve(member, "tts", 50, None)
-    await store.conn.execute(
-        "UPDATE usage SET created_at = created_at - 86400 WHERE id = ?", (first,)
-    )
+    await store.execute("UPDATE usage SET created_at = created_at - 86400 WHERE id = ?", (first,))
     await assert_counters_match_ledger(store)
     assert await quotas.used(member, "tts", "day", now) == 50
     assert await quotas.used(member, "tts", "month", now) == 150
-    await store.conn.execute("UPDATE usage SET user_id = 8, guild_id = NULL WHERE id = ?", (first,))
-    await store.conn.execute("DELETE FROM usage WHERE id != ?", (first,))
+    await store.execute("UPDATE usage SET user_id = 8, guild_id = NULL WHERE id = ?", (first,))
+    await store.execute("DELETE FROM usage WHERE id != ?", (first,))
     await assert_counters_match_ledger(store)
     assert await quotas.used(member, "tts", "month", now) == 0
     assert await quotas.used(Caller(8), "tts", "month", now) == 100
@@ -195,11 +183,15 @@ async def test_pruning_drops_counters_of_ended_windows_and_keeps_current_ones(
 
 
 async def test_migration_5_backfills_counters_from_an_existing_ledger(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "old.db"
-    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:4])
-    old = await Store.open(path)
+    module, known = (
+        ("bot.storage.postgres", migrations_pg.MIGRATIONS)
+        if database.url
+        else ("bot.storage.sqlite", MIGRATIONS)
+    )
+    monkeypatch.setattr(f"{module}.MIGRATIONS", known[:4])
+    old = await database.open()
     rng = random.Random(5)
     rows = []
     for _ in range(2000):
@@ -215,16 +207,16 @@ async def test_migration_5_backfills_counters_from_an_existing_ledger(
                 at,
             )
         )
-    await old.conn.executemany(
+    await old.execute_many(
         "INSERT INTO usage (guild_id, user_id, feature, units, outcome, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         rows,
     )
     assert await old.schema_version() == 4
     await old.close()
-    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
+    monkeypatch.undo()
 
-    store = await Store.open(path)
+    store = await database.open()
     try:
         assert await store.schema_version() == len(MIGRATIONS)
         await assert_counters_match_ledger(store)

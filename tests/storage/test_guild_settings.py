@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest_asyncio
 
 from bot.storage.guild_settings import GuildSettings
+from bot.storage.sqlite import SQLiteStore
 from bot.storage.store import Store
 
 GUILD = 1000
 
 
-@pytest_asyncio.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "settings.db")
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-async def test_200_cold_reads_of_a_servers_settings_run_its_queries_once(store: Store) -> None:
+async def test_200_cold_reads_of_a_servers_settings_run_its_queries_once(
+    sqlite_store: SQLiteStore,
+) -> None:
+    store = sqlite_store
     await GuildSettings(store).set(GUILD, "chat_model", "gpt-5-mini", by=1)
     await GuildSettings(store).set_mention_channel(GUILD, 42, True, by=1)
     settings = GuildSettings(store)  # a freshly started bot: nothing cached

@@ -1,69 +1,140 @@
-"""Store: WAL, migrations recorded and idempotent, metadata."""
+"""Store, on both backends: migrations recorded and idempotent, the same schema on each, a
+database newer than the code refused, metadata, errors as StorageError; SQLite's WAL and busy
+timeout."""
+
+from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiosqlite
 import pytest
 
 from bot.errors import StorageError
 from bot.storage import migrations as migrations
-from bot.storage.store import Store
+from bot.storage import migrations_pg as migrations_pg
+from bot.storage.sqlite import SQLiteStore
+from bot.storage.store import SchemaTooNew, Store, redact_url
+from tests.databases import Database
 
 
-async def test_new_database_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "a.db")
+async def columns(store: Store) -> set[tuple[str, str]]:
+    """(table, column) of every table the migrations made."""
+    if store.dialect == "postgresql":
+        sql = (
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema()"
+        )
+    else:
+        sql = (
+            "SELECT m.name, p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p"
+            " WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+        )
+    return {(str(table), str(column)) for table, column in await store.fetch_all(sql)}
+
+
+async def test_both_backends_have_the_same_migrations_and_schema(store: Store) -> None:
+    assert len(migrations.MIGRATIONS) == len(migrations_pg.MIGRATIONS)
+    assert await store.schema_version() == len(migrations.MIGRATIONS)
+    found = await columns(store)
+    assert ("usage", "tokens_estimated") in found
+    assert ("usage_counters", "window_start") in found
+    reference = await SQLiteStore.open(":memory:")
     try:
-        assert await store.schema_version() == len(migrations.MIGRATIONS)
-        async with store.conn.execute("PRAGMA journal_mode") as cur:
-            assert (await cur.fetchone()) == ("wal",)
+        assert found == await columns(reference)
     finally:
-        await store.close()
+        await reference.close()
 
 
-async def test_opening_twice_applies_nothing_again(tmp_path: Path) -> None:
-    path = tmp_path / "a.db"
-    await (await Store.open(path)).close()
-    store = await Store.open(path)
+async def test_opening_twice_applies_nothing_again(database: Database) -> None:
+    await (await database.open()).close()
+    store = await database.open()
     try:
-        async with store.conn.execute("SELECT COUNT(*) FROM schema_version") as cur:
-            assert (await cur.fetchone()) == (len(migrations.MIGRATIONS),)
+        rows = await store.fetch_value("SELECT COUNT(*) FROM schema_version")
+        assert rows == len(migrations.MIGRATIONS)
     finally:
         await store.close()
 
 
 async def test_a_failing_migration_leaves_no_half_applied_schema(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    broken = (*migrations.MIGRATIONS, "CREATE TABLE half (x INTEGER); THIS IS NOT SQL;")
-    monkeypatch.setattr("bot.storage.store.MIGRATIONS", broken)
-    with pytest.raises(aiosqlite.Error):
-        await Store.open(tmp_path / "b.db")
-    monkeypatch.setattr("bot.storage.store.MIGRATIONS", migrations.MIGRATIONS)
-    store = await Store.open(tmp_path / "b.db")
+    known = migrations.MIGRATIONS
+    broken = (*known, "CREATE TABLE half (x INTEGER); THIS IS NOT SQL;")
+    module = "bot.storage.postgres" if database.url else "bot.storage.sqlite"
+    monkeypatch.setattr(f"{module}.MIGRATIONS", broken)
+    with pytest.raises((StorageError, aiosqlite.Error)):
+        await database.open()
+    monkeypatch.undo()
+    store = await database.open()
     try:
-        assert await store.schema_version() == len(migrations.MIGRATIONS)
-        async with store.conn.execute("SELECT name FROM sqlite_master WHERE name = 'half'") as cur:
-            assert await cur.fetchone() is None
+        assert await store.schema_version() == len(known)
+        assert ("half", "x") not in await columns(store)
     finally:
         await store.close()
 
 
-async def test_meta_values_are_stored_and_replaced(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "c.db")
+async def test_a_database_newer_than_the_code_is_refused_with_a_clear_line(
+    database: Database,
+) -> None:
+    store = await database.open()
+    await store.execute(
+        "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+        (len(migrations.MIGRATIONS) + 1, 0.0),
+    )
+    await store.close()
+    with pytest.raises(SchemaTooNew, match="newer nexbot") as refused:
+        await database.open()
+    if database.url:
+        password = urlsplit(database.url).password
+        assert password and f":{password}@" not in str(refused.value)
+
+
+async def test_meta_values_are_stored_and_replaced(store: Store) -> None:
+    assert await store.get_meta("k") is None
+    await store.set_meta("k", "1")
+    await store.set_meta("k", "2")
+    assert await store.get_meta("k") == "2"
+
+
+async def test_a_broken_statement_is_a_storage_error_and_the_store_goes_on(store: Store) -> None:
+    with pytest.raises(StorageError):
+        await store.execute("INSERT INTO no_such_table VALUES (1)")
+    with pytest.raises(StorageError):
+        async with store.transaction() as db:
+            await db.execute("INSERT INTO meta (key, value) VALUES ('a', 'b')")
+            await db.execute("INSERT INTO meta (key, value) VALUES ('a', 'again')")
+    assert await store.get_meta("a") is None  # the transaction rolled back whole
+    await store.set_meta("a", "c")
+    assert await store.get_meta("a") == "c"
+
+
+async def test_placeholders_inside_string_literals_are_left_alone(store: Store) -> None:
+    await store.execute("INSERT INTO meta (key, value) VALUES (?, 'what?')", ("q",))
+    assert await store.get_meta("q") == "what?"
+
+
+def test_a_database_url_is_shown_without_its_password() -> None:
+    shown = redact_url("postgresql://bot:s3cret@db.example:5432/nexbot")
+    assert shown == "postgresql://bot:***@db.example:5432/nexbot"
+    assert redact_url("postgresql://db.example/nexbot") == "postgresql://db.example/nexbot"
+
+
+# -- SQLite only ----------------------------------------------------------------------------
+
+
+async def test_a_new_sqlite_database_uses_wal(tmp_path: Path) -> None:
+    store = await SQLiteStore.open(tmp_path / "a.db")
     try:
-        assert await store.get_meta("k") is None
-        await store.set_meta("k", "1")
-        await store.set_meta("k", "2")
-        assert await store.get_meta("k") == "2"
+        assert await store.fetch_all("PRAGMA journal_mode") == [("wal",)]
     finally:
         await store.close()
 
 
 async def test_busy_timeout_is_set_when_opening(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "a.db", busy_timeout_ms=250)
+    store = await SQLiteStore.open(tmp_path / "a.db", busy_timeout_ms=250)
     try:
-        async with store.conn.execute("PRAGMA busy_timeout") as cur:
-            assert (await cur.fetchone()) == (250,)
+        assert await store.fetch_all("PRAGMA busy_timeout") == [(250,)]
     finally:
         await store.close()
 
@@ -71,7 +142,7 @@ async def test_busy_timeout_is_set_when_opening(tmp_path: Path) -> None:
 async def test_a_locked_database_fails_a_transaction_with_a_storage_error(tmp_path: Path) -> None:
     """Should wait out the busy timeout, then raise StorageError (not hang, not sqlite3's own)."""
     path = tmp_path / "a.db"
-    store = await Store.open(path, busy_timeout_ms=50)
+    store = await SQLiteStore.open(path, busy_timeout_ms=50)
     try:
         async with aiosqlite.connect(path, isolation_level=None) as other:
             await other.execute("BEGIN EXCLUSIVE")

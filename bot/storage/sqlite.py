@@ -1,0 +1,134 @@
+"""The embedded backend: one SQLite file, one aiosqlite connection, WAL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from bot.errors import StorageError
+from bot.storage.migrations import MIGRATIONS
+from bot.storage.store import Args, Queries, Row, Store, check_version
+
+log = logging.getLogger(__name__)
+
+#: How long a statement waits for another connection's lock before it fails.
+BUSY_TIMEOUT_MS = 5_000
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Turn a database failure (locked, read-only, full, damaged, closed: aiosqlite's
+    ValueError) into a `StorageError`."""
+    try:
+        yield
+    except (sqlite3.Error, ValueError) as exc:
+        raise StorageError(f"{type(exc).__name__}: {exc}") from exc
+
+
+class _Statements(Queries):
+    dialect = "sqlite"
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, args: Args = ()) -> int:
+        with storage_errors():
+            cursor = await self.conn.execute(sql, args)
+            return cursor.rowcount
+
+    async def execute_many(self, sql: str, rows: Sequence[Args]) -> None:
+        with storage_errors():
+            await self.conn.executemany(sql, rows)
+
+    async def fetch_all(self, sql: str, args: Args = ()) -> list[Row]:
+        with storage_errors():
+            return list(await self.conn.execute_fetchall(sql, args))
+
+
+class SQLiteStore(_Statements, Store):
+    """Owns the connection (`conn`, for SQLite-only tools and tests)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        super().__init__(conn)
+        self._transaction_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> SQLiteStore:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            store = cls(conn)
+            await store.migrate(where=str(path))
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Queries]:
+        """`BEGIN IMMEDIATE` ... `COMMIT`, never interleaved with another transaction.
+
+        aiosqlite runs one connection's statements in order, but coroutines can interleave
+        between the statements of a transaction on the shared connection; the lock keeps
+        transactions apart. Writers outside a transaction must be single statements: one that
+        lands inside a transaction is committed with it. So a transaction rolls back only on
+        an exception (a database error or cancellation), never as a way to say "no".
+        """
+        async with self._transaction_lock:
+            with storage_errors():
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self
+                    await self.conn.commit()
+                except BaseException:
+                    if self.conn.in_transaction:
+                        await self.conn.rollback()
+                    raise
+
+    async def schema_version(self) -> int:
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            " version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
+        )
+        async with self.conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def migrate(self, where: str = "The database") -> int:
+        """Apply pending migrations, each in one transaction. Safe to run any number of times."""
+        current = await self.schema_version()
+        check_version(current, len(MIGRATIONS), where)
+        for version, script in enumerate(MIGRATIONS, start=1):
+            if version <= current:
+                continue
+            try:
+                await self.conn.executescript(
+                    f"BEGIN IMMEDIATE;\n{script}\n"
+                    "INSERT INTO schema_version (version, applied_at)"
+                    f" VALUES ({version}, {time.time()});\n"
+                    "COMMIT;"
+                )
+            except Exception:
+                if self.conn.in_transaction:
+                    await self.conn.rollback()
+                raise
+            log.info("Database migrated to schema version %s", version)
+        return len(MIGRATIONS)
+
+
+__all__ = ["BUSY_TIMEOUT_MS", "SQLiteStore", "StorageError", "storage_errors"]

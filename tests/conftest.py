@@ -1,0 +1,46 @@
+"""Fixtures for every test package: the database under test, on each backend."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.storage.sqlite import SQLiteStore
+from bot.storage.store import Store
+from tests.databases import BACKENDS, Database, create_schema, drop_schema, postgres_server_url
+
+
+@pytest.fixture(params=BACKENDS)
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh database on each backend: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield Database("sqlite", tmp_path / "nexbot.db")
+        return
+    server = postgres_server_url()
+    schema, url = await create_schema(server)
+    try:
+        yield Database("postgresql", tmp_path / "unused.db", url)
+    finally:
+        await drop_schema(server, schema)
+
+
+@pytest.fixture
+async def store(database: Database) -> AsyncIterator[Store]:
+    """The bot's store on `database`, migrated."""
+    opened = await database.open()
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    """A SQLite store, for what only SQLite has (its statement trace, PRAGMAs)."""
+    opened = await SQLiteStore.open(tmp_path / "nexbot.db")
+    try:
+        yield opened
+    finally:
+        await opened.close()
