@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.chat.documents import (
+from bot.chat.document_kinds import (
     DEFAULT_DOCUMENT_MAX_BYTES,
     DEFAULT_DOCUMENT_MAX_CHARS,
     DEFAULT_DOCUMENT_MAX_PAGES,

@@ -15,13 +15,15 @@ from functools import partial
 
 import aiohttp
 
-from bot.chat.documents import (
+from bot.chat.document_kinds import (
     DEFAULT_DOCUMENT_MAX_BYTES,
     DEFAULT_DOCUMENT_MAX_CHARS,
     DEFAULT_DOCUMENT_MAX_PAGES,
     DEFAULT_DOCUMENT_READ_TIMEOUT_S,
-    Document,
     DocumentFile,
+)
+from bot.chat.documents import (
+    Document,
     ReadTooSlow,
     check_document,
     extract_text,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.chat.documents import DocumentFile
+from bot.chat.document_kinds import DocumentFile
 from bot.media.files import AudioFile, OutFile, check_upload, is_audio
 from bot.media.images import check_image, data_url
 

@@ -6,10 +6,9 @@ import json
 
 import pytest
 
+from bot.chat.document_kinds import PDF, DocumentFile, document_kind
 from bot.chat.documents import (
-    PDF,
     Document,
-    DocumentFile,
     DocumentTooLarge,
     NoText,
     NotText,
@@ -20,7 +19,6 @@ from bot.chat.documents import (
     attach,
     check_document,
     cut_note,
-    document_kind,
     extract_text,
     memory_mention,
 )
