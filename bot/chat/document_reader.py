@@ -30,7 +30,7 @@ from bot.chat.documents import (
     too_large,
 )
 from bot.media.downloads import open_download
-from bot.media.files import AudioTooLarge
+from bot.media.files import AudioTooLarge, DownloadFailed, SizeMismatch
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,8 @@ class DocumentReader:
                     chunks.append(chunk)
         except AudioTooLarge as error:  # Discord's claim was wrong: the cap still holds
             raise too_large(file.filename, str(error.fields["size"]), self.max_bytes) from None
+        except SizeMismatch:  # its wording is about transcription; a retry is the remedy
+            raise DownloadFailed() from None
         return b"".join(chunks)
 
     def close(self) -> None:

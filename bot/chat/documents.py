@@ -4,7 +4,8 @@ of it that goes to the model.
 A file is judged twice. Before the download, by what Discord says (`check_document`): its
 content type and extension must be text-like (plain text, Markdown, CSV, JSON, source code)
 or PDF, and its size within the byte cap. After the download, by its bytes (`extract_text`):
-text must decode as UTF-8 with no NUL bytes; a PDF must open without a password, not be
+text must decode as UTF-8 with no NUL bytes (or as UTF-16 that starts with its byte order
+mark); a PDF must open without a password, not be
 damaged, and hold extractable text. Every refusal is a `DocumentError` that the member reads
 in their language, raised before anything is charged or sent to the API.
 
@@ -38,6 +39,8 @@ from bot.render.subtext import subtext
 
 log = logging.getLogger(__name__)
 
+#: Byte order marks of UTF-16 (little- and big-endian) text.
+UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
 #: pypdf raises its own errors on most damage, and ordinary ones on the rest.
 _DAMAGED = (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             AssertionError, RecursionError, ZeroDivisionError, OverflowError)  # fmt: skip
@@ -173,10 +176,13 @@ def extract_text(
 
 
 def _decode(data: bytes, filename: str) -> str:
-    if b"\x00" in data:
+    """UTF-8 text (a byte order mark dropped), or UTF-16 that says so with its mark (as
+    Windows' "Unicode" files do); NUL bytes anywhere else mean a binary file."""
+    encoding = "utf-16" if data.startswith(UTF16_MARKS) else "utf-8-sig"
+    if encoding != "utf-16" and b"\x00" in data:
         raise NotText(filename=filename)
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(encoding)
     except UnicodeDecodeError:
         raise NotUtf8(filename=filename) from None
     return text.replace("\r\n", "\n")

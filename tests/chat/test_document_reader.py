@@ -18,6 +18,7 @@ from bot.chat import document_reader
 from bot.chat.document_kinds import DocumentFile
 from bot.chat.document_reader import DocumentReader
 from bot.chat.documents import Document, DocumentTooLarge, NotText, ReadTooSlow, extract_text
+from bot.media.files import DownloadFailed
 from tests.chat.pdfs import make_pdf
 
 TEXT = b"name,score\nAn,9\n"
@@ -113,6 +114,14 @@ async def test_body_past_the_cap_is_refused_whatever_discord_said(
     with pytest.raises(DocumentTooLarge) as refused:
         await reader_of(max_bytes=2048).read(file)
     assert refused.value.fields["filename"] == "endless.txt"
+
+
+async def test_body_shorter_than_discord_said_is_a_failed_download(
+    server: str, reader_of: Any
+) -> None:
+    file = DocumentFile(server + "/scores.csv", "scores.csv", len(TEXT) + 5, "text/csv")
+    with pytest.raises(DownloadFailed):
+        await reader_of().read(file)
 
 
 async def test_slow_extraction_is_refused_in_bounded_time(

@@ -84,6 +84,11 @@ def test_byte_order_mark_and_windows_line_ends_are_dropped() -> None:
     assert document.text == "a,b\n1,2"
 
 
+def test_utf16_text_with_its_byte_order_mark_is_read() -> None:
+    document = extract_text("tên,điểm\r\nAn,9".encode("utf-16"), "w.csv", "CSV")
+    assert document.text == "tên,điểm\nAn,9"
+
+
 def test_binary_file_with_a_text_name_is_refused() -> None:
     with pytest.raises(NotText):
         extract_text(b"\x7fELF\x02\x01\x01\x00\x00\x00", "program.txt", "plain text")
