@@ -5,9 +5,9 @@ A file is judged twice. Before the download, by what Discord says (`check_docume
 content type and extension must be text-like (plain text, Markdown, CSV, JSON, source code)
 or PDF, and its size within the byte cap. After the download, by its bytes (`extract_text`):
 text must decode as UTF-8 with no NUL bytes (or as UTF-16 that starts with its byte order
-mark); a PDF must open without a password, not be
-damaged, and hold extractable text. Every refusal is a `DocumentError` that the member reads
-in their language, raised before anything is charged or sent to the API.
+mark); a PDF must open without a password, not be damaged, and hold extractable text. Every
+refusal is a `DocumentError` that the member reads in their language, raised before anything
+is charged or sent to the API.
 
 Extraction keeps at most `max_pages` pages of a PDF and `max_chars` characters of any file,
 and says when it cut (`Document.cut_pages`, `Document.cut_chars`). `attach` then fits the text
