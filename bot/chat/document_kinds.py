@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from bot.media.files import GENERIC_TYPES, base_type
+
 #: Download cap: larger files are refused before the download (and stopped during it).
 DEFAULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 #: Pages of a PDF read at most; the rest is left out, with a note.
@@ -57,8 +59,6 @@ TYPE_KINDS = {
 }  # fmt: skip
 #: File names without an extension that are text.
 TEXT_NAMES = frozenset({"dockerfile", "makefile", "readme", "license", "procfile", "gemfile"})
-#: Content types that say nothing about the file (as in bot/media/files.py).
-UNTYPED = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 
 
 @dataclass(frozen=True)
@@ -71,24 +71,20 @@ class DocumentFile:
     content_type: str | None = None
 
 
-def _base_type(content_type: str | None) -> str:
-    return (content_type or "").split(";")[0].strip().lower()
-
-
 def document_kind(filename: str, content_type: str | None) -> str | None:
     """What the file is ("PDF", "CSV", "Python"...), or None when it is not a document.
 
     PDFs by type or extension; text by a text type (`text/*` or a known textual
     `application/` type) or, when the type is missing or generic, a known extension or name.
     """
-    kind = _base_type(content_type)
+    kind = base_type(content_type)
     path = PurePosixPath(filename)
     suffix = path.suffix.lower()
-    if kind == "application/pdf" or (kind in UNTYPED and suffix == ".pdf"):
+    if kind == "application/pdf" or (kind in GENERIC_TYPES and suffix == ".pdf"):
         return PDF
     if kind.startswith("text/") or kind in TEXT_TYPES:
         return TEXT_EXTENSIONS.get(suffix) or TYPE_KINDS.get(kind) or "plain text"
-    if kind in UNTYPED:
+    if kind in GENERIC_TYPES:
         if suffix in TEXT_EXTENSIONS:
             return TEXT_EXTENSIONS[suffix]
         if path.name.lower() in TEXT_NAMES:
