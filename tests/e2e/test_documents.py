@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chat.pdfs import make_pdf
+from tests.chat.pdfs import blank_pdf, make_pdf
 from tests.e2e.conftest import BotEnv, bot_env
 from tests.e2e.media_support import usage_rows
 from tests.e2e.test_ask import ask, chat_requests, finished, last_user_text
@@ -46,6 +46,26 @@ async def test_ask_file_text_goes_to_the_model_named_with_its_type(env: BotEnv) 
     assert sent.split(": ", 1)[1].startswith("What's on my list?\n\nThe member attached")
     assert 'the file "list.md" (Markdown)' in sent
     assert MARKDOWN.strip() in sent and "----- END list.md -----" in sent
+
+
+@pytest.mark.parametrize(
+    ("attachment", "kind"),
+    [
+        (FakeAttachment("notes.txt", b"plain words", "text/plain; charset=utf-8"), "plain text"),
+        (FakeAttachment("cfg.json", b'{"debug": true}', "application/json; charset=utf-8"), "JSON"),
+        (FakeAttachment("app.py", b"print('hi')\n", "text/x-python; charset=utf-8"), "Python"),
+        (FakeAttachment("main.go", b"package main\n", None), "Go"),
+    ],
+    ids=["text", "json", "python", "go-untyped"],
+)
+async def test_each_text_kind_reaches_the_model(
+    env: BotEnv, attachment: FakeAttachment, kind: str
+) -> None:
+    env.api.enqueue("/chat/completions", Reply("Read."))
+    await ask(env, "Explain", options={"file": attachment})
+    sent = last_user_text(chat_requests(env)[-1])
+    assert f'the file "{attachment.filename}" ({kind})' in sent
+    assert attachment.data.decode().strip() in sent
 
 
 async def test_memory_keeps_a_mention_of_the_file_not_its_text(env: BotEnv) -> None:
@@ -91,8 +111,9 @@ async def test_pdf_text_goes_to_the_model(env: BotEnv) -> None:
             FakeAttachment("broken.pdf", b"%PDF-1.7\n1 0 obj <<", "application/pdf"),
             "seems damaged",
         ),
+        (FakeAttachment("scan.pdf", blank_pdf(2), "application/pdf"), "found no text"),
     ],
-    ids=["binary-type", "binary-bytes", "not-utf8", "encrypted", "damaged"],
+    ids=["binary-type", "binary-bytes", "not-utf8", "encrypted", "damaged", "scan"],
 )
 async def test_unreadable_file_is_refused_before_any_api_call_or_charge(
     env: BotEnv, attachment: FakeAttachment, expected: str
