@@ -15,6 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.catalog import ModelCatalog
+from bot.chat.document_reader import DocumentReader
 from bot.chat.history import History
 from bot.chat.service import ChatService
 from bot.config import Settings
@@ -67,6 +68,7 @@ class NexBot(commands.Bot):
     guild_settings: GuildSettings
     voice_notes: VoiceNoteChannels
     transcoder: Transcoder
+    documents: DocumentReader
     alerts: Alerts
 
     def __init__(self, settings: Settings, **options: object) -> None:
@@ -128,6 +130,13 @@ class NexBot(commands.Bot):
         self.guild_settings = GuildSettings(self.store)
         self.voice_notes = VoiceNoteChannels(self.store)
         self.transcoder = Transcoder()
+        self.documents = DocumentReader(
+            self.session,
+            max_bytes=settings.document_max_bytes,
+            max_pages=settings.document_max_pages,
+            max_chars=settings.document_max_chars,
+            timeout_s=settings.document_read_timeout_s,
+        )
         self.alerts = Alerts(self.store, self.guild_settings, self)
         await self.ledger.refund_open()
         self.chat = ChatService(settings, self.nexai, self.history, self.ledger, self.rate_limits)
@@ -261,5 +270,7 @@ class NexBot(commands.Bot):
                 await self.session.close()
             if hasattr(self, "transcoder"):
                 self.transcoder.close()
+            if hasattr(self, "documents"):
+                self.documents.close()
             if hasattr(self, "store"):
                 await self.store.close()

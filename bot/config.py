@@ -8,6 +8,12 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.chat.document_kinds import (
+    DEFAULT_DOCUMENT_MAX_BYTES,
+    DEFAULT_DOCUMENT_MAX_CHARS,
+    DEFAULT_DOCUMENT_MAX_PAGES,
+    DEFAULT_DOCUMENT_READ_TIMEOUT_S,
+)
 from bot.nexai.capabilities import (
     DEFAULT_CHAT_WAIT_S,
     DEFAULT_CONTEXT_TOKENS,
@@ -67,6 +73,12 @@ class Settings(BaseSettings):
     #: While nothing has arrived, the reply shows "Thinking… N s" after this long.
     wait_notice_after_s: float = Field(default=3.0, ge=0)
     stream_edit_interval_s: float = Field(default=1.0, ge=0.05)
+    #: Documents attached to a prompt (text, Markdown, CSV, JSON, code, PDF): larger files
+    #: are refused; past the pages or characters, only the start is read (with a note).
+    document_max_bytes: int = Field(default=DEFAULT_DOCUMENT_MAX_BYTES, ge=1024)
+    document_max_pages: int = Field(default=DEFAULT_DOCUMENT_MAX_PAGES, ge=1)
+    document_max_chars: int = Field(default=DEFAULT_DOCUMENT_MAX_CHARS, ge=1_000)
+    document_read_timeout_s: float = Field(default=DEFAULT_DOCUMENT_READ_TIMEOUT_S, gt=0, le=300)
 
     #: Per-member limits in DMs, e.g. "ask:day:50,imagine:day:5" (transcribe in minutes).
     dm_limits: Annotated[list[LimitSpec], NoDecode] = []

@@ -11,11 +11,12 @@ from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.app import NexBot
+from bot.chat.documents import Document, OneDocument
 from bot.chat.service import ChatRequest
 from bot.errors import LocalizedError, UserFacingError
 from bot.i18n import t
 from bot.interactions.callers import caller_of, caller_of_message
-from bot.interactions.media import image_data_url
+from bot.interactions.media import document_of, image_data_url
 from bot.interactions.replies import error_message, failures_told
 from bot.media.images import check_image, is_image
 from bot.render import ReplyTarget
@@ -37,12 +38,17 @@ class Ask(commands.Cog):
         description=_("Ask nexai anything; the channel's recent conversation goes with it."),
     )
     @app_commands.rename(
-        prompt=_("prompt"), model=_("model"), image=_("image"), private=_("private")
+        prompt=_("prompt"),
+        model=_("model"),
+        image=_("image"),
+        file=_("file"),
+        private=_("private"),
     )
     @app_commands.describe(
         prompt=_("What you want to ask"),
         model=_("Which model answers (default: the server's)"),
         image=_("An image for the model to look at (vision models)"),
+        file=_("A text file or PDF for the model to read (text, Markdown, CSV, JSON, code)"),
         private=_("Only you see the answer, and the channel's memory keeps nothing"),
     )
     async def ask(
@@ -51,6 +57,7 @@ class Ask(commands.Cog):
         prompt: app_commands.Range[str, 1, 4000],
         model: str | None = None,
         image: discord.Attachment | None = None,
+        file: discord.Attachment | None = None,
         private: bool = False,
     ) -> None:
         async with failures_told(interaction, self.bot.alerts):
@@ -58,10 +65,15 @@ class Ask(commands.Cog):
                 config = await self.bot.guild_settings.get(interaction.guild_id)
                 chosen = model is not None
                 model = model or config.chat_model or self.bot.settings.default_chat_model
+                if file is not None and image is None and is_image(file.content_type):
+                    image, file = file, None  # a picture on the file option is still seen
                 self._check_model(model, image, chosen=chosen)
+                if file is not None:
+                    self.bot.documents.check(document_of(file))  # by Discord's claims
                 await self.bot.ledger.check(caller_of(interaction), "ask")  # charge decides
                 await interaction.response.defer(ephemeral=private, thinking=True)
             await self.bot.acks_first.wait_turn()  # a crowd's other acknowledgements first
+            document = await self._read(file) if file is not None else None
             request = ChatRequest(
                 caller=caller_of(interaction),
                 channel_id=interaction.channel_id or interaction.user.id,
@@ -72,6 +84,7 @@ class Ask(commands.Cog):
                 image_url=await image_data_url(image) if image else None,
                 remember=not private,
                 system_prompt=config.system_prompt,
+                document=document,
             )
             await self._answer(request, InteractionTarget(interaction, ephemeral=private))
 
@@ -105,6 +118,7 @@ class Ask(commands.Cog):
 
         A voice message is never a prompt: it has no text, and mentions the bot only when it
         replies to the bot with its ping on; transcribing it is the voice-note listener's job.
+        The first image goes to a vision model; any other attachment must be one document.
         """
         if message.author.bot or self.bot.user is None or message.flags.voice:
             return
@@ -119,13 +133,19 @@ class Ask(commands.Cog):
         locale = str(message.guild.preferred_locale) if message.guild else "en-US"
         prompt = strip_mentions(message.content, self.bot.user.id)
         image = next((a for a in message.attachments if is_image(a.content_type)), None)
+        files = [a for a in message.attachments if not is_image(a.content_type)]
         model = config.chat_model or self.bot.settings.default_chat_model
         target = ReplyChainTarget(message)
         try:
             if not prompt:
                 raise InputError("Your prompt is empty. Write something after the mention.")
             self._check_model(model, image, chosen=False)
+            if len(files) > 1:
+                raise OneDocument()
+            if files:
+                self.bot.documents.check(document_of(files[0]))  # by Discord's claims
             async with message.channel.typing():
+                document = await self._read(files[0]) if files else None
                 request = ChatRequest(
                     caller=caller_of_message(message),
                     channel_id=message.channel.id,
@@ -135,6 +155,7 @@ class Ask(commands.Cog):
                     locale=locale,
                     image_url=await image_data_url(image) if image else None,
                     system_prompt=config.system_prompt,
+                    document=document,
                 )
                 await self._answer(request, target)
         except UserFacingError as error:
@@ -146,6 +167,10 @@ class Ask(commands.Cog):
             )
         except discord.HTTPException as error:  # e.g. the prompt was deleted before the answer
             log.warning("Could not answer message %s in %s: %s", message.id, channel.id, error)
+
+    async def _read(self, file: discord.Attachment) -> Document:
+        """The attached document's text, read before anything is charged or sent to the API."""
+        return await self.bot.documents.read(document_of(file))
 
     async def _answer(self, request: ChatRequest, target: ReplyTarget) -> None:
         me = self.bot.user

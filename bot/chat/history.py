@@ -15,6 +15,8 @@ CHARS_PER_TOKEN = 4
 MESSAGE_OVERHEAD_TOKENS = 4
 #: What an attached image costs in the budget (OpenAI's "high detail" tile estimate).
 IMAGE_TOKENS = 800
+#: A document's frame (its name, type and markers) in the budget, in tokens.
+DOCUMENT_FRAME_TOKENS = 100
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,28 @@ def fit_turns(turns: Sequence[Turn], budget_tokens: int, max_turns: int) -> list
     while kept and kept[0].role == "assistant":
         kept.pop(0)
     return kept
+
+
+def room_for_document(
+    *,
+    system_prompt: str,
+    prompt: str,
+    author_name: str,
+    image_url: str | None,
+    context_tokens: int,
+    answer_tokens: int,
+) -> int:
+    """Characters of an attached document that fit the context beside the system prompt, the
+    prompt, its image and the answer. The document comes before history: history gets what
+    the document leaves (`build_messages` counts the document as part of the prompt)."""
+    fixed = (
+        estimate_tokens(system_prompt)
+        + estimate_tokens(f"{author_name}: {prompt}")
+        + answer_tokens
+        + DOCUMENT_FRAME_TOKENS
+        + (IMAGE_TOKENS if image_url else 0)
+    )
+    return max(context_tokens - fixed, 0) * CHARS_PER_TOKEN
 
 
 def build_messages(

@@ -7,7 +7,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.chat.history import History, build_messages
+from bot.chat.documents import Attached, Document, attach, cut_note, memory_mention
+from bot.chat.history import History, build_messages, room_for_document
 from bot.config import Settings
 from bot.errors import StorageError
 from bot.i18n import t
@@ -48,6 +49,17 @@ class ChatRequest:
     remember: bool = True
     #: The server's system prompt; None: the bot's (SYSTEM_PROMPT).
     system_prompt: str | None = None
+    #: A text document attached to the prompt, already read (bot/chat/documents.py).
+    document: Document | None = None
+
+    def remembered_prompt(self) -> str:
+        """The prompt as memory keeps it: an attached document is only mentioned (its name,
+        kind and size), never kept whole, so later turns don't send a big file again and the
+        context stays for the conversation. The model is told the text was not kept, so it
+        can ask for the file again when a later question needs it."""
+        if self.document is None:
+            return self.prompt
+        return f"{self.prompt}\n{memory_mention(self.document)}"
 
 
 @dataclass(frozen=True)
@@ -98,7 +110,7 @@ class ChatService:
         Database failures arrive as `StorageError`, except after the answer arrived: then it is
         still shown, and only logged as not remembered or not settled.
         """
-        messages = await self._messages(request)
+        messages, attached = await self._messages(request)
         reply = StreamedReply(
             target,
             pacer=self._monitor,
@@ -125,7 +137,7 @@ class ChatService:
                     request.channel_id,
                     author_id=request.caller.user_id,
                     author_name=request.author_name,
-                    prompt=request.prompt,
+                    prompt=request.remembered_prompt(),
                     answer=outcome.text,
                     model=request.model,
                     bot_id=bot_id,
@@ -135,22 +147,43 @@ class ChatService:
             if outcome is None:
                 raise
             log.error("Answer in channel %s shown but not recorded: %s", request.channel_id, error)
-        await reply.finish(note=outcome.note(request.locale))
+        notes = [outcome.note(request.locale)]
+        if request.document is not None and attached is not None:
+            notes.append(cut_note(request.document, attached, request.locale))
+        await reply.finish(note="\n".join(note for note in notes if note) or None)
         return outcome
 
-    async def _messages(self, request: ChatRequest) -> list[dict[str, Any]]:
+    async def _messages(self, request: ChatRequest) -> tuple[list[dict[str, Any]], Attached | None]:
+        """The messages for the API, and the attached document as the model sees it (its
+        text fitted to the context first; history gets the rest)."""
         settings = self._settings
+        system_prompt = request.system_prompt or settings.system_prompt
+        context_tokens = self._client.capabilities.get(request.model).context_tokens
+        prompt = request.prompt
+        attached = None
+        if request.document is not None:
+            room = room_for_document(
+                system_prompt=system_prompt,
+                prompt=prompt,
+                author_name=request.author_name,
+                image_url=request.image_url,
+                context_tokens=context_tokens,
+                answer_tokens=settings.answer_max_tokens,
+            )
+            attached = attach(request.document, room)
+            prompt = f"{prompt}\n\n{attached.block}"
         turns = await self._history.recent(request.channel_id, settings.history_max_turns)
-        return build_messages(
-            system_prompt=request.system_prompt or settings.system_prompt,
+        messages = build_messages(
+            system_prompt=system_prompt,
             turns=turns,
-            prompt=request.prompt,
+            prompt=prompt,
             author_name=request.author_name,
             image_url=request.image_url,
-            context_tokens=self._client.capabilities.get(request.model).context_tokens,
+            context_tokens=context_tokens,
             answer_tokens=settings.answer_max_tokens,
             max_turns=settings.history_max_turns,
         )
+        return messages, attached
 
     async def _stream(
         self, request: ChatRequest, messages: list[dict[str, Any]], reply: StreamedReply

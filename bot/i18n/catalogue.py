@@ -77,9 +77,38 @@ VIETNAMESE: dict[str, str] = {
     "What you want to ask": "Điều bạn muốn hỏi",
     "Which model answers (default: the server's)": "Mô hình trả lời (mặc định: của máy chủ)",
     "An image for the model to look at (vision models)": "Ảnh để mô hình xem (mô hình có thị giác)",
+    "A text file or PDF for the model to read (text, Markdown, CSV, JSON, code)": "Tệp văn bản "
+    "hoặc PDF để mô hình đọc (văn bản, Markdown, CSV, JSON, mã nguồn)",
     "Only you see the answer, and the channel's memory keeps nothing": "Chỉ bạn thấy câu trả "
     "lời, và bộ nhớ của kênh không lưu lại",
     "Clear this channel's conversation memory.": "Xoá bộ nhớ hội thoại của kênh này.",
+    # Documents attached to a prompt
+    "I can't read `{filename}`: it isn't a text file. Attach plain text, Markdown, CSV, "
+    "JSON, source code or a PDF.": "Mình không đọc được `{filename}`: đó không phải tệp văn "
+    "bản. Hãy đính kèm văn bản thường, Markdown, CSV, JSON, mã nguồn hoặc PDF.",
+    "I can't read `{filename}`: it isn't UTF-8 text. Save it as UTF-8 and try again.": "Mình "
+    "không đọc được `{filename}`: đó không phải văn bản UTF-8. Hãy lưu tệp ở dạng UTF-8 rồi "
+    "thử lại.",
+    "`{filename}` is too large ({size} MB); I can read files up to {limit} MB.": "`{filename}` "
+    "quá lớn ({size} MB); mình chỉ đọc được tệp tối đa {limit} MB.",
+    "`{filename}` is protected by a password, so I can't read it. Attach a copy without "
+    "the password.": "`{filename}` được bảo vệ bằng mật khẩu nên mình không đọc được. Hãy "
+    "đính kèm một bản không có mật khẩu.",
+    "I couldn't open `{filename}`: the PDF seems damaged. Try exporting it again.": "Mình "
+    "không mở được `{filename}`: tệp PDF có vẻ bị hỏng. Hãy thử xuất lại tệp.",
+    "I found no text in `{filename}`. If it is a scan or made of pictures, attach the "
+    "text instead (or the pages as images).": "Mình không tìm thấy chữ nào trong "
+    "`{filename}`. Nếu đó là bản quét hoặc toàn hình ảnh, hãy đính kèm phần văn bản (hoặc "
+    "gửi các trang dưới dạng ảnh).",
+    "Reading `{filename}` took too long. Try a smaller file, or paste the part you need.": "Đọc "
+    "`{filename}` mất quá lâu. Hãy thử tệp nhỏ hơn, hoặc dán phần bạn cần.",
+    "I can read one file per question. Attach a single file and ask again.": "Mỗi câu hỏi "
+    "mình chỉ đọc được một tệp. Hãy đính kèm một tệp rồi hỏi lại.",
+    "📄 `{filename}` is too long to read whole: I read only its first {chars} characters.": "📄 "
+    "`{filename}` quá dài để đọc hết: mình chỉ đọc {chars} ký tự đầu tiên.",
+    "📄 `{filename}` is too long to read whole: I read only its first {pages} of {total} "
+    "pages.": "📄 `{filename}` quá dài để đọc hết: mình chỉ đọc {pages} trang đầu trong tổng số "
+    "{total} trang.",
     # media: /imagine, /tts, /transcribe, the Transcribe menu, voice notes
     "Something went wrong with that file. Please try again.": "Có lỗi xảy ra với tệp đó. Vui "
     "lòng thử lại.",
@@ -368,6 +397,7 @@ NAMES: dict[str, str] = {
     "count": "số-lượng",
     "exempt": "miễn-trừ",
     "feature": "tính-năng",
+    "file": "tệp",
     "forget": "quên",
     "format": "định-dạng",
     "image": "ảnh",

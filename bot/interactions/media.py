@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.chat.document_kinds import DocumentFile
 from bot.media.files import AudioFile, OutFile, check_upload, is_audio
 from bot.media.images import check_image, data_url
 
@@ -21,6 +22,15 @@ def audio_of(attachment: discord.Attachment) -> AudioFile:
         size=attachment.size,
         content_type=attachment.content_type,
         duration_s=attachment.duration,
+    )
+
+
+def document_of(attachment: discord.Attachment) -> DocumentFile:
+    return DocumentFile(
+        url=attachment.url,
+        filename=attachment.filename,
+        size=attachment.size,
+        content_type=attachment.content_type,
     )
 
 

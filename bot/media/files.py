@@ -139,7 +139,8 @@ class AudioFile:
     duration_s: float | None = None
 
 
-def _base_type(content_type: str | None) -> str:
+def base_type(content_type: str | None) -> str:
+    """A content type without parameters, lower case: "Text/CSV; charset=utf-8" -> "text/csv"."""
     return (content_type or "").split(";")[0].strip().lower()
 
 
@@ -149,7 +150,7 @@ def _suffix(filename: str) -> str:
 
 def is_audio(filename: str, content_type: str | None) -> bool:
     """Audio or video: by content type, or by extension when the type is missing or generic."""
-    kind = _base_type(content_type)
+    kind = base_type(content_type)
     if kind.startswith(("audio/", "video/")) or kind in AUDIO_TYPES:
         return True
     return kind in GENERIC_TYPES and _suffix(filename) in AUDIO_EXTENSIONS
@@ -164,7 +165,7 @@ def check_audio(audio: AudioFile, max_bytes: int = MAX_AUDIO_BYTES) -> None:
 
 
 def upload_content_type(filename: str, content_type: str | None) -> str:
-    kind = _base_type(content_type)
+    kind = base_type(content_type)
     if kind and kind not in GENERIC_TYPES:
         return kind
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"

@@ -2,7 +2,17 @@
 
 from pathlib import Path
 
-from bot.chat.history import History, Turn, as_message, build_messages, estimate_tokens, fit_turns
+from bot.chat.history import (
+    CHARS_PER_TOKEN,
+    IMAGE_TOKENS,
+    History,
+    Turn,
+    as_message,
+    build_messages,
+    estimate_tokens,
+    fit_turns,
+    room_for_document,
+)
 from bot.storage.sqlite import SQLiteStore
 
 
@@ -107,3 +117,27 @@ async def test_exchanges_are_kept_per_channel_and_forgotten(tmp_path: Path) -> N
         assert len(await history.recent(2, 10)) == 2
     finally:
         await store.close()
+
+
+def _room(**kw: object) -> int:
+    values: dict[str, object] = {
+        "system_prompt": "s" * 400,
+        "prompt": "p" * 400,
+        "author_name": "ana",
+        "image_url": None,
+        "context_tokens": 10_000,
+        "answer_tokens": 2_000,
+        **kw,
+    }
+    return room_for_document(**values)  # type: ignore[arg-type]
+
+
+def test_document_gets_the_context_left_after_prompt_and_answer() -> None:
+    room = _room()
+    assert 0 < room < (10_000 - 2_000 - 200) * CHARS_PER_TOKEN
+    assert _room(answer_tokens=3_000) == room - 1_000 * CHARS_PER_TOKEN
+    assert _room(image_url="data:") == room - IMAGE_TOKENS * CHARS_PER_TOKEN
+
+
+def test_no_room_for_a_document_in_a_full_context() -> None:
+    assert _room(context_tokens=1_000) == 0
