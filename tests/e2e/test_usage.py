@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
+import signal
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.quota.charts import read_png_data
+from bot.quota.charts import CHART_TIMEOUT_S, read_png_data
 from bot.quota.rules import Limit, window
 from tests.e2e.conftest import BotEnv, bot_env
 from tests.e2e.moderation_support import (
@@ -27,6 +29,7 @@ from tests.e2e.moderation_support import (
 )
 from tests.fakes.discord import FakeFile, FakeMessage
 from tests.fakes.nexai import DEFAULT_REPLY, Error
+from tests.processes import running
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -225,6 +228,42 @@ async def test_a_months_chart_has_one_bucket_per_day_labelled_in_vietnamese(env:
         "lượt gọi",
     )
     assert {"title": "/ask", "y_label": "lượt hỏi"}.items() <= data["panels"][0].items()  # type: ignore[index]
+
+
+async def test_a_chart_past_its_time_bound_is_left_out_politely_and_the_rest_arrives(
+    env: BotEnv,
+) -> None:
+    """Should kill the drawing process that did not answer in time (here: stopped), and send
+    the totals and the CSV with a note in the moderator's language; the next report has its
+    chart again, from a new process."""
+    member = env.discord.add_member(name="slow-chart")
+    assert await ask(env, "slow chart", member) == DEFAULT_REPLY
+    chart_of(await moderate(env, "usage-report", None, {"period": "day"}))
+    charts = env.bot.charts
+    hung = charts.pid
+    assert hung is not None and running(hung)
+    os.kill(hung, signal.SIGSTOP)
+    charts.timeout_s = 0.5
+    try:
+        inter = await run(
+            env, "usage-report", {"period": "day"}, permissions=MODERATOR, locale="vi"
+        )
+    finally:
+        charts.timeout_s = CHART_TIMEOUT_S
+    report = outcome(inter)
+    assert report.ephemeral and not running(hung)
+    assert report.embeds[0]["footer"]["text"] == (
+        "Lần này chưa vẽ được biểu đồ; các số liệu tổng ở trên vẫn đầy đủ. Hãy thử lại sau"
+        " một phút."
+    )
+    assert "image" not in report.embeds[0]
+    assert [a.filename.rsplit(".", 1)[1] for a in report.attachments] == ["csv"]
+    assert "**/ask**:" in text_of(report)
+    assert str(member) in {row["user_id"] for row in csv_rows(report)}
+
+    again = await moderate(env, "usage-report", None, {"period": "day"})
+    assert chart_of(again).data.startswith(b"\x89PNG")
+    assert charts.pid not in (None, hung)
 
 
 async def test_an_empty_period_reports_no_usage(env: BotEnv) -> None:
