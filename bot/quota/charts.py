@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 
 #: How long a report waits for its chart (queueing included) before it goes without one.
 CHART_TIMEOUT_S = 10.0
-#: The chart process's address space (virtual memory; a month's chart draws within 256 MiB,
-#: with a resident peak of ~80 MiB: bench/usage_chart.py).
+#: The chart process's address space (virtual memory; a month's chart draws within 192 MiB,
+#: with a resident peak of ~107 MiB: bench/usage_chart.py).
 CHART_MEMORY_BYTES = 512 * 1024 * 1024
 #: A drawing process with no chart to draw for this long ends (the next one starts afresh).
 CHART_IDLE_S = 300.0
