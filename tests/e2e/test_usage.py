@@ -110,6 +110,23 @@ async def test_usage_shows_an_unused_a_partly_used_and_a_used_up_limit_as_bars(
     assert shown == [line.format(reset=resets("day")) for line in BARS[locale]]
 
 
+@pytest.mark.parametrize(
+    ("locale", "line"),
+    [
+        ("en-US", "No limit; 1 ask request used today."),
+        ("vi", "Không giới hạn; hôm nay đã dùng 1 lượt hỏi."),
+    ],
+)
+async def test_a_feature_without_a_limit_gets_one_line_with_todays_use(
+    env: BotEnv, locale: str, line: str
+) -> None:
+    member = env.discord.add_member(name=f"unlimited-{locale}")
+    assert await ask(env, "just one", member) == DEFAULT_REPLY
+    shown = outcome(await run(env, "usage", user_id=member, locale=locale))
+    assert field(shown.embeds, "/ask") == line
+    assert "▰" not in text_of(shown) and "▱" not in text_of(shown)
+
+
 async def test_usage_in_direct_messages_shows_the_members_own_use(env: BotEnv) -> None:
     member = env.discord.add_member(name="dm-counter")
     shown = outcome(await run(env, "usage", user_id=member, guild=False))
@@ -179,9 +196,11 @@ async def test_the_charts_numbers_are_the_ledgers_per_hour_and_per_member(env: B
     member, their counted calls per feature: the same rows the CSV of the report lists."""
     first = env.discord.add_member(name="Ada")
     second = env.discord.add_member(name="Bao")
-    for prompt in ("chart a", "chart b"):
-        assert await ask(env, prompt, first) == DEFAULT_REPLY
-    assert await ask(env, "chart c", second) == DEFAULT_REPLY
+    # More calls than anyone before them today, so both are in the top 10 whatever ran first.
+    for n in range(9):
+        assert await ask(env, f"chart a{n}", first) == DEFAULT_REPLY
+    for n in range(8):
+        assert await ask(env, f"chart b{n}", second) == DEFAULT_REPLY
     env.api.enqueue("/chat/completions", Error(400, "nope"))
     assert await ask(env, "chart refunded", second) == "nexai refused the request: nope"
 
@@ -197,6 +216,11 @@ async def test_the_charts_numbers_are_the_ledgers_per_hour_and_per_member(env: B
     panels = {p["title"]: p["values"] for p in data["panels"]}  # type: ignore[attr-defined]
     assert panels == dict(per_hour)
     assert data["x_ticks"] == [f"{h:02}" for h in range(24)]
+    assert (data["x_label"], data["ranking_title"], data["ranking_label"]) == (
+        "Hour of the day (UTC)",
+        "Top members",
+        "calls",
+    )
     legend: list[str] = data["legend"]  # type: ignore[assignment]
     totals = Counter(row["user_id"] for row in counted)
     top = sorted(totals, key=lambda uid: (-totals[uid], int(uid)))[:10]
@@ -209,8 +233,9 @@ async def test_the_charts_numbers_are_the_ledgers_per_hour_and_per_member(env: B
     ]
     assert data["ranking"] == expected
     drawn = {bar["label"]: bar["parts"] for bar in expected}
-    assert drawn["Ada"][legend.index("/ask")] == 2
-    assert drawn["Bao"][legend.index("/ask")] == 1  # the refunded call counts nothing
+    assert [bar["label"] for bar in expected[:2]] == ["Ada", "Bao"]
+    assert drawn["Ada"][legend.index("/ask")] == 9
+    assert drawn["Bao"][legend.index("/ask")] == 8  # the refunded call counts nothing
 
 
 async def test_a_months_chart_has_one_bucket_per_day_labelled_in_vietnamese(env: BotEnv) -> None:

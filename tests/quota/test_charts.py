@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from PIL import Image
 
 from bot.quota.charts import (
     MAX_BUCKETS,
@@ -195,6 +197,19 @@ def test_the_charts_own_background_keeps_text_and_bars_readable_in_any_discord_t
     meets WCAG's 4.5:1 and bars its 3:1 for graphics against the chart's background."""
     assert contrast(THEME.text, THEME.background) >= 4.5
     assert all(contrast(colour, THEME.background) >= 3 for colour in THEME.series)
+
+
+def test_the_png_is_opaque_on_the_themes_background() -> None:
+    """Should leave no transparent pixel, so Discord's dark or light theme never shows through
+    behind the text (the contrast checked above is then the contrast seen)."""
+    with Image.open(io.BytesIO(draw_png(spec()))) as image:
+        rgba = image.convert("RGBA")
+        assert rgba.getchannel("A").getextrema() == (255, 255)
+        background = tuple(int(THEME.background[i : i + 2], 16) for i in (1, 3, 5))
+        width, height = rgba.size
+        for corner in [(0, 0), (width - 1, 0), (0, height - 1), (width - 1, height - 1)]:
+            pixel = rgba.getpixel(corner)
+            assert isinstance(pixel, tuple) and pixel[:3] == background
 
 
 # -- drawing off the event loop, within a time bound -----------------------------------------
