@@ -10,6 +10,7 @@ import signal
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ from tests.e2e.moderation_support import (
 )
 from tests.fakes.discord import FakeFile, FakeMessage
 from tests.fakes.nexai import DEFAULT_REPLY, Error
-from tests.processes import running
+from tests.processes import chart_processes, running
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -289,6 +290,17 @@ async def test_a_chart_past_its_time_bound_is_left_out_politely_and_the_rest_arr
     again = await moderate(env, "usage-report", None, {"period": "day"})
     assert chart_of(again).data.startswith(b"\x89PNG")
     assert charts.pid not in (None, hung)
+
+
+async def test_the_bot_ends_its_chart_process_when_it_closes(tmp_path: Path) -> None:
+    async with bot_env(tmp_path / "nexbot.db") as own:
+        member = own.discord.add_member(name="last-chart")
+        assert await ask(own, "before closing", member) == DEFAULT_REPLY
+        chart_of(await moderate(own, "usage-report", None, {"period": "day"}))
+        pid = own.bot.charts.pid
+        assert pid is not None and pid in chart_processes()
+    assert own.bot.is_closed() and own.bot.charts.pid is None
+    assert not running(pid) and pid not in chart_processes()
 
 
 async def test_an_empty_period_reports_no_usage(env: BotEnv) -> None:
