@@ -347,6 +347,8 @@ class ChartRenderer:
                 if closes == self._closes:
                     loop = asyncio.get_running_loop()
                     self._idle = loop.call_later(self.idle_s, self._stop_when_idle, self._charts)
+                else:  # closed meanwhile, maybe while this chart was starting its process
+                    await self._stop()
 
     async def _draw(self, request: bytes) -> bytes:
         child = self._child
@@ -392,7 +394,8 @@ class ChartRenderer:
 
     async def close(self) -> None:
         """End the drawing process, if any, and wait until it has ended (a chart being drawn
-        meanwhile fails). The next chart starts a new one."""
+        meanwhile fails; a chart whose process was still starting ends it once done). The next
+        chart starts a new one."""
         self._closes += 1
         if self._idle is not None:
             self._idle.cancel()

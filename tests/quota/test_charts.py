@@ -6,6 +6,7 @@ processes, each ended by the end of its test)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import io
 import json
@@ -375,5 +376,24 @@ async def test_a_chart_cut_short_by_closing_fails_and_starts_no_process(
     await asyncio.sleep(0.1)
     await renderer.close()
     with pytest.raises(ChartUnavailable):
+        await drawing
+    assert renderer.pid is None and chart_processes() == []
+
+
+async def test_closing_while_a_chart_starts_its_process_leaves_no_process(
+    renderers: Renderers,
+) -> None:
+    """Should end the process a chart was starting when `close()` came (the chart may still
+    be drawn, or fail)."""
+    renderer = renderers()
+    drawing = asyncio.create_task(renderer.render(spec()))
+    for _ in range(10_000):  # until the process exists; its pipes may not be connected yet
+        if chart_processes():
+            break
+        await asyncio.sleep(0)
+    else:
+        pytest.fail("no chart process started")
+    await renderer.close()
+    with contextlib.suppress(ChartUnavailable):
         await drawing
     assert renderer.pid is None and chart_processes() == []
