@@ -7,14 +7,15 @@ spread over one UTC month (March 2026: 31 daily buckets) by ``--members`` member
 by a few (a Zipf-like spread), features mixed as on a chat server (ask 70 %, tts 15 %,
 imagine 10 %, transcribe 5 %; 2 % refunded). Then, ``--runs`` times, what /usage-report does
 for that month: the totals and top members (``usage_report``), the series per feature per day
-(``usage_series``), the chart's text (``chart_spec``) and the PNG (``ChartRenderer.render``:
-a child process per chart, which imports matplotlib each time), and, after the charts, the
-CSV (``ledger_csv``), which the report also builds.
+(``usage_series``), the chart's text (``chart_spec``) and the PNG (``ChartRenderer.render``,
+as the bot does: the first chart starts the drawing process, which imports matplotlib; the
+others reuse it), and, after the charts, the CSV (``ledger_csv``), which the report also builds.
 
-Reported per step: wall and CPU time (this process, all threads, and its children: the chart
-processes) of the first run and the median of the others; the PNG's size; the longest the
-event loop went without running a 5 ms ticker while a chart was drawn; the chart process's
-peak RSS; this process's RSS and peak RSS (VmHWM) before, after the charts and after the CSVs.
+Reported per step: wall and CPU time (this process, all threads, and the drawing process,
+read from /proc while it runs) of the first run and the median of the others; the PNG's size;
+the longest the event loop went without running a 5 ms ticker while a chart was drawn; the
+drawing process's peak RSS (VmHWM); this process's RSS and peak RSS before, after the charts
+and after the CSVs.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
-from bench.procstat import peak_rss_mib, rss_mib
+from bench.procstat import cpu_seconds, peak_rss_mib, rss_mib
 from bench.report import table
 from bot.interactions.usage_text import chart_spec
 from bot.quota.charts import ChartRenderer, figure_size_px
@@ -73,17 +74,19 @@ async def fill(store: Store, rows: int, members: int, seed: int) -> None:
         )
 
 
-def cpu_s() -> float:
-    """CPU seconds used so far by this process (all threads) and its ended children."""
+def cpu_s(renderer: ChartRenderer) -> float:
+    """CPU seconds used so far by this process (all threads), its ended children, and the
+    drawing process while it runs (a living child is not in RUSAGE_CHILDREN)."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime
+    drawing = cpu_seconds(renderer.pid) if renderer.pid is not None else 0.0
+    return time.process_time() + children.ru_utime + children.ru_stime + drawing
 
 
-async def timed(step: Awaitable[Any]) -> tuple[Any, float, float]:
+async def timed(renderer: ChartRenderer, step: Awaitable[Any]) -> tuple[Any, float, float]:
     """`step`'s result, and the wall and CPU seconds (this process and its children) it took."""
-    wall, cpu = time.perf_counter(), cpu_s()
+    wall, cpu = time.perf_counter(), cpu_s(renderer)
     result = await step
-    return result, time.perf_counter() - wall, cpu_s() - cpu
+    return result, time.perf_counter() - wall, cpu_s(renderer) - cpu
 
 
 async def loop_lag_while(work: Awaitable[Any]) -> tuple[Any, float]:
@@ -120,13 +123,15 @@ async def run(rows: int, members: int, runs: int, seed: int) -> None:
             png = b""
             lags: list[float] = []
             for _ in range(runs):
-                report, *spent = await timed(usage_report(store, GUILD_ID, start, end))
+                report, *spent = await timed(renderer, usage_report(store, GUILD_ID, start, end))
                 times.setdefault("usage_report (totals, top members)", []).append(pair(spent))
-                series, *spent = await timed(usage_series(store, GUILD_ID, "month", start, end))
+                series, *spent = await timed(
+                    renderer, usage_series(store, GUILD_ID, "month", start, end)
+                )
                 times.setdefault("usage_series (per feature per day)", []).append(pair(spent))
-                spec, *spent = await timed(_spec(report, series))
+                spec, *spent = await timed(renderer, _spec(report, series))
                 times.setdefault("chart_spec (labels)", []).append(pair(spent))
-                (png, lag), *spent = await timed(loop_lag_while(renderer.render(spec)))
+                (png, lag), *spent = await timed(renderer, loop_lag_while(renderer.render(spec)))
                 lags.append(lag)
                 times.setdefault("render (PNG, chart process)", []).append(pair(spent))
             steps: list[list[tuple[float, float]]] = list(times.values())
@@ -135,13 +140,16 @@ async def run(rows: int, members: int, runs: int, seed: int) -> None:
                 for i in range(runs)
             ]
             rss_chart, hwm_chart = rss_mib_self(), peak_rss_mib_self()
+            assert renderer.pid is not None, "the drawing process ended between charts"
+            drawing_hwm = peak_rss_mib(renderer.pid)
             csv_bytes = 0
             for _ in range(runs):
-                data, *spent = await timed(ledger_csv(store, GUILD_ID, start, end))
+                data, *spent = await timed(renderer, ledger_csv(store, GUILD_ID, start, end))
                 csv_bytes = len(data)
                 del data
                 times.setdefault("ledger_csv (apart, after the charts)", []).append(pair(spent))
         finally:
+            await renderer.close()
             await store.close()
     print(
         f"\n{rows:,} ledger rows in {MONTH:%B %Y} by {members:,} members"
@@ -177,7 +185,7 @@ async def run(rows: int, members: int, runs: int, seed: int) -> None:
                 (
                     f"{width}x{height}, {len(png) / 1024:.0f} KiB",
                     f"{max(lags) * 1000:.0f} ms",
-                    f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MiB",
+                    f"{drawing_hwm:.0f} MiB",
                     f"{rss_before:.0f}, {rss_chart:.0f}, {rss_mib_self():.0f} MiB",
                     f"{hwm_before:.0f}, {hwm_chart:.0f}, {peak_rss_mib_self():.0f} MiB",
                     f"{csv_bytes / 1024 / 1024:.1f} MiB",
@@ -188,7 +196,8 @@ async def run(rows: int, members: int, runs: int, seed: int) -> None:
     verdict = "met" if warm_cpu < TARGET_CPU_S else "MISSED"
     print(
         f"\nTarget: data + chart under {TARGET_CPU_S:.0f} s of CPU (median):"
-        f" {warm_cpu:.2f} s, {verdict}"
+        f" {warm_cpu:.2f} s, {verdict} (first run, starting the drawing process:"
+        f" {total[0][1]:.2f} s)"
     )
 
 

@@ -30,6 +30,10 @@ from bot.render.embed_text import EMBED_DESCRIPTION_LIMIT, EMBED_FIELD_VALUE_LIM
 log = logging.getLogger(__name__)
 
 PRUNE_INTERVAL_H = 24
+#: The report's footer when its chart could not be drawn (in time).
+CHART_FAILED_NOTE = (
+    "The chart could not be drawn this time; the totals above are complete. Try again in a minute."
+)
 
 
 class Usage(commands.Cog):
@@ -117,7 +121,7 @@ class Usage(commands.Cog):
             try:
                 png = await self.bot.charts.render(spec)
             except ChartUnavailable:
-                notes.append(t("The chart could not be drawn this time.", locale))
+                notes.append(t(CHART_FAILED_NOTE, locale))
             else:
                 if len(png) <= interaction.filesize_limit:
                     files.append(discord.File(io.BytesIO(png), filename=f"{stem}.png"))

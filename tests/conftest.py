@@ -1,8 +1,11 @@
-"""Fixtures for every test package: the database under test, on each backend."""
+"""Fixtures for every test package: the database under test, on each backend; and checks that
+hold for every test module."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import signal
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ import pytest
 from bot.storage.sqlite import SQLiteStore
 from bot.storage.store import Store
 from tests.databases import BACKENDS, Database, create_schema, drop_schema, postgres_server_url
+from tests.processes import chart_processes
 
 
 @pytest.fixture(params=BACKENDS)
@@ -44,3 +48,16 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_chart_process_left() -> Iterator[None]:
+    """Every drawing process a module's tests start (their own `ChartRenderer`s, or a bot's)
+    must have ended once the module's fixtures are torn down. One left running is killed, so
+    it can't outlive the run, and reported."""
+    before = set(chart_processes())
+    yield
+    left = [pid for pid in chart_processes() if pid not in before]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"chart processes left running: {left}"

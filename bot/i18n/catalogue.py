@@ -248,7 +248,9 @@ VIETNAMESE: dict[str, str] = {
     "Top members": "Thành viên dùng nhiều nhất",
     "The CSV is too large to attach; choose a shorter period.": "Tệp CSV quá lớn để đính kèm; hãy "
     "chọn chu kỳ ngắn hơn.",
-    "The chart could not be drawn this time.": "Lần này chưa vẽ được biểu đồ.",
+    "The chart could not be drawn this time; the totals above are complete. Try again in a"
+    " minute.": "Lần này chưa vẽ được biểu đồ; các số liệu tổng ở trên vẫn đầy đủ. Hãy thử lại"
+    " sau một phút.",
     "Usage {window}": "Mức sử dụng {window}",
     "Minute (UTC)": "Phút (UTC)",
     "Hour of the day (UTC)": "Giờ trong ngày (UTC)",

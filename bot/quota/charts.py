@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 
 #: How long a report waits for its chart (queueing included) before it goes without one.
 CHART_TIMEOUT_S = 10.0
-#: The chart process's address space (virtual memory; a month's chart draws within 256 MiB,
-#: with a resident peak of ~80 MiB: bench/usage_chart.py).
+#: The chart process's address space (virtual memory; a month's chart draws within 192 MiB,
+#: with a resident peak of ~107 MiB: bench/usage_chart.py).
 CHART_MEMORY_BYTES = 512 * 1024 * 1024
 #: A drawing process with no chart to draw for this long ends (the next one starts afresh).
 CHART_IDLE_S = 300.0
@@ -276,14 +276,20 @@ class ChartUnavailable(Exception):
     """The chart could not be drawn in time (or at all); the report goes without it."""
 
 
+class _ProcessGone(ChartUnavailable):
+    """The drawing process ended before it answered (killed, crashed, out of memory)."""
+
+
 class ChartRenderer:
     """Draws charts in a child process of its own (`python -m bot.quota.charts`), so the event
     loop never waits on matplotlib and the bot's memory never holds it (~70 MB once imported).
 
     The child draws one chart at a time and stays for the next (matplotlib imported once)
     until `idle_s` without a chart. Its address space is capped at `memory_bytes`; a caller
-    waits at most `timeout_s`, queueing included, and a child that overran, crashed or
-    answered nonsense is killed, and the next chart starts a new one.
+    waits at most `timeout_s`, queueing included, and a child that overran or answered
+    nonsense is killed. A child found ended when a chart comes (killed from outside, say) is
+    replaced, and the chart is drawn by the new one. `close()` ends the child; the next chart
+    starts a new one.
     """
 
     def __init__(
@@ -298,7 +304,11 @@ class ChartRenderer:
         self._turn = asyncio.Lock()
         self._child: asyncio.subprocess.Process | None = None
         self._idle: asyncio.TimerHandle | None = None
-        self._stopping: asyncio.Task[None] | None = None
+        self._idle_stop: asyncio.Task[None] | None = None
+        #: Charts begun so far: an idle stop goes ahead only if none has begun since.
+        self._charts = 0
+        #: Calls of `close()` so far: a chart cut short by one does not start a new child.
+        self._closes = 0
 
     @property
     def pid(self) -> int | None:
@@ -306,25 +316,39 @@ class ChartRenderer:
         return self._child.pid if self._child is not None else None
 
     async def render(self, spec: ChartSpec) -> bytes:
+        """The chart as a PNG; ChartUnavailable when it can't be drawn within `timeout_s`."""
         try:
             return await asyncio.wait_for(self._render(spec), self.timeout_s)
         except TimeoutError:
             log.warning("A usage chart took longer than %s s; sent without it", self.timeout_s)
-            raise ChartUnavailable("timed out") from None
+            raise ChartUnavailable(f"no chart within {self.timeout_s:g} s") from None
 
     async def _render(self, spec: ChartSpec) -> bytes:
+        request = spec.data().encode()
         async with self._turn:
+            self._charts += 1
             if self._idle is not None:
                 self._idle.cancel()
+            closes = self._closes
             try:
-                png = await self._draw(spec.data().encode())
+                started = self._child is None or self._child.returncode is not None
+                try:
+                    return await self._draw(request)
+                except _ProcessGone:
+                    if started or closes != self._closes:
+                        raise
+                    log.warning("The chart process had ended; drawing in a new one")
+                    await self._stop()
+                    return await self._draw(request)
             except BaseException:  # cancelled (timed out), crashed, nonsense: start afresh
                 await self._stop()
                 raise
             finally:
-                loop = asyncio.get_running_loop()
-                self._idle = loop.call_later(self.idle_s, self._stop_when_idle)
-        return png
+                if closes == self._closes:
+                    loop = asyncio.get_running_loop()
+                    self._idle = loop.call_later(self.idle_s, self._stop_when_idle, self._charts)
+                else:  # closed meanwhile, maybe while this chart was starting its process
+                    await self._stop()
 
     async def _draw(self, request: bytes) -> bytes:
         child = self._child
@@ -342,32 +366,56 @@ class ChartRenderer:
         try:
             child.stdin.write(b"%d\n" % len(request) + request)
             await child.stdin.drain()
-            size = int(await child.stdout.readline() or b"-1")
+            header = await child.stdout.readline()
+            if not header:
+                raise _ProcessGone("the chart process ended before it answered")
+            size = int(header)
             if not 0 < size <= MAX_PNG_BYTES:
                 raise ChartUnavailable(f"the chart process answered {size} bytes")
             png = await child.stdout.readexactly(size)
-        except (OSError, ValueError, asyncio.IncompleteReadError) as error:
-            log.error("The chart process failed (exit %s): %s", child.returncode, error)
-            raise ChartUnavailable(str(error)) from error
+        except (OSError, asyncio.IncompleteReadError) as error:  # a broken pipe, cut short
+            log.error("The chart process failed: %s", error)
+            raise _ProcessGone(f"the chart process failed: {error}") from error
+        except ValueError as error:
+            raise ChartUnavailable(f"the chart process answered nonsense: {error}") from error
         if not png.startswith(PNG_SIGNATURE):
             raise ChartUnavailable("the chart process sent no PNG")
         return png
 
-    def _stop_when_idle(self) -> None:
-        if not self._turn.locked():
-            self._stopping = asyncio.create_task(self.close(), name="chart-process-idle")
+    def _stop_when_idle(self, charts: int) -> None:
+        self._idle = None
+        self._idle_stop = asyncio.create_task(self._stop_if_idle(charts), name="chart-idle")
+
+    async def _stop_if_idle(self, charts: int) -> None:
+        async with self._turn:
+            if self._charts == charts:  # no chart began while this waited for its turn
+                log.debug("The chart process was idle for %s s; ending it", self.idle_s)
+                await self._stop()
 
     async def close(self) -> None:
-        """End the drawing process, if any (it starts again with the next chart)."""
+        """End the drawing process, if any, and wait until it has ended (a chart being drawn
+        meanwhile fails; a chart whose process was still starting ends it once done). The next
+        chart starts a new one."""
+        self._closes += 1
         if self._idle is not None:
             self._idle.cancel()
+            self._idle = None
+        idle_stop, self._idle_stop = self._idle_stop, None
+        if idle_stop is not None and not idle_stop.done():
+            idle_stop.cancel()
+            await asyncio.gather(idle_stop, return_exceptions=True)
         await self._stop()
 
     async def _stop(self) -> None:
-        child, self._child = self._child, None
-        if child is not None and child.returncode is None:
+        """Kill the child and wait for it (callers may overlap: each waits for the end)."""
+        child = self._child
+        if child is None:
+            return
+        if child.returncode is None:
             child.kill()
-            await child.wait()
+        await child.wait()
+        if self._child is child:
+            self._child = None
 
 
 def _child_env() -> dict[str, str]:

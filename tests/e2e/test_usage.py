@@ -5,15 +5,18 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
+import signal
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from bot.quota.charts import read_png_data
+from bot.quota.charts import CHART_TIMEOUT_S, read_png_data
 from bot.quota.rules import Limit, window
 from tests.e2e.conftest import BotEnv, bot_env
 from tests.e2e.moderation_support import (
@@ -27,6 +30,7 @@ from tests.e2e.moderation_support import (
 )
 from tests.fakes.discord import FakeFile, FakeMessage
 from tests.fakes.nexai import DEFAULT_REPLY, Error
+from tests.processes import chart_processes, running
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -107,6 +111,23 @@ async def test_usage_shows_an_unused_a_partly_used_and_a_used_up_limit_as_bars(
     assert shown == [line.format(reset=resets("day")) for line in BARS[locale]]
 
 
+@pytest.mark.parametrize(
+    ("locale", "line"),
+    [
+        ("en-US", "No limit; 1 ask request used today."),
+        ("vi", "Không giới hạn; hôm nay đã dùng 1 lượt hỏi."),
+    ],
+)
+async def test_a_feature_without_a_limit_gets_one_line_with_todays_use(
+    env: BotEnv, locale: str, line: str
+) -> None:
+    member = env.discord.add_member(name=f"unlimited-{locale}")
+    assert await ask(env, "just one", member) == DEFAULT_REPLY
+    shown = outcome(await run(env, "usage", user_id=member, locale=locale))
+    assert field(shown.embeds, "/ask") == line
+    assert "▰" not in text_of(shown) and "▱" not in text_of(shown)
+
+
 async def test_usage_in_direct_messages_shows_the_members_own_use(env: BotEnv) -> None:
     member = env.discord.add_member(name="dm-counter")
     shown = outcome(await run(env, "usage", user_id=member, guild=False))
@@ -176,9 +197,11 @@ async def test_the_charts_numbers_are_the_ledgers_per_hour_and_per_member(env: B
     member, their counted calls per feature: the same rows the CSV of the report lists."""
     first = env.discord.add_member(name="Ada")
     second = env.discord.add_member(name="Bao")
-    for prompt in ("chart a", "chart b"):
-        assert await ask(env, prompt, first) == DEFAULT_REPLY
-    assert await ask(env, "chart c", second) == DEFAULT_REPLY
+    # More calls than anyone before them today, so both are in the top 10 whatever ran first.
+    for n in range(9):
+        assert await ask(env, f"chart a{n}", first) == DEFAULT_REPLY
+    for n in range(8):
+        assert await ask(env, f"chart b{n}", second) == DEFAULT_REPLY
     env.api.enqueue("/chat/completions", Error(400, "nope"))
     assert await ask(env, "chart refunded", second) == "nexai refused the request: nope"
 
@@ -194,6 +217,11 @@ async def test_the_charts_numbers_are_the_ledgers_per_hour_and_per_member(env: B
     panels = {p["title"]: p["values"] for p in data["panels"]}  # type: ignore[attr-defined]
     assert panels == dict(per_hour)
     assert data["x_ticks"] == [f"{h:02}" for h in range(24)]
+    assert (data["x_label"], data["ranking_title"], data["ranking_label"]) == (
+        "Hour of the day (UTC)",
+        "Top members",
+        "calls",
+    )
     legend: list[str] = data["legend"]  # type: ignore[assignment]
     totals = Counter(row["user_id"] for row in counted)
     top = sorted(totals, key=lambda uid: (-totals[uid], int(uid)))[:10]
@@ -206,8 +234,9 @@ async def test_the_charts_numbers_are_the_ledgers_per_hour_and_per_member(env: B
     ]
     assert data["ranking"] == expected
     drawn = {bar["label"]: bar["parts"] for bar in expected}
-    assert drawn["Ada"][legend.index("/ask")] == 2
-    assert drawn["Bao"][legend.index("/ask")] == 1  # the refunded call counts nothing
+    assert [bar["label"] for bar in expected[:2]] == ["Ada", "Bao"]
+    assert drawn["Ada"][legend.index("/ask")] == 9
+    assert drawn["Bao"][legend.index("/ask")] == 8  # the refunded call counts nothing
 
 
 async def test_a_months_chart_has_one_bucket_per_day_labelled_in_vietnamese(env: BotEnv) -> None:
@@ -225,6 +254,53 @@ async def test_a_months_chart_has_one_bucket_per_day_labelled_in_vietnamese(env:
         "lượt gọi",
     )
     assert {"title": "/ask", "y_label": "lượt hỏi"}.items() <= data["panels"][0].items()  # type: ignore[index]
+
+
+async def test_a_chart_past_its_time_bound_is_left_out_politely_and_the_rest_arrives(
+    env: BotEnv,
+) -> None:
+    """Should kill the drawing process that did not answer in time (here: stopped), and send
+    the totals and the CSV with a note in the moderator's language; the next report has its
+    chart again, from a new process."""
+    member = env.discord.add_member(name="slow-chart")
+    assert await ask(env, "slow chart", member) == DEFAULT_REPLY
+    chart_of(await moderate(env, "usage-report", None, {"period": "day"}))
+    charts = env.bot.charts
+    hung = charts.pid
+    assert hung is not None and running(hung)
+    os.kill(hung, signal.SIGSTOP)
+    charts.timeout_s = 0.5
+    try:
+        inter = await run(
+            env, "usage-report", {"period": "day"}, permissions=MODERATOR, locale="vi"
+        )
+    finally:
+        charts.timeout_s = CHART_TIMEOUT_S
+    report = outcome(inter)
+    assert report.ephemeral and not running(hung)
+    assert report.embeds[0]["footer"]["text"] == (
+        "Lần này chưa vẽ được biểu đồ; các số liệu tổng ở trên vẫn đầy đủ. Hãy thử lại sau"
+        " một phút."
+    )
+    assert "image" not in report.embeds[0]
+    assert [a.filename.rsplit(".", 1)[1] for a in report.attachments] == ["csv"]
+    assert "**/ask**:" in text_of(report)
+    assert str(member) in {row["user_id"] for row in csv_rows(report)}
+
+    again = await moderate(env, "usage-report", None, {"period": "day"})
+    assert chart_of(again).data.startswith(b"\x89PNG")
+    assert charts.pid not in (None, hung)
+
+
+async def test_the_bot_ends_its_chart_process_when_it_closes(tmp_path: Path) -> None:
+    async with bot_env(tmp_path / "nexbot.db") as own:
+        member = own.discord.add_member(name="last-chart")
+        assert await ask(own, "before closing", member) == DEFAULT_REPLY
+        chart_of(await moderate(own, "usage-report", None, {"period": "day"}))
+        pid = own.bot.charts.pid
+        assert pid is not None and pid in chart_processes()
+    assert own.bot.is_closed() and own.bot.charts.pid is None
+    assert not running(pid) and pid not in chart_processes()
 
 
 async def test_an_empty_period_reports_no_usage(env: BotEnv) -> None:
