@@ -1,0 +1,42 @@
+"""Identify slots: which process may IDENTIFY a shard of a rate-limit bucket now.
+
+Discord lets each bucket (`shard_id % max_concurrency`) IDENTIFY once per 5 s, counted for the
+bot token, whichever process sends it. So the processes of one bot share the slots through
+the database: a slot is the `meta` row `identify_slot:<bucket>`, whose value is the time
+(`time.time()`, seconds) until which it is held. One atomic statement takes a free slot; the
+same SQL runs on SQLite and PostgreSQL. Processes on several machines need their clocks in
+step (NTP), as the slot's end is a wall-clock time.
+"""
+
+from __future__ import annotations
+
+from bot.storage.store import Store, storage_errors
+
+KEY_PREFIX = "identify_slot:"
+
+#: Inserts the slot, or takes it over only when its holder's time is up; rowcount 1 = ours.
+CLAIM_SQL = (
+    "INSERT INTO meta (key, value) VALUES (?, ?)"
+    " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    " WHERE CAST(meta.value AS DOUBLE PRECISION) <= ?"
+)
+HELD_UNTIL_SQL = "SELECT value FROM meta WHERE key = ?"
+
+
+class IdentifySlots:
+    """The identify slots in the `meta` table (no table of their own, no migration)."""
+
+    def __init__(self, store: Store) -> None:
+        self._db = store.conn
+
+    async def claim(self, bucket: int, *, now: float, hold_s: float) -> float | None:
+        """Hold `bucket`'s slot from `now` for `hold_s`: None when it is ours, else the time
+        until which another holder has it. A database failure raises `StorageError`."""
+        key = f"{KEY_PREFIX}{bucket}"
+        with storage_errors():
+            cursor = await self._db.execute(CLAIM_SQL, (key, repr(now + hold_s), now))
+            if cursor.rowcount == 1:
+                return None
+            async with self._db.execute(HELD_UNTIL_SQL, (key,)) as held:
+                row = await held.fetchone()
+        return float(row[0]) if row else now
