@@ -144,6 +144,7 @@ from ._models import (
     FakeMessage,
 )
 from ._rest import DiscordError
+from ._shards import IdentifyLimit, IdentifyViolation
 
 __all__ = [
     "BOT_ROLE_PERMISSIONS",
@@ -157,6 +158,8 @@ __all__ = [
     "FakeFile",
     "FakeInteraction",
     "FakeMessage",
+    "IdentifyLimit",
+    "IdentifyViolation",
     "run_bot",
     "stop_bot",
 ]
