@@ -109,7 +109,7 @@ def nexbot_settings(args: argparse.Namespace) -> Settings:
 
 async def run(args: argparse.Namespace) -> None:
     point_discord_at(args.discord_url)
-    bot: commands.Bot
+    bot: commands.Bot | commands.AutoShardedBot
     if args.kind == "nexbot":
         bot = NexBot(nexbot_settings(args), guild_ready_timeout=GUILD_READY_TIMEOUT_S)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.chat.document_kinds import (
@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     metrics_host: str = "0.0.0.0"
 
+    #: Shards of the bot in all; unset: the count Discord recommends (GET /gateway/bot).
+    shard_count: int | None = Field(default=None, ge=1)
+    #: The shards this process runs, e.g. "0-3" or "0,2"; unset: all. Needs SHARD_COUNT.
+    shard_ids: Annotated[list[int] | None, NoDecode] = None
+
     @field_validator("nexai_base_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
@@ -147,6 +152,26 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _parse_shard_ids(cls, value: object) -> object:
+        return parse_shard_ids(value) if isinstance(value, str) else value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _check_shard_ids(cls, value: list[int] | None, info: ValidationInfo) -> list[int] | None:
+        if value is None:
+            return None
+        count = info.data.get("shard_count")
+        if count is None:
+            raise ValueError(
+                "needs SHARD_COUNT: every process must use the same shard count (set it on all)"
+            )
+        beyond = [shard for shard in value if not 0 <= shard < count]
+        if beyond:
+            raise ValueError(f"shard {beyond[0]} is outside 0-{count - 1} (SHARD_COUNT={count})")
+        return sorted(set(value))
+
     @property
     def database_url_value(self) -> str | None:
         return self.database_url.get_secret_value() if self.database_url else None
@@ -158,6 +183,25 @@ class Settings(BaseSettings):
             chat_wait_s=self.chat_wait_s,
             reasoning_wait_s=self.reasoning_wait_s,
         )
+
+
+def parse_shard_ids(text: str) -> list[int] | None:
+    """ "0-3" -> [0, 1, 2, 3]; "0,2" -> [0, 2]; "0-1,4" -> [0, 1, 4]; "" -> None (all)."""
+    shards: list[int] = []
+    for part in (item.strip() for item in text.split(",")):
+        if not part:
+            continue
+        first, dash, last = part.partition("-")
+        try:
+            low, high = int(first), int(last if dash else first)
+        except ValueError:
+            raise ValueError(
+                f"{part!r} is not a shard id or range (write e.g. 0-3 or 0,2)"
+            ) from None
+        if high < low:
+            raise ValueError(f"{part!r}: a range goes from low to high (e.g. 0-3)")
+        shards.extend(range(low, high + 1))
+    return shards or None
 
 
 def describe_errors(error: ValidationError) -> list[str]:

@@ -111,3 +111,41 @@ def test_debug_loggers_are_a_comma_separated_list_of_names(
     monkeypatch.setenv("DEBUG_LOGGERS", "aiosqlite, discord.gateway,")
     settings = Settings(_env_file=None, **REQUIRED)
     assert settings.debug_loggers == ["aiosqlite", "discord.gateway"]
+
+
+@pytest.mark.parametrize(
+    ("shard_ids", "expected"),
+    [("0-3", [0, 1, 2, 3]), ("0,2", [0, 2]), (" 2, 0-1 ", [0, 1, 2]), ("", None)],
+)
+def test_shard_ids_take_ranges_and_lists(
+    shard_ids: str, expected: list[int] | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHARD_COUNT", "4")
+    monkeypatch.setenv("SHARD_IDS", shard_ids)
+    settings = Settings(_env_file=None, **REQUIRED)
+    assert (settings.shard_count, settings.shard_ids) == (4, expected)
+
+
+def test_sharding_is_automatic_when_not_set() -> None:
+    settings = Settings(_env_file=None, **REQUIRED)
+    assert (settings.shard_count, settings.shard_ids) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "0-2"}, "SHARD_IDS is invalid: Value error, shard 2 is"),
+        ({"SHARD_IDS": "1"}, "SHARD_IDS is invalid: Value error, needs SHARD_COUNT"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "one"}, "SHARD_IDS is invalid: Value error, 'one'"),
+        ({"SHARD_COUNT": "0"}, "SHARD_COUNT is invalid"),
+    ],
+)
+def test_shard_settings_that_cannot_work_stop_start_up_with_one_line(
+    env: dict[str, str], expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None, **REQUIRED)
+    lines = describe_errors(caught.value)
+    assert any(line.startswith(expected) for line in lines), lines

@@ -110,24 +110,30 @@ class SQLiteStore(_Statements, Store):
         return int(row[0]) if row else 0
 
     async def migrate(self, where: str = "The database") -> int:
-        """Apply pending migrations, each in one transaction. Safe to run any number of times."""
-        current = await self.schema_version()
-        check_version(current, len(MIGRATIONS), where)
-        for version, script in enumerate(MIGRATIONS, start=1):
-            if version <= current:
-                continue
+        """Apply pending migrations, each in one transaction. Safe to run any number of times,
+        also by several processes opening a new file at once: each migration records its
+        version first, so of two processes applying it, the second fails on that row (and
+        rolls back) instead of on the migration's tables, and goes on from the new version."""
+        while (current := await self.schema_version()) < len(MIGRATIONS):
+            check_version(current, len(MIGRATIONS), where)
+            version = current + 1
             try:
                 await self.conn.executescript(
-                    f"BEGIN IMMEDIATE;\n{script}\n"
+                    "BEGIN IMMEDIATE;\n"
                     "INSERT INTO schema_version (version, applied_at)"
                     f" VALUES ({version}, {time.time()});\n"
+                    f"{MIGRATIONS[version - 1]}\n"
                     "COMMIT;"
                 )
+            except sqlite3.IntegrityError:
+                await self.conn.rollback()  # another process applied it meanwhile
+                continue
             except Exception:
                 if self.conn.in_transaction:
                     await self.conn.rollback()
                 raise
             log.info("Database migrated to schema version %s", version)
+        check_version(current, len(MIGRATIONS), where)
         return len(MIGRATIONS)
 
 

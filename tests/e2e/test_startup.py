@@ -23,6 +23,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def fakes() -> AsyncIterator[tuple[FakeDiscord, FakeNexai]]:
     async with FakeNexai() as api, FakeDiscord() as discord:
+        # Bots with databases of their own start here one after another: each would wait out
+        # Discord's identify window (test_sharding.py tests the pacing).
+        discord.identify_limit.window_s = 0
         yield discord, api
 
 

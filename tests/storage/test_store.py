@@ -4,6 +4,7 @@ timeout."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -155,3 +156,18 @@ async def test_a_locked_database_fails_a_transaction_with_a_storage_error(tmp_pa
         assert await store.get_meta("a") == "b"
     finally:
         await store.close()
+
+
+async def test_processes_opening_a_new_database_together_migrate_it_once(
+    database: Database,
+) -> None:
+    opened = await asyncio.gather(*(database.open() for _ in range(4)))
+    try:
+        for store in opened:
+            assert await store.schema_version() == len(migrations.MIGRATIONS)
+        assert await opened[0].fetch_value("SELECT COUNT(*) FROM schema_version") == len(
+            migrations.MIGRATIONS
+        )
+    finally:
+        for store in opened:
+            await store.close()

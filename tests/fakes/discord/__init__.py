@@ -110,14 +110,25 @@ Behaviour worth knowing (all as on Discord):
   raises ``TimeoutError`` listing the last requests and any unhandled routes. The fake does not
   know when the bot has *processed* a frame: for the bot's internal state use discord.py's own
   ``bot.wait_for(...)``, or wait for a REST effect.
-- ``disconnect_gateway()`` closes the socket (4000); discord.py RESUMEs on ``/resume``
+- ``disconnect_gateway()`` closes shard 0's socket (4000); discord.py RESUMEs on ``/resume``
   (``resume_gateway_url``) and gets the missed events replayed; ``resume=False`` sends
   INVALID_SESSION and the bot IDENTIFYs again after its ``before_identify_hook`` (5 s unless
-  the bot overrides it). Both return once the bot is back (``resumes``/``identifies`` count).
+  the bot overrides it; sooner is refused unless ``identify_limit.window_s`` is lowered).
+  Both return once the bot is back (``resumes``/``identifies`` count).
 - Frames are zlib-stream (one compressor per connection, each ending 00 00 ff ff) when the
   client asks for it, as discord.py does without ``zstandard``; for ``zstd-stream`` (or none)
   they are plain text, which discord.py accepts too.
-- ``commands.AutoShardedBot`` works as well (``GET /gateway/bot``, one shard).
+- Shards (``_shards``, Topics > Gateway > Sharding): ``commands.AutoShardedBot`` works, with
+  the count from ``GET /gateway/bot`` (``identify_limit.recommended_shards``, 1 by default) or
+  its own ``shard_ids``/``shard_count``; every shard has its own session (``sessions``).
+  ``add_guild(name, shard=(id, count))`` adds a guild (one "general" channel, the same
+  members without roles) whose events go to that shard; a guild's events go to shard
+  ``(guild_id >> 22) % shard_count``, DMs and guild-less events to shard 0 only.
+  ``GET /gateway/bot`` has ``session_start_limit``, whose ``remaining`` drops on every IDENTIFY
+  (not on RESUME). Each bucket ``shard_id % max_concurrency`` may IDENTIFY once per 5 s
+  (``identify_limit.window_s``); a faster IDENTIFY gets INVALID_SESSION, as on Discord, and
+  lands in ``identify_violations``. A shard id beyond the count is closed with 4010.
+  ``disconnect_gateway(shard_id=...)`` drops one shard.
 """
 
 from ._fake import FakeDiscord, run_bot, stop_bot
@@ -133,6 +144,7 @@ from ._models import (
     FakeMessage,
 )
 from ._rest import DiscordError
+from ._shards import IdentifyLimit, IdentifyViolation
 
 __all__ = [
     "BOT_ROLE_PERMISSIONS",
@@ -146,6 +158,8 @@ __all__ = [
     "FakeFile",
     "FakeInteraction",
     "FakeMessage",
+    "IdentifyLimit",
+    "IdentifyViolation",
     "run_bot",
     "stop_bot",
 ]

@@ -1,4 +1,5 @@
-"""The fake gateway: HELLO, IDENTIFY -> READY + GUILD_CREATE, heartbeats, RESUME, dispatch."""
+"""The fake gateway: HELLO, IDENTIFY -> READY + GUILD_CREATEs, heartbeats, RESUME, dispatch;
+one session per shard (see ``_shards`` for Discord's sharding rules)."""
 
 # ruff: noqa: ASYNC109 - the public API takes timeouts, as the tests that use it expect
 
@@ -8,10 +9,12 @@ import asyncio
 import json
 import uuid
 import zlib
+from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
 from ._models import JSON
+from ._shards import INVALID_SHARD, IdentifyLimit, IdentifyViolation, shard_of
 from ._state import GUILD_MEMBERS_INTENT, FakeState, log
 
 HEARTBEAT_INTERVAL_MS = 41250
@@ -31,17 +34,32 @@ class _Connection:
             await self.ws.send_str(text)
 
 
+@dataclass
+class _Session:
+    """One shard's gateway session: what a RESUME continues."""
+
+    shard_id: int
+    session_id: str
+    conn: _Connection | None
+    seq: int = 0
+    event_log: list[JSON] = field(default_factory=list)  # dispatches, replayed on RESUME
+
+
 class GatewayMixin(FakeState):
-    """Gateway state: one session at a time, with a replayable event log."""
+    """Gateway state: one session per shard, each with a replayable event log.
+
+    A bot that identifies without ``shard`` is shard 0 of 1. ``shard_count`` is the count of
+    the latest IDENTIFY (every process of one bot must use the same).
+    """
 
     def _init_gateway(self) -> None:
-        self.session_id: str | None = None
-        self.seq: int = 0
-        self.event_log: list[JSON] = []  # dispatches of the current session (for RESUME)
+        self.sessions: dict[int, _Session] = {}  # shard id -> its session
+        self.shard_count: int = 1
+        #: ``GET /gateway/bot``'s answer and Discord's identify rules (see ``_shards``)
+        self.identify_limit = IdentifyLimit()
         self.identifies: int = 0
         self.resumes: int = 0
         self.gateway_connections: list[str] = []  # URL paths + queries the bot connected to
-        self._conn: _Connection | None = None
         self._sockets: set[web.WebSocketResponse] = set()
         self._send_lock = asyncio.Lock()
 
@@ -55,24 +73,53 @@ class GatewayMixin(FakeState):
 
     @property
     def connected(self) -> bool:
-        """True while the bot has a live, identified or resumed gateway connection."""
-        return self._conn is not None
+        """True while the bot has a live, identified or resumed connection on every shard
+        that has a session."""
+        return bool(self.sessions) and all(s.conn is not None for s in self.sessions.values())
+
+    @property
+    def session_id(self) -> str | None:
+        """Shard 0's session id (None before the bot identified)."""
+        session = self.sessions.get(0)
+        return session.session_id if session else None
+
+    @property
+    def identify_violations(self) -> list[IdentifyViolation]:
+        """IDENTIFYs refused for breaking the identify rate limit (expected: none)."""
+        return self.identify_limit.violations
+
+    def shard_of(self, guild_id: int | None) -> int:
+        """The shard that receives the events of ``guild_id`` (None: DMs, shard 0)."""
+        return shard_of(guild_id, self.shard_count)
+
+    def has_session_for(self, guild_id: int | None) -> bool:
+        return self.shard_of(guild_id) in self.sessions
 
     # --------------------------------------------------------------- dispatch
 
-    async def _dispatch(self, event: str, data: JSON) -> None:
-        """Send a DISPATCH to the bot (buffered for RESUME while it is disconnected)."""
-        if self.session_id is None:
+    async def _dispatch(
+        self, event: str, data: JSON, *, guild_id: int | None = None, shard_id: int | None = None
+    ) -> None:
+        """Send a DISPATCH to ``shard_id``, else to the shard of ``guild_id`` (else of
+        ``data["guild_id"]``; DMs and events without a guild: shard 0); buffered for RESUME
+        while that shard is disconnected."""
+        if shard_id is None:
+            if guild_id is None and data.get("guild_id"):
+                guild_id = int(data["guild_id"])
+            shard_id = self.shard_of(guild_id)
+        session = self.sessions.get(shard_id)
+        if session is None:
             raise RuntimeError(
-                f"fake Discord: no gateway session to send {event} to (bot not ready?)"
+                f"fake Discord: no gateway session on shard {shard_id} to send {event} to"
+                " (bot not ready?)"
             )
         async with self._send_lock:
-            self.seq += 1
-            frame = {"op": 0, "t": event, "s": self.seq, "d": data}
-            self.event_log.append(frame)
-            if self._conn is not None:
+            session.seq += 1
+            frame = {"op": 0, "t": event, "s": session.seq, "d": data}
+            session.event_log.append(frame)
+            if session.conn is not None:
                 try:
-                    await self._conn.send(frame)
+                    await session.conn.send(frame)
                 except (ConnectionError, RuntimeError) as exc:  # replayed on RESUME
                     log.debug("fake gateway: could not send %s: %s", event, exc)
         self.notify()
@@ -107,11 +154,13 @@ class GatewayMixin(FakeState):
                 self.notify()
         finally:
             self._sockets.discard(ws)
-            if self._conn is conn:
-                self._conn = None
-                if ws.close_code == 1000:  # the bot closed on purpose: its session ends
-                    self.ready.clear()
-                    self.session_id = None
+            for shard_id, session in list(self.sessions.items()):
+                if session.conn is conn:
+                    session.conn = None
+                    if ws.close_code == 1000:  # the bot closed on purpose: its session ends
+                        del self.sessions[shard_id]
+            if not self.sessions:
+                self.ready.clear()
             self.notify()
         return ws
 
@@ -135,14 +184,22 @@ class GatewayMixin(FakeState):
         if data.get("token") != self.token:
             await conn.ws.close(code=4004, message=b"Authentication failed.")
             return
-        self.ready.clear()
+        shard_id, shard_count = (int(n) for n in data.get("shard") or (0, 1))
+        if not 0 <= shard_id < shard_count:
+            await conn.ws.close(code=INVALID_SHARD, message=b"Invalid shard.")
+            return
+        if not self.identify_limit.admit(shard_id):
+            log.warning("fake gateway: shard %s identified too soon: INVALID_SESSION", shard_id)
+            async with self._send_lock:
+                await conn.send({"op": 9, "d": False})
+            return
         self.identifies += 1
+        self.shard_count = shard_count
         self.intents = int(data.get("intents", 0))
         async with self._send_lock:
-            self.session_id = uuid.uuid4().hex
-            self.seq = 0
-            self.event_log = []
-            self._conn = conn
+            session = _Session(shard_id, uuid.uuid4().hex, conn)
+            self.sessions[shard_id] = session
+        guilds = [gid for gid in self.guild_ids() if self.shard_of(gid) == shard_id]
         ready: JSON = {
             "v": 10,
             "user": {
@@ -151,8 +208,8 @@ class GatewayMixin(FakeState):
                 "mfa_enabled": False,
                 "flags": 0,
             },
-            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
-            "session_id": self.session_id,
+            "guilds": [{"id": str(gid), "unavailable": True} for gid in guilds],
+            "session_id": session.session_id,
             "resume_gateway_url": self.resume_gateway_url,
             "session_type": "normal",
             "application": {"id": str(self.application_id), "flags": 0},
@@ -163,39 +220,44 @@ class GatewayMixin(FakeState):
         }
         if data.get("shard"):
             ready["shard"] = data["shard"]
-        await self._dispatch("READY", ready)
-        await self._dispatch("GUILD_CREATE", self.guild_payload())
+        await self._dispatch("READY", ready, shard_id=shard_id)
+        for gid in guilds:
+            await self._dispatch("GUILD_CREATE", self.guild_payload(gid), guild_id=gid)
         self.ready.set()
         self.notify()
 
     async def _resume(self, conn: _Connection, data: JSON) -> None:
-        if data.get("token") != self.token or data.get("session_id") != self.session_id:
+        session = next(
+            (s for s in self.sessions.values() if s.session_id == data.get("session_id")), None
+        )
+        if data.get("token") != self.token or session is None:
             async with self._send_lock:
                 await conn.send({"op": 9, "d": False})
             return
         last = int(data.get("seq") or 0)
         async with self._send_lock:
-            for frame in self.event_log:
+            for frame in session.event_log:
                 if frame["s"] > last:
                     await conn.send(frame)
-            self.seq += 1
-            frame = {"op": 0, "t": "RESUMED", "s": self.seq, "d": {}}
-            self.event_log.append(frame)
+            session.seq += 1
+            frame = {"op": 0, "t": "RESUMED", "s": session.seq, "d": {}}
+            session.event_log.append(frame)
             await conn.send(frame)
-            self._conn = conn
+            session.conn = conn
         self.resumes += 1
         self.notify()
 
     async def _request_members(self, data: JSON) -> None:
+        guild_id = int(data.get("guild_id") or self.guild_id)
         ids = {int(u) for u in data.get("user_ids") or []}
         query = (data.get("query") or "").lower()
         members = [
-            self.full_member(uid)
+            self.full_member(uid, guild_id=guild_id)
             for uid in self.members
             if (not ids or uid in ids) and self.users[uid]["username"].lower().startswith(query)
         ]
         chunk: JSON = {
-            "guild_id": str(self.guild_id),
+            "guild_id": str(guild_id),
             "members": members,
             "chunk_index": 0,
             "chunk_count": 1,
@@ -206,34 +268,38 @@ class GatewayMixin(FakeState):
 
     # ----------------------------------------------------------- public API
 
-    async def disconnect_gateway(self, resume: bool = True, *, timeout: float = 10.0) -> None:
-        """Drop the bot's gateway connection and wait until it is back.
+    async def disconnect_gateway(
+        self, resume: bool = True, *, shard_id: int = 0, timeout: float = 10.0
+    ) -> None:
+        """Drop one shard's gateway connection and wait until it is back.
 
         ``resume=True`` closes the socket with 4000: discord.py reconnects at once to
-        ``resume_gateway_url`` and RESUMEs (missed events are replayed). ``resume=False``
-        sends INVALID_SESSION (d=false): discord.py IDENTIFYs again on ``/gateway``, but only
-        after its ``before_identify_hook`` (5 s by default; override it on the bot to be fast).
+        ``resume_gateway_url`` and RESUMEs (missed events are replayed; no identify is spent).
+        ``resume=False`` sends INVALID_SESSION (d=false): discord.py IDENTIFYs again on
+        ``/gateway``, but only after its ``before_identify_hook`` (5 s by default; override it
+        on the bot to be fast) and only once the identify window allows it.
         """
-        conn = self._conn
-        if conn is None:
-            raise RuntimeError("fake Discord: the bot is not connected")
+        session = self.sessions.get(shard_id)
+        conn = session.conn if session else None
+        if session is None or conn is None:
+            raise RuntimeError(f"fake Discord: the bot is not connected on shard {shard_id}")
         if resume:
             before = self.resumes
             async with self._send_lock:
-                self._conn = None
+                session.conn = None
             await conn.ws.close(code=4000, message=b"fake disconnect")
             await self.wait_for(
                 lambda: self.resumes > before and self.connected, timeout, what="(RESUME)"
             )
         else:
             before = self.identifies
-            self.ready.clear()
             async with self._send_lock:
-                self._conn = None
-                self.session_id = None
+                del self.sessions[shard_id]
+                if not self.sessions:
+                    self.ready.clear()
                 await conn.send({"op": 9, "d": False})
             await self.wait_for(
-                lambda: self.identifies > before and self.ready.is_set(),
+                lambda: self.identifies > before and shard_id in self.sessions,
                 timeout,
                 what="(re-IDENTIFY)",
             )
@@ -241,7 +307,8 @@ class GatewayMixin(FakeState):
     async def _close_gateway(self) -> None:
         for ws in list(self._sockets):
             await ws.close(code=1001, message=b"fake Discord shutting down")
-        self._conn = None
+        for session in self.sessions.values():
+            session.conn = None
 
     def _member_added(self) -> bool:
         return bool((self.intents or 0) & GUILD_MEMBERS_INTENT)

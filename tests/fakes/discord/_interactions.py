@@ -22,7 +22,7 @@ class InteractionsMixin(RestMixin):
 
     def _later(self, event: str, data: JSON) -> None:
         """Dispatch from sync code, if the bot has a session (in order, on the running loop)."""
-        if self.session_id is None:
+        if not self.has_session_for(int(data["guild_id"]) if data.get("guild_id") else None):
             return
         task = asyncio.get_running_loop().create_task(self._dispatch(event, data))
         self._tasks.add(task)
@@ -65,6 +65,26 @@ class InteractionsMixin(RestMixin):
         self.notify()
         return cid
 
+    def add_guild(self, name: str, *, shard: tuple[int, int] | None = None) -> tuple[int, int]:
+        """Add a guild with one text channel ("general"); returns (guild id, channel id).
+
+        ``shard=(shard_id, shard_count)`` picks a guild id whose events go to that shard.
+        The guild has the same members as the main one (without roles) and only @everyone;
+        a connected bot gets GUILD_CREATE on the guild's shard (as when it joins a guild).
+        """
+        gid = self.ids.on_shard(*shard) if shard else self.ids.next()
+        self.other_guilds[gid] = name
+        cid = self.ids.next()
+        self.channels[cid] = self._text_channel_payload(cid, "general", 0, guild_id=gid)
+        if self.has_session_for(gid):
+            task = asyncio.get_running_loop().create_task(
+                self._dispatch("GUILD_CREATE", self.guild_payload(gid), guild_id=gid)
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        self.notify()
+        return gid, cid
+
     # ---------------------------------------------------------- members talk
 
     async def send_message(
@@ -97,7 +117,7 @@ class InteractionsMixin(RestMixin):
         mention = f"<@{self.bot_user_id}>"
         if mentions_bot and mention not in content:
             content = f"{mention} {content}"
-        guild_id = self.guild_id if self.is_guild_channel(cid) else None
+        guild_id = self.guild_of(cid)
         self.before_post(cid, by_bot=False)
         ref: JSON | None = None
         allowed: JSON | None = None
@@ -236,11 +256,12 @@ class InteractionsMixin(RestMixin):
             if channel is None:
                 raise ValueError(f"{cid} is not a guild text channel (guild=False for DMs)")
             perms = self.permissions_of(uid) if permissions is None else permissions
-            payload["guild_id"] = str(self.guild_id)
-            payload["guild"] = {"id": str(self.guild_id), "locale": "en-US", "features": []}
+            gid = self.guild_of(cid) or self.guild_id
+            payload["guild_id"] = str(gid)
+            payload["guild"] = {"id": str(gid), "locale": "en-US", "features": []}
             payload["guild_locale"] = "en-US"
-            payload["member"] = self.full_member(uid, permissions=perms)
-            payload["authorizing_integration_owners"] = {"0": str(self.guild_id)}
+            payload["member"] = self.full_member(uid, permissions=perms, guild_id=gid)
+            payload["authorizing_integration_owners"] = {"0": str(gid)}
             payload["channel"] = {**channel, "permissions": str(perms)}
         else:
             cid = channel_id or self.dm_channel_for(uid)

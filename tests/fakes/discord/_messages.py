@@ -133,7 +133,7 @@ class MessagesMixin(GatewayMixin):
             embeds=list(body.get("embeds") or []),
             message_reference=ref,
             author_id=self.bot_user_id,
-            guild_id=self.guild_id if self.is_guild_channel(channel_id) else None,
+            guild_id=self.guild_of(channel_id),
             components=list(body.get("components") or []),
             type=msg_type,
             tts=bool(body.get("tts")),
@@ -176,7 +176,7 @@ class MessagesMixin(GatewayMixin):
 
     async def _echo(self, msg: FakeMessage, event: str) -> None:
         """Gateway echo of the bot's own message changes, as Discord sends them."""
-        if not self.echo_bot_messages or msg.ephemeral or self.session_id is None:
+        if not self.echo_bot_messages or msg.ephemeral or not self.has_session_for(msg.guild_id):
             return
         intent = GUILD_MESSAGES_INTENT if msg.guild_id else DM_MESSAGES_INTENT
         if not (self.intents or 0) & intent:

@@ -88,6 +88,15 @@ class Snowflakes:
         self._last = max(self._last + 1, now)
         return self._last
 
+    def on_shard(self, shard_id: int, shard_count: int) -> int:
+        """The next id whose ``(id >> 22) % shard_count`` is ``shard_id`` (a guild id whose
+        events go to that shard); its timestamp is at most ``shard_count`` ms ahead."""
+        stamp = (self.next() >> 22) + 1
+        while stamp % shard_count != shard_id:
+            stamp += 1
+        self._last = stamp << 22
+        return self._last
+
 
 @dataclass
 class FakeFile:

@@ -237,8 +237,18 @@ class RestMixin(ThreadsMixin):
     async def _get_gateway(
         self, request: web.Request, m: re.Match[str], body: JSON, files: Files
     ) -> web.Response:
-        limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        return self._json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+        """Get Gateway / Get Gateway Bot (Topics > Gateway): the URL, the recommended shard
+        count and the session start limit (see ``_shards``)."""
+        if m.group(0).endswith("/bot"):
+            limit = self.identify_limit
+            return self._json(
+                {
+                    "url": self.gateway_url,
+                    "shards": limit.recommended_shards,
+                    "session_start_limit": limit.session_start_limit(),
+                }
+            )
+        return self._json({"url": self.gateway_url})
 
     def _check_app(self, app_id: str) -> None:
         if int(app_id) != self.application_id:
@@ -495,7 +505,7 @@ class RestMixin(ThreadsMixin):
         return self._json(user)
 
     def _check_guild(self, guild_id: str) -> None:
-        if int(guild_id) != self.guild_id:
+        if int(guild_id) not in self.guild_ids():
             raise DiscordError(404, 10004, "Unknown Guild")
 
     async def _get_member(
@@ -504,19 +514,19 @@ class RestMixin(ThreadsMixin):
         self._check_guild(m.group(1))
         if int(m.group(2)) not in self.members:
             raise DiscordError(404, 10007, "Unknown Member")
-        return self._json(self.full_member(int(m.group(2))))
+        return self._json(self.full_member(int(m.group(2)), guild_id=int(m.group(1))))
 
     async def _get_guild_channels(
         self, request: web.Request, m: re.Match[str], body: JSON, files: Files
     ) -> web.Response:
         self._check_guild(m.group(1))
-        return self._json(list(self.channels.values()))
+        return self._json(self.guild_channels(int(m.group(1))))
 
     async def _get_guild(
         self, request: web.Request, m: re.Match[str], body: JSON, files: Files
     ) -> web.Response:
         self._check_guild(m.group(1))
-        guild = self.guild_payload()
+        guild = self.guild_payload(int(m.group(1)))
         for key in ("members", "channels", "threads", "presences", "voice_states"):
             guild.pop(key)
         return self._json(guild)

@@ -60,6 +60,8 @@ class FakeState:
         #: send MESSAGE_CREATE/UPDATE/DELETE for the bot's own (non-ephemeral) messages
         self.echo_bot_messages: bool = True
 
+        #: guilds besides ``guild_id`` (``add_guild``): id -> name; same members, no roles
+        self.other_guilds: dict[int, str] = {}
         self.users: dict[int, JSON] = {}
         self.members: dict[int, JSON] = {}  # user_id -> member payload (without "user")
         self.member_permissions: dict[int, int] = {}  # explicit overrides
@@ -176,11 +178,13 @@ class FakeState:
             "unicode_emoji": None,
         }
 
-    def _text_channel_payload(self, channel_id: int, name: str, position: int) -> JSON:
+    def _text_channel_payload(
+        self, channel_id: int, name: str, position: int, guild_id: int | None = None
+    ) -> JSON:
         return {
             "id": str(channel_id),
             "type": 0,
-            "guild_id": str(self.guild_id),
+            "guild_id": str(guild_id or self.guild_id),
             "name": name,
             "position": position,
             "permission_overwrites": [],
@@ -217,27 +221,57 @@ class FakeState:
                 perms |= int(role["permissions"])
         return perms
 
-    def full_member(self, user_id: int, *, permissions: int | None = None) -> JSON:
+    def full_member(
+        self, user_id: int, *, permissions: int | None = None, guild_id: int | None = None
+    ) -> JSON:
+        """A member with its user; in another guild than ``guild_id`` it has no roles."""
         member = dict(self.members[user_id])
+        if guild_id is not None and guild_id != self.guild_id:
+            member["roles"] = []
         member["user"] = self.users[user_id]
         if permissions is not None:
             member["permissions"] = str(permissions)
         return member
 
-    def guild_payload(self) -> JSON:
-        members = [self.full_member(uid) for uid in self.members]
+    def guild_ids(self) -> list[int]:
+        return [self.guild_id, *self.other_guilds]
+
+    def guild_of(self, channel_id: int) -> int | None:
+        """The guild of a channel or thread; None for a DM (or an unknown channel)."""
+        channel = self.channels.get(channel_id) or self.threads.get(channel_id)
+        return int(channel["guild_id"]) if channel else None
+
+    def guild_channels(self, guild_id: int) -> list[JSON]:
+        return [c for c in self.channels.values() if int(c["guild_id"]) == guild_id]
+
+    def guild_payload(self, guild_id: int | None = None) -> JSON:
+        """GUILD_CREATE of ``guild_id`` (default: the main guild). Other guilds have the same
+        members (without roles), only the @everyone role, and their own channels."""
+        gid = guild_id or self.guild_id
+        main = gid == self.guild_id
+        members = [self.full_member(uid, guild_id=gid) for uid in self.members]
+        roles = (
+            list(self.roles.values())
+            if main
+            else [self._role_payload(gid, "@everyone", EVERYONE_PERMISSIONS, 0)]
+        )
+        threads = [
+            t
+            for t in self.threads.values()
+            if not t["thread_metadata"]["archived"] and int(t["guild_id"]) == gid
+        ]
         return {
-            "id": str(self.guild_id),
-            "name": "Fake Guild",
+            "id": str(gid),
+            "name": "Fake Guild" if main else self.other_guilds[gid],
             "icon": None,
             "owner_id": str(self.user_id),
             "unavailable": False,
             "large": False,
             "member_count": len(members),
             "members": members,
-            "roles": list(self.roles.values()),
-            "channels": list(self.channels.values()),
-            "threads": [t for t in self.threads.values() if not t["thread_metadata"]["archived"]],
+            "roles": roles,
+            "channels": self.guild_channels(gid),
+            "threads": threads,
             "emojis": [],
             "stickers": [],
             "features": [],
@@ -248,7 +282,7 @@ class FakeState:
             "soundboard_sounds": [],
             "joined_at": self.members[self.bot_user_id]["joined_at"],
             "preferred_locale": "en-US",
-            "system_channel_id": str(self.channel_id),
+            "system_channel_id": self.guild_channels(gid)[0]["id"],
             "verification_level": 0,
             "default_message_notifications": 0,
             "explicit_content_filter": 0,
@@ -287,7 +321,7 @@ class FakeState:
         return self.dm_channels[user_id]
 
     def is_guild_channel(self, channel_id: int) -> bool:
-        return channel_id in self.channels or channel_id in self.threads
+        return self.guild_of(channel_id) is not None
 
     # ---------------------------------------------------------------- files
 

@@ -38,7 +38,7 @@ class ThreadsMixin(MessagesMixin):
         return {
             "id": str(thread_id),
             "type": PUBLIC_THREAD,
-            "guild_id": str(self.guild_id),
+            "guild_id": str(self.guild_of(parent_id) or self.guild_id),
             "parent_id": str(parent_id),
             "owner_id": str(owner_id),
             "name": name,
