@@ -33,6 +33,7 @@ from bot.quota.charts import ChartRenderer
 from bot.quota.ledger import Ledger
 from bot.quota.quotas import Quotas
 from bot.render import RateLimitMonitor
+from bot.storage.channel_settings import ChannelSettings
 from bot.storage.guild_settings import GuildSettings
 from bot.storage.store import Store
 
@@ -64,6 +65,7 @@ class NexBot(commands.Bot):
     chat: ChatService
     quotas: Quotas
     guild_settings: GuildSettings
+    channel_settings: ChannelSettings
     voice_notes: VoiceNoteChannels
     transcoder: Transcoder
     alerts: Alerts
@@ -122,6 +124,7 @@ class NexBot(commands.Bot):
             self.store, self.quotas, admission=self.admission, metrics=self.metrics
         )
         self.guild_settings = GuildSettings(self.store)
+        self.channel_settings = ChannelSettings(self.store)
         self.voice_notes = VoiceNoteChannels(self.store)
         self.transcoder = Transcoder()
         self.alerts = Alerts(self.store, self.guild_settings, self)

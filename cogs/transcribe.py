@@ -1,5 +1,5 @@
 """/transcribe, the "Transcribe" message menu and the voice-note listener (moderators choose
-the channels with /settings voice-notes)."""
+the channels, their mode and their language with /settings voice-notes)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,7 @@ class Transcribe(commands.Cog):
             code = normalise_language(language)
             await self.transcriber.check(source, caller)
             await interaction.response.defer(thinking=True)
+            code = code or await self._language_hint(interaction)
             transcript = await self.transcriber.transcribe(source, caller, language=code)
             reply = transcript_reply(transcript, source.filename, locale)
             await send_files(interaction, reply.content, reply.files)
@@ -75,10 +76,21 @@ class Transcribe(commands.Cog):
             source = audio_of(attachment)
             await self.transcriber.check(source, caller)
             await interaction.response.defer(thinking=True)
-            transcript = await self.transcriber.transcribe(source, caller)
+            language = await self._language_hint(interaction)
+            transcript = await self.transcriber.transcribe(source, caller, language=language)
             header = t("📝 Transcript of {link}\n", locale, link=message.jump_url)
             reply = transcript_reply(transcript, source.filename, locale, header=header)
             await send_files(interaction, reply.content, reply.files)
+
+    async def _language_hint(self, interaction: discord.Interaction) -> str | None:
+        """The language moderators set for the channel (a thread: its own, else its parent's)."""
+        channel = interaction.channel
+        if channel is None or interaction.guild_id is None:
+            return None
+        voice = await self.bot.channel_settings.voice(
+            channel.id, getattr(channel, "parent_id", None)
+        )
+        return voice.language_hint
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -96,14 +108,19 @@ class Transcribe(commands.Cog):
         self.voice_queue.submit(self._voice_note(message), name=f"voice-note-{message.id}")
 
     async def _voice_note(self, message: discord.Message) -> None:
-        guild = message.guild
+        guild, channel = message.guild, message.channel
         locale = str(guild.preferred_locale) if guild else "en-US"
+        voice = await self.bot.channel_settings.voice(
+            channel.id, getattr(channel, "parent_id", None)
+        )
         attachment = find_audio(message)
         try:
             if attachment is None:
                 raise NoAudio()
             source = audio_of(attachment)
-            transcript = await self.transcriber.transcribe(source, caller_of_message(message))
+            transcript = await self.transcriber.transcribe(
+                source, caller_of_message(message), language=voice.language_hint
+            )
             reply = transcript_reply(transcript, source.filename, locale, header="🗣️ ")
         except UserFacingError as error:
             log.warning("Voice note %s not transcribed: %s", message.id, error)

@@ -59,6 +59,18 @@ class ChannelSettings:
         mode, spoken, language = row
         return ChannelVoice(mode=mode, spoken=bool(spoken), language=language)
 
+    async def for_guild(self, guild_id: int) -> dict[int, ChannelVoice]:
+        """The server's channels (and threads) that have voice settings of their own."""
+        async with self._db.execute(
+            "SELECT channel_id, mode, spoken, language FROM channel_voice_settings"
+            " WHERE guild_id = ?",
+            (guild_id,),
+        ) as cur:
+            return {
+                int(cid): ChannelVoice(mode=mode, spoken=bool(spoken), language=language)
+                for cid, mode, spoken, language in await cur.fetchall()
+            }
+
     async def set_voice(
         self,
         channel_id: int,
