@@ -1,22 +1,30 @@
 """Voice-note modes and the language hint per channel, end to end: /settings voice-notes sets
-them, and every transcription in the channel carries its language."""
+them; voice notes then get their transcript, an answer (spoken too) or a summary, and every
+transcription in the channel carries its language."""
 
 from __future__ import annotations
 
+import base64
 import io
+import logging
 from typing import Any
 
 import av
 import pytest
 
+from bot.media.summaries import SUMMARY_INSTRUCTIONS
+from bot.quota.rules import Limit
 from tests.e2e.conftest import BotEnv
 from tests.e2e.media_support import (
+    pings_nobody,
     post_voice_note,
     replies_to,
+    usage_rows,
     voice_attachment,
 )
 from tests.e2e.moderation_support import MODERATOR, moderate, outcome, run, text_of
 from tests.fakes.discord import IS_VOICE_MESSAGE, FakeAttachment, FakeMessage
+from tests.fakes.discord._models import SEND_VOICE_MESSAGES
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -113,6 +121,140 @@ async def test_the_new_options_are_offered_as_localised_choices(env: BotEnv) -> 
     assert [c["value"] for c in options["language"]["choices"]] == ["auto", "en", "vi"]
     assert options["mode"]["choices"][1]["name_localizations"]["vi"] == "chép lời + trả lời"
     assert options["spoken"]["name_localizations"]["vi"] == "đọc-thành-tiếng"
+
+
+# -- transcript + answer --------------------------------------------------------------------
+
+
+async def test_in_answer_mode_the_transcript_is_answered_like_a_chat_message(
+    env: BotEnv,
+) -> None:
+    """The server's persona and the channel's memory go with it; it is charged as an ask."""
+    persona = "You are a pirate. Answer like one."
+    await env.bot.guild_settings.set(env.discord.guild_id, "system_prompt", persona, by=1)
+    try:
+        channel_id = await voice_channel(env, "voice-answer", mode="answer")
+        author = env.discord.add_member(name="asker")
+        env.api.transcript, env.api.reply = "What is the capital of France?", "Paris, matey."
+        note = await post_voice_note(env.discord, channel_id, user_id=author)
+        transcript = await env.discord.wait_reply(note)
+        assert transcript.content == "🗣️ What is the capital of France?"
+        answer = await answer_under(env, transcript, "Paris, matey.")
+        assert pings_nobody(transcript) and pings_nobody(answer)
+        messages = env.api.calls(CHAT)[-1].json["messages"]  # type: ignore[index]
+        assert messages[0] == {"role": "system", "content": persona}
+        assert "What is the capital of France?" in str(messages[-1]["content"])
+        env.api.transcript, env.api.reply = "And of Spain?", "Madrid, arr."
+        second = await post_voice_note(env.discord, channel_id, user_id=author)
+        await answer_under(env, await env.discord.wait_reply(second), "Madrid, arr.")
+        remembered = str(env.api.calls(CHAT)[-1].json["messages"])  # type: ignore[index]
+        assert "What is the capital of France?" in remembered and "Paris, matey." in remembered
+        rows = [(r.feature, r.outcome) for r in await usage_rows(env, author)]
+        assert rows == [("transcribe", "ok"), ("ask", "ok")] * 2
+    finally:
+        await env.bot.guild_settings.set(env.discord.guild_id, "system_prompt", None, by=1)
+
+
+async def test_over_the_ask_limit_the_transcript_comes_and_the_limit_is_explained(
+    env: BotEnv,
+) -> None:
+    channel_id = await voice_channel(env, "voice-limited", mode="answer")
+    author = env.discord.add_member(name="limited")
+    limit = Limit("ask", "day", amount=0, scope="member", target_id=author)
+    await env.bot.quotas.set_limit(env.discord.guild_id, limit, set_by=1)
+    env.api.transcript = "Tell me a joke."
+    chats = len(env.api.calls(CHAT))
+    note = await post_voice_note(env.discord, channel_id, user_id=author)
+    transcript = await env.discord.wait_reply(note)
+    assert transcript.content == "🗣️ Tell me a joke."
+    refusal = await env.discord.wait_reply(transcript.id)
+    assert "daily limit" in refusal.content and pings_nobody(refusal)
+    assert len(env.api.calls(CHAT)) == chats
+    assert [r.feature for r in await usage_rows(env, author)] == ["transcribe"]
+
+
+async def test_spoken_answers_come_back_as_a_voice_message_replying_to_the_note(
+    env: BotEnv,
+) -> None:
+    channel_id = await voice_channel(env, "voice-spoken", mode="answer", spoken=True)
+    author = env.discord.add_member(name="listener")
+    env.api.transcript, env.api.reply = "Say something nice.", "You are doing great today!"
+    note = await post_voice_note(env.discord, channel_id, user_id=author)
+    voice = await env.discord.wait_bot_message(
+        lambda m: (
+            bool(m.flags & IS_VOICE_MESSAGE)
+            and (m.message_reference or {}).get("message_id") == note["id"]
+        )
+    )
+    assert voice.content == "" and pings_nobody(voice)
+    [clip] = voice.attachments
+    codec, rate, layout, seconds = decoded(clip.data)
+    assert (codec, rate, layout) == ("opus", 48_000, "mono")
+    assert seconds == pytest.approx(len(env.api.reply) / env.api.speech_chars_per_s, abs=0.05)
+    assert clip.duration_secs == pytest.approx(seconds, abs=0.02)
+    assert 1 <= len(base64.b64decode(clip.waveform or "")) <= 256
+    assert env.api.calls(SPEECH)[-1].json["input"] == env.api.reply  # type: ignore[index]
+    rows = [(r.feature, r.units, r.outcome) for r in await usage_rows(env, author)]
+    assert rows[1:] == [("ask", 1.0, "ok"), ("tts", float(len(env.api.reply)), "ok")]
+
+
+async def test_where_discord_refuses_a_voice_message_the_spoken_answer_is_an_mp3(
+    env: BotEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.interactions.voice")
+    channel_id = await voice_channel(env, "voice-no-voice", mode="answer", spoken=True)
+    env.api.transcript, env.api.reply = "Hello?", "Hello back."
+    bot = env.discord.bot_user_id
+    env.discord.member_permissions[bot] = env.discord.permissions_of(bot) & ~SEND_VOICE_MESSAGES
+    try:
+        note = await post_voice_note(env.discord, channel_id)
+        audio = await env.discord.wait_bot_message(
+            lambda m: (
+                bool(m.attachments) and (m.message_reference or {}).get("message_id") == note["id"]
+            )
+        )
+    finally:
+        del env.discord.member_permissions[bot]
+    [file] = audio.attachments
+    assert file.filename == "hello-back.mp3" and not audio.flags & IS_VOICE_MESSAGE
+    assert decoded(file.data)[0].startswith("mp3")  # FFmpeg names its decoder mp3float
+    assert "Spoken answer sent as a file, not a voice message: Discord refused it" in caplog.text
+
+
+# -- summary ----------------------------------------------------------------------------------
+
+
+async def test_in_summary_mode_a_long_note_gets_a_summary_and_the_transcript_as_a_file(
+    env: BotEnv,
+) -> None:
+    channel_id = await voice_channel(env, "voice-summary", mode="summary")
+    author = env.discord.add_member(name="rambler")
+    env.api.transcript = "So first we went to the market, and then " * 20  # 820 characters
+    env.api.reply = "A trip to the market."
+    note = await post_voice_note(env.discord, channel_id, user_id=author)
+    reply = await env.discord.wait_reply(note)
+    assert reply.content == (
+        "🗣️ 📝 Summary (820 characters of speech; the whole transcript is in the file):\n"
+        "A trip to the market."
+    )
+    [text_file] = reply.attachments
+    assert text_file.filename == "voice-message-transcript.txt"
+    assert text_file.data == env.api.transcript.encode()
+    request = env.api.calls(CHAT)[-1].json or {}
+    assert request["messages"][0] == {"role": "system", "content": SUMMARY_INSTRUCTIONS}
+    assert request["messages"][1]["content"] == env.api.transcript
+    assert not request.get("stream")
+    rows = [(r.feature, r.outcome) for r in await usage_rows(env, author)]
+    assert rows == [("transcribe", "ok"), ("ask", "ok")]
+
+
+async def test_in_summary_mode_a_short_note_gets_its_transcript(env: BotEnv) -> None:
+    channel_id = await voice_channel(env, "voice-summary-short", mode="summary")
+    env.api.transcript = "Short and sweet."
+    chats = len(env.api.calls(CHAT))
+    note = await post_voice_note(env.discord, channel_id)
+    assert (await env.discord.wait_reply(note)).content == "🗣️ Short and sweet."
+    assert len(env.api.calls(CHAT)) == chats
 
 
 # -- the language hint ------------------------------------------------------------------------
