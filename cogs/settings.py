@@ -83,16 +83,21 @@ def voice_setup(channel_id: int, voice: ChannelVoice, locale: discord.Locale | s
 def voice_channel_list(
     channel_ids: frozenset[int], setups: dict[int, ChannelVoice], locale: discord.Locale | str
 ) -> str:
-    """The voice-note channels, one a line with their mode and language, as fits a field."""
+    """The voice-note channels as mentions, each followed by its mode and language when they
+    are not the defaults, as fits a field."""
     items = []
     for cid in sorted(channel_ids):
         voice = setups.get(cid, DEFAULT_VOICE)
+        if voice == DEFAULT_VOICE:
+            items.append(f"<#{cid}>")
+            continue
         parts = [t(VOICE_MODE_LABEL_TEXTS[voice.mode], locale)]
         if voice.mode == "answer" and voice.spoken:
             parts.append(t("spoken answers", locale))
-        parts.append(t("language: {language}", locale, language=voice.language_hint or "auto"))
-        items.append(f"<#{cid}>: {', '.join(parts)}")
-    return fit_items(items, EMBED_FIELD_VALUE_LIMIT, and_more(locale), separator="\n")
+        if voice.language_hint:
+            parts.append(t("language: {language}", locale, language=voice.language_hint))
+        items.append(f"<#{cid}> ({', '.join(parts)})")
+    return fit_items(items, EMBED_FIELD_VALUE_LIMIT, and_more(locale))
 
 
 class Settings(commands.Cog):

@@ -101,7 +101,7 @@ async def test_settings_not_given_are_kept_and_show_lists_them(env: BotEnv) -> N
     assert reply.content == f"Voice messages in <#{channel_id}> won't be transcribed any more."
     await moderate(env, "settings", "voice-notes", {"channel": channel_id})  # on again
     shown = await moderate(env, "settings", "show")
-    assert f"<#{channel_id}>: summary, language: en" in text_of(shown)
+    assert f"<#{channel_id}> (summary, language: en)" in text_of(shown)
 
 
 async def test_spoken_answers_without_the_answer_mode_are_refused(env: BotEnv) -> None:
