@@ -36,6 +36,7 @@ from bot.quota.ledger import Ledger
 from bot.quota.quotas import Quotas
 from bot.render import RateLimitMonitor
 from bot.storage.backends import open_store
+from bot.storage.channel_settings import ChannelSettings
 from bot.storage.guild_settings import GuildSettings
 from bot.storage.identify_slots import IdentifySlots
 from bot.storage.store import Store
@@ -73,6 +74,7 @@ class NexBot(commands.AutoShardedBot):
     chat: ChatService
     quotas: Quotas
     guild_settings: GuildSettings
+    channel_settings: ChannelSettings
     voice_notes: VoiceNoteChannels
     transcoder: Transcoder
     documents: DocumentReader
@@ -141,6 +143,7 @@ class NexBot(commands.AutoShardedBot):
             self.store, self.quotas, admission=self.admission, metrics=self.metrics
         )
         self.guild_settings = GuildSettings(self.store)
+        self.channel_settings = ChannelSettings(self.store)
         self.voice_notes = VoiceNoteChannels(self.store)
         self.transcoder = Transcoder()
         self.documents = DocumentReader(

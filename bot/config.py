@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     )
     transcribe_model: str = "whisper-1"
     voice_note_concurrency: int = Field(default=2, ge=1, le=32)
+    #: In a channel in "summary" mode, transcripts longer than this (characters) are summarised.
+    voice_summary_min_chars: int = Field(default=600, ge=0)
 
     #: A member's requests to the API at once; more are refused until one finishes.
     max_inflight_per_member: int = Field(default=2, ge=1, le=100)

@@ -1,7 +1,10 @@
 """/settings (moderators): default models, system prompt, where mentions are answered, voice-note
-channels, and the alert channel. Discord <-> bot.storage.guild_settings, bot.media.voice_notes."""
+channels and what they do with voice messages, and the alert channel. Discord <->
+bot.storage.guild_settings, bot.storage.channel_settings, bot.media.voice_notes."""
 
 from __future__ import annotations
+
+from typing import cast
 
 import discord
 from discord import app_commands
@@ -19,6 +22,7 @@ from bot.interactions.guards import (
     require_manager,
 )
 from bot.render.embed_text import EMBED_FIELD_VALUE_LIMIT, MESSAGE_CONTENT_LIMIT, fit_items
+from bot.storage.channel_settings import DEFAULT_VOICE, ChannelVoice, Language, VoiceMode
 from bot.storage.guild_settings import Column, GuildConfig
 
 MAX_PROMPT_CHARS = 2000
@@ -35,6 +39,65 @@ def channel_list(
 ) -> str:
     """The channels as mentions, at most ``limit`` characters ("… and N more" past that)."""
     return fit_items([f"<#{cid}>" for cid in sorted(channel_ids)], limit, and_more(locale))
+
+
+VOICE_MODE_CHOICES = [
+    app_commands.Choice(name=_("transcript"), value="transcript"),
+    app_commands.Choice(name=_("transcript + answer"), value="answer"),
+    app_commands.Choice(name=_("summary"), value="summary"),
+]
+LANGUAGE_CHOICES = [
+    app_commands.Choice(name=_("detect it"), value="auto"),
+    app_commands.Choice(name=_("English (en)"), value="en"),
+    app_commands.Choice(name=_("Vietnamese (vi)"), value="vi"),
+]
+#: How a channel's voice mode, spoken answers and language hint read in a sentence.
+VOICE_MODE_TEXTS = {
+    "transcript": "the transcript",
+    "answer": "the transcript and an answer",
+    "spoken": "the transcript and an answer, spoken too",
+    "summary": "the transcript, or a summary and a file when it is long",
+}
+VOICE_MODE_LABEL_TEXTS = {
+    "transcript": "transcript",
+    "answer": "transcript + answer",
+    "summary": "summary",
+}
+LANGUAGE_TEXTS = {"auto": "detected", "en": "English", "vi": "Vietnamese"}
+VOICE_ON_TEXT = "Voice messages in {channel} will be transcribed."
+VOICE_OFF_TEXT = "Voice messages in {channel} won't be transcribed any more."
+
+
+def voice_setup(channel_id: int, voice: ChannelVoice, locale: discord.Locale | str) -> str:
+    """One sentence saying what voice messages get in a channel, and in which language."""
+    mode = "spoken" if voice.mode == "answer" and voice.spoken else voice.mode
+    return t(
+        "In <#{channel_id}>, a voice message gets {mode}; language: {language}.",
+        locale,
+        channel_id=channel_id,
+        mode=t(VOICE_MODE_TEXTS[mode], locale),
+        language=t(LANGUAGE_TEXTS[voice.language], locale),
+    )
+
+
+def voice_channel_list(
+    channel_ids: frozenset[int], setups: dict[int, ChannelVoice], locale: discord.Locale | str
+) -> str:
+    """The voice-note channels as mentions, each followed by its mode and language when they
+    are not the defaults, as fits a field."""
+    items = []
+    for cid in sorted(channel_ids):
+        voice = setups.get(cid, DEFAULT_VOICE)
+        if voice == DEFAULT_VOICE:
+            items.append(f"<#{cid}>")
+            continue
+        parts = [t(VOICE_MODE_LABEL_TEXTS[voice.mode], locale)]
+        if voice.mode == "answer" and voice.spoken:
+            parts.append(t("spoken answers", locale))
+        if voice.language_hint:
+            parts.append(t("language: {language}", locale, language=voice.language_hint))
+        items.append(f"<#{cid}> ({', '.join(parts)})")
+    return fit_items(items, EMBED_FIELD_VALUE_LIMIT, and_more(locale))
 
 
 class Settings(commands.Cog):
@@ -60,6 +123,7 @@ class Settings(commands.Cog):
         assert guild_id is not None
         config = await self.bot.guild_settings.get(guild_id)
         voice = await self.bot.guild_settings.voice_channel_ids(guild_id)
+        setups = await self.bot.channel_settings.for_guild(guild_id)
         defaults = self.bot.settings
         embed = card(t("Settings of this server", locale), "")
         fields = [
@@ -78,7 +142,7 @@ class Settings(commands.Cog):
             ),
             (
                 t("Voice notes transcribed in", locale),
-                channel_list(voice, locale) or t("no channel", locale),
+                voice_channel_list(voice, setups, locale) or t("no channel", locale),
             ),
             (
                 t("API alerts go to", locale),
@@ -221,29 +285,67 @@ class Settings(commands.Cog):
 
     @settings.command(
         name=_("voice-notes"),
-        description=_("Transcribe every voice message in a channel, or stop."),
+        description=_(
+            "Voice messages in a channel: transcribe, answer or summarise them, or stop."
+        ),
     )
-    @app_commands.rename(channel=_("channel"), transcribe=_("transcribe"))
+    @app_commands.rename(
+        channel=_("channel"),
+        transcribe=_("transcribe"),
+        mode=_("mode"),
+        spoken=_("spoken"),
+        language=_("language"),
+    )
     @app_commands.describe(
-        channel=_("The channel"), transcribe=_("Transcribe voice messages there (false: stop)")
+        channel=_("The channel"),
+        transcribe=_("Transcribe voice messages there (false: stop)"),
+        mode=_("What a voice message gets: its transcript, an answer too, or a summary"),
+        spoken=_("In transcript + answer mode, also answer with a voice message"),
+        language=_("The language spoken there, for every transcription in it"),
     )
+    @app_commands.choices(mode=VOICE_MODE_CHOICES, language=LANGUAGE_CHOICES)
     async def voice_notes_channel(
         self,
         interaction: discord.Interaction,
         channel: discord.TextChannel,
         transcribe: bool = True,
+        mode: app_commands.Choice[str] | None = None,
+        spoken: bool | None = None,
+        language: app_commands.Choice[str] | None = None,
     ) -> None:
+        """Turn transcription on (or off), and change the channel's voice settings given;
+        those not given stay as they were."""
         locale = interaction.locale
-        assert interaction.guild_id is not None
-        if transcribe:
-            changed = await self.bot.voice_notes.enable(
-                channel.id, interaction.guild_id, interaction.user.id
+        guild_id, by = interaction.guild_id, interaction.user.id
+        assert guild_id is not None
+        channels = self.bot.channel_settings
+        adjusting = mode is not None or spoken is not None or language is not None
+        before = await channels.voice(channel.id)
+        if spoken and (mode.value if mode else before.mode) != "answer":
+            text = t(
+                "Spoken answers need the transcript + answer mode: choose it as the mode too.",
+                locale,
             )
-            text = "Voice messages in {channel} will be transcribed."
+            await interaction.response.send_message(text, ephemeral=True)
+            return
+        if transcribe:
+            changed = await self.bot.voice_notes.enable(channel.id, guild_id, by)
         else:
             changed = await self.bot.voice_notes.disable(channel.id)
-            text = "Voice messages in {channel} won't be transcribed any more."
-        reply = t(text, locale, channel=channel.mention)
+        on_or_off = VOICE_ON_TEXT if transcribe else VOICE_OFF_TEXT
+        sentences = [t(on_or_off, locale, channel=channel.mention)]
+        if adjusting:
+            after = await channels.set_voice(
+                channel.id,
+                guild_id,
+                by=by,
+                mode=cast(VoiceMode | None, mode and mode.value),
+                spoken=spoken,
+                language=cast(Language | None, language and language.value),
+            )
+            changed = changed or after != before
+            sentences.append(voice_setup(channel.id, after, locale))
+        reply = " ".join(sentences)
         if not changed:
             reply = f"{t('Nothing changed.', locale)} {reply}"
         await interaction.response.send_message(reply, ephemeral=True)

@@ -1,5 +1,5 @@
 """/transcribe, the "Transcribe" message menu and the voice-note listener (moderators choose
-the channels with /settings voice-notes)."""
+the channels, their mode and their language with /settings voice-notes)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,12 @@ from bot.app import NexBot
 from bot.errors import UserFacingError
 from bot.i18n import t
 from bot.interactions.callers import caller_of, caller_of_message
-from bot.interactions.media import NO_MENTIONS, audio_of, discord_file, find_audio, send_files
+from bot.interactions.media import NO_MENTIONS, audio_of, find_audio, send_files
 from bot.interactions.replies import error_message, failures_told
-from bot.media.files import NoAudio, TextReply, normalise_language
+from bot.interactions.voice_answers import VoiceNoteReplies
+from bot.media.files import NoAudio, normalise_language
+from bot.media.speaking import Speaker
+from bot.media.summaries import Summarizer
 from bot.media.transcription import Transcriber, transcript_reply
 from bot.media.voice_notes import BoundedTasks, FailureThrottle
 
@@ -29,6 +32,22 @@ class Transcribe(commands.Cog):
         self.transcriber = Transcriber(bot.settings, bot.session, bot.nexai, bot.ledger)
         self.voice_queue = BoundedTasks(bot.settings.voice_note_concurrency)
         self.failures = FailureThrottle()
+        settings = bot.settings
+        self.replies = VoiceNoteReplies(
+            bot,
+            settings,
+            bot.chat,
+            bot.guild_settings,
+            bot.alerts,
+            Summarizer(bot.nexai, bot.ledger, reasoning_max_tokens=settings.reasoning_max_tokens),
+            Speaker(
+                bot.nexai,
+                bot.ledger,
+                bot.transcoder,
+                model=settings.tts_model,
+                voice=settings.tts_voices[0],
+            ),
+        )
         self.menu = app_commands.ContextMenu(name=_("Transcribe"), callback=self.transcribe_message)
 
     async def cog_load(self) -> None:
@@ -59,6 +78,7 @@ class Transcribe(commands.Cog):
             code = normalise_language(language)
             await self.transcriber.check(source, caller)
             await interaction.response.defer(thinking=True)
+            code = code or await self._language_hint(interaction)
             transcript = await self.transcriber.transcribe(source, caller, language=code)
             reply = transcript_reply(transcript, source.filename, locale)
             await send_files(interaction, reply.content, reply.files)
@@ -75,10 +95,21 @@ class Transcribe(commands.Cog):
             source = audio_of(attachment)
             await self.transcriber.check(source, caller)
             await interaction.response.defer(thinking=True)
-            transcript = await self.transcriber.transcribe(source, caller)
+            language = await self._language_hint(interaction)
+            transcript = await self.transcriber.transcribe(source, caller, language=language)
             header = t("📝 Transcript of {link}\n", locale, link=message.jump_url)
             reply = transcript_reply(transcript, source.filename, locale, header=header)
             await send_files(interaction, reply.content, reply.files)
+
+    async def _language_hint(self, interaction: discord.Interaction) -> str | None:
+        """The language moderators set for the channel (a thread: its own, else its parent's)."""
+        channel = interaction.channel
+        if channel is None or interaction.guild_id is None:
+            return None
+        voice = await self.bot.channel_settings.voice(
+            channel.id, getattr(channel, "parent_id", None)
+        )
+        return voice.language_hint
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -96,32 +127,34 @@ class Transcribe(commands.Cog):
         self.voice_queue.submit(self._voice_note(message), name=f"voice-note-{message.id}")
 
     async def _voice_note(self, message: discord.Message) -> None:
-        guild = message.guild
+        """Transcribe in the channel's language, then reply as its mode says; a failure is
+        told (at most once per channel in a while) and only logged after that."""
+        guild, channel = message.guild, message.channel
         locale = str(guild.preferred_locale) if guild else "en-US"
+        voice = await self.bot.channel_settings.voice(
+            channel.id, getattr(channel, "parent_id", None)
+        )
         attachment = find_audio(message)
         try:
             if attachment is None:
                 raise NoAudio()
             source = audio_of(attachment)
-            transcript = await self.transcriber.transcribe(source, caller_of_message(message))
-            reply = transcript_reply(transcript, source.filename, locale, header="🗣️ ")
+            transcript = await self.transcriber.transcribe(
+                source, caller_of_message(message), language=voice.language_hint
+            )
         except UserFacingError as error:
             log.warning("Voice note %s not transcribed: %s", message.id, error)
             await self.bot.alerts.report(guild.id if guild else None, error)
-            if not self.failures.allow(message.channel.id):
+            if not self.failures.allow(channel.id):
                 return
             reason = error_message(error, locale)
             text = t("⚠️ I couldn't transcribe this voice message. {reason}", locale, reason=reason)
-            reply = TextReply(text)
-        try:
-            await message.reply(
-                reply.content,
-                files=[discord_file(f) for f in reply.files],
-                mention_author=False,
-                allowed_mentions=NO_MENTIONS,
-            )
-        except discord.HTTPException as exc:
-            log.warning("Could not reply to voice note %s: %s", message.id, exc)
+            try:
+                await message.reply(text, mention_author=False, allowed_mentions=NO_MENTIONS)
+            except discord.HTTPException as exc:
+                log.warning("Could not reply to voice note %s: %s", message.id, exc)
+            return
+        await self.replies.respond(message, transcript, source.filename, voice, locale)
 
 
 async def setup(bot: NexBot) -> None:

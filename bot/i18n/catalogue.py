@@ -381,6 +381,37 @@ VIETNAMESE: dict[str, str] = {
     "Where to post alerts when nexai refuses the bot (empty: nowhere).": "Nơi đăng cảnh báo khi "
     "nexai từ chối bot (để trống: không đăng).",
     "The channel for alerts; leave empty to turn them off": "Kênh nhận cảnh báo; để trống để tắt",
+    # voice-note modes and the language hint (/settings voice-notes, voice-note replies)
+    "Voice messages in a channel: transcribe, answer or summarise them, or stop.": "Tin nhắn "
+    "thoại trong một kênh: chép lời, trả lời hoặc tóm tắt chúng, hoặc dừng.",
+    "What a voice message gets: its transcript, an answer too, or a summary": "Tin nhắn thoại "
+    "nhận được gì: bản chép lời, thêm câu trả lời, hoặc bản tóm tắt",
+    "In transcript + answer mode, also answer with a voice message": "Ở chế độ chép lời + trả "
+    "lời, trả lời thêm bằng tin nhắn thoại",
+    "The language spoken there, for every transcription in it": "Ngôn ngữ nói ở đó, dùng cho "
+    "mọi lần chép lời trong kênh",
+    "transcript": "chép lời",
+    "transcript + answer": "chép lời + trả lời",
+    "summary": "tóm tắt",
+    "detect it": "tự nhận diện",
+    "English (en)": "Tiếng Anh (en)",
+    "Vietnamese (vi)": "Tiếng Việt (vi)",
+    "the transcript": "bản chép lời",
+    "the transcript and an answer": "bản chép lời và một câu trả lời",
+    "the transcript and an answer, spoken too": "bản chép lời và một câu trả lời, kèm giọng đọc",
+    "the transcript, or a summary and a file when it is long": "bản chép lời, hoặc bản tóm tắt "
+    "kèm tệp khi tin nhắn dài",
+    "detected": "tự nhận diện",
+    "English": "tiếng Anh",
+    "Vietnamese": "tiếng Việt",
+    "In <#{channel_id}>, a voice message gets {mode}; language: {language}.": "Trong "
+    "<#{channel_id}>, mỗi tin nhắn thoại nhận được {mode}; ngôn ngữ: {language}.",
+    "language: {language}": "ngôn ngữ: {language}",
+    "spoken answers": "trả lời bằng giọng nói",
+    "Spoken answers need the transcript + answer mode: choose it as the mode too.": "Trả lời "
+    "bằng giọng nói cần chế độ chép lời + trả lời: hãy chọn cả chế độ đó.",
+    "📝 Summary ({chars} characters of speech; the whole transcript is in the file):": "📝 Tóm "
+    "tắt ({chars} ký tự lời nói; toàn bộ bản chép lời nằm trong tệp):",
 }
 
 #: Command, group and option names (Discord's naming rule: lower case, 1-32 characters, no
@@ -408,6 +439,7 @@ NAMES: dict[str, str] = {
     "language": "ngôn-ngữ",
     "limits": "giới-hạn",
     "mentions": "nhắc-đến",
+    "mode": "chế-độ",
     "model": "mô-hình",
     "period": "chu-kỳ",
     "private": "riêng-tư",
@@ -419,6 +451,7 @@ NAMES: dict[str, str] = {
     "settings": "cài-đặt",
     "show": "xem",
     "size": "kích-thước",
+    "spoken": "đọc-thành-tiếng",
     "system-prompt": "lời-nhắc-hệ-thống",
     "text": "văn-bản",
     "transcribe": "chép-lời",

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.chat.document_kinds import DocumentFile
-from bot.media.files import AudioFile, OutFile, check_upload, is_audio
+from bot.media.files import AudioFile, OutFile, check_upload, is_audio, may_be_audio
 from bot.media.images import check_image, data_url
 
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -35,8 +35,12 @@ def document_of(attachment: discord.Attachment) -> DocumentFile:
 
 
 def find_audio(message: discord.Message) -> discord.Attachment | None:
-    """The message's first audio (or video) attachment; a voice message has exactly one."""
-    return next((a for a in message.attachments if is_audio(a.filename, a.content_type)), None)
+    """The message's first audio (or video) attachment, else its first file whose labels say
+    nothing (its bytes will tell); a voice message has exactly one."""
+    files = message.attachments
+    return next((a for a in files if is_audio(a.filename, a.content_type)), None) or next(
+        (a for a in files if may_be_audio(a.filename, a.content_type)), None
+    )
 
 
 def discord_file(file: OutFile) -> discord.File:

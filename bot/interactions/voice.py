@@ -10,12 +10,16 @@ Voice Messages where it is posted.
 from __future__ import annotations
 
 import io
+import logging
 from typing import Any
 
 import discord
 from discord.http import handle_message_parameters
 
 from bot.media.audio import VoiceClip
+from bot.media.speaking import Spoken
+
+log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 VOICE_FILENAME = "voice-message.ogg"
@@ -42,7 +46,10 @@ def voice_message_refusal(interaction: discord.Interaction) -> str | None:
         return "the command's channel is not one the bot can post in"
     if interaction.guild_id is None:
         return None
-    permissions = interaction.app_permissions
+    return _missing(interaction.app_permissions)
+
+
+def _missing(permissions: discord.Permissions) -> str | None:
     missing = [
         name
         for name, allowed in (
@@ -52,6 +59,31 @@ def voice_message_refusal(interaction: discord.Interaction) -> str | None:
         if not allowed
     ]
     return f"missing {' and '.join(missing)}" if missing else None
+
+
+async def reply_with_speech(client: discord.Client, to: discord.Message, spoken: Spoken) -> None:
+    """Reply to `to` with `spoken` as a voice message, or as its audio file where a voice
+    message cannot be sent (and a log line saying why)."""
+    channel, guild = to.channel, to.guild
+    refusal = None if spoken.clip else "the audio could not be transcoded"
+    if (
+        refusal is None
+        and guild is not None
+        and not isinstance(channel, discord.PartialMessageable)
+    ):
+        refusal = _missing(channel.permissions_for(guild.me))
+    if spoken.clip is not None and refusal is None:
+        try:
+            await send_voice_message(client, channel.id, spoken.clip, reply_to=to.id)
+            return
+        except discord.HTTPException as error:
+            refusal = f"Discord refused it ({error.status} {error.code}: {error.text})"
+    log.info("Spoken answer sent as a file, not a voice message: %s", refusal)
+    await to.reply(
+        file=discord.File(io.BytesIO(spoken.audio), filename=spoken.filename),
+        mention_author=False,
+        allowed_mentions=NO_MENTIONS,
+    )
 
 
 async def send_voice_message(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from bot.errors import LocalizedError
-from bot.nexai import MAX_TRANSCRIPTION_BYTES
+from bot.nexai import MAX_TRANSCRIPTION_BYTES, TRANSCRIPTION_EXTENSIONS
 from bot.render.splitter import DISCORD_MESSAGE_LIMIT
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,25 @@ AUDIO_EXTENSIONS = frozenset(
     }
 )  # fmt: skip
 GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+#: Audio and video containers by their first bytes: (offset, magic) pairs that must all match,
+#: the extension the API knows the format by, and its content type. Tried in order.
+AUDIO_SIGNATURES: tuple[tuple[tuple[tuple[int, bytes], ...], str, str], ...] = (
+    (((0, b"OggS"),), "ogg", "audio/ogg"),
+    (((0, b"RIFF"), (8, b"WAVE")), "wav", "audio/wav"),
+    (((0, b"ID3"),), "mp3", "audio/mpeg"),
+    (((0, b"fLaC"),), "flac", "audio/flac"),
+    (((4, b"ftyp"), (8, b"M4A ")), "m4a", "audio/mp4"),
+    (((4, b"ftyp"),), "mp4", "video/mp4"),
+    (((0, b"\x1a\x45\xdf\xa3"),), "webm", "video/webm"),  # EBML (WebM, Matroska)
+)
+#: Enough of a file's start to recognise it.
+SNIFF_BYTES = 12
 #: Rough bytes per second of audio, to reserve transcription seconds before the real length
 #: is known; compressed formats default to 128 kbit/s.
 BYTES_PER_AUDIO_SECOND: dict[str, int] = {".wav": 88_200, ".aif": 88_200, ".aiff": 88_200}
 DEFAULT_BYTES_PER_AUDIO_SECOND = 16_000
-_LANGUAGE_RE = re.compile(r"[a-z]{2,3}")
+#: The API takes ISO-639-1 codes only (two letters).
+_LANGUAGE_RE = re.compile(r"[a-z]{2}")
 
 
 class MediaError(LocalizedError):
@@ -156,9 +170,45 @@ def is_audio(filename: str, content_type: str | None) -> bool:
     return kind in GENERIC_TYPES and _suffix(filename) in AUDIO_EXTENSIONS
 
 
+def may_be_audio(filename: str, content_type: str | None) -> bool:
+    """Audio or video by its labels, or labels that say nothing (a missing or generic content
+    type): then only the file's first bytes can tell (`upload_format`)."""
+    return is_audio(filename, content_type) or base_type(content_type) in GENERIC_TYPES
+
+
+def sniff_audio(head: bytes) -> tuple[str, str] | None:
+    """(extension, content type) of audio or video recognised by its first bytes, else None."""
+    for checks, extension, content_type in AUDIO_SIGNATURES:
+        if all(head[at : at + len(magic)] == magic for at, magic in checks):
+            return extension, content_type
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06:
+        return "mp3", "audio/mpeg"  # an MPEG audio frame (sync bits, layer I-III) without ID3
+    return None
+
+
+def upload_format(audio: AudioFile, head: bytes) -> tuple[str, str]:
+    """The file name and content type to upload `audio` (whose first bytes are `head`) with.
+
+    What the bytes are beats what the labels say: a recognised file keeps its name if the API
+    knows its extension, else gets the right one added ("recording" -> "recording.ogg"), since
+    the API goes by the name. Unrecognised bytes are trusted to their labels; NotAudio when
+    those do not say audio either.
+    """
+    sniffed = sniff_audio(head)
+    if sniffed is None:
+        if not is_audio(audio.filename, audio.content_type):
+            raise NotAudio(filename=audio.filename)
+        return audio.filename, upload_content_type(audio.filename, audio.content_type)
+    extension, content_type = sniffed
+    if _suffix(audio.filename) in TRANSCRIPTION_EXTENSIONS:
+        return audio.filename, content_type
+    return f"{audio.filename}.{extension}", content_type
+
+
 def check_audio(audio: AudioFile, max_bytes: int = MAX_AUDIO_BYTES) -> None:
-    """Refuse a file that is not audio/video or is too large, before anything is uploaded."""
-    if not is_audio(audio.filename, audio.content_type):
+    """Refuse a file labelled as something else than audio/video, or too large, before
+    anything is downloaded or uploaded."""
+    if not may_be_audio(audio.filename, audio.content_type):
         raise NotAudio(filename=audio.filename)
     if audio.size > max_bytes:
         raise AudioTooLarge(size=megabytes(audio.size), limit=megabytes(max_bytes, round_up=False))
@@ -180,7 +230,7 @@ def estimate_audio_seconds(audio: AudioFile) -> float:
 
 
 def normalise_language(language: str | None) -> str | None:
-    """An ISO-639 code ("EN" -> "en"), None for none; BadLanguage for anything else."""
+    """An ISO-639-1 code ("EN" -> "en"), None for none; BadLanguage for anything else."""
     if language is None or not language.strip():
         return None
     code = language.strip().lower()

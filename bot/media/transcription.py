@@ -9,6 +9,7 @@ to that size stop it (`SizeMismatch`), and the charge is refunded.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from pathlib import PurePosixPath
 
 import aiohttp
@@ -18,13 +19,14 @@ from bot.i18n import t
 from bot.media.downloads import open_download
 from bot.media.files import (
     MAX_AUDIO_BYTES,
+    SNIFF_BYTES,
     AudioFile,
     TextReply,
     check_audio,
     estimate_audio_seconds,
     slug,
     text_reply,
-    upload_content_type,
+    upload_format,
 )
 from bot.nexai import NexaiClient, NexaiError, Transcript
 from bot.quota.ledger import Ledger
@@ -63,8 +65,10 @@ class Transcriber:
         The reservation is an estimate (Discord's duration, else a guess from the size); it
         settles to the seconds the API billed (whisper's `usage.seconds`) when the answer
         carries them, records the tokens of token-priced models, and is refunded on failure.
-        Raises MediaError (refused, too large or not the announced size while reading,
-        download broke) or NexaiError.
+        The file's first bytes decide its format (`upload_format`), so a mislabelled file is
+        uploaded under a name the API understands.
+        Raises MediaError (refused, not audio by its bytes either, too large or not the
+        announced size while reading, download broke) or NexaiError.
         """
         check_audio(audio, self.max_bytes)
         model = self._settings.transcribe_model
@@ -73,12 +77,15 @@ class Transcriber:
             async with open_download(
                 self._session, audio.url, max_bytes=self.max_bytes, expected_bytes=audio.size
             ) as download:
+                chunks = aiter(download)
+                head = await read_head(chunks, SNIFF_BYTES)
+                filename, content_type = upload_format(audio, head)
                 try:
                     transcript = await self._client.transcribe(
                         model,
-                        download,
-                        filename=audio.filename,
-                        content_type=upload_content_type(audio.filename, audio.content_type),
+                        prepend(head, chunks),
+                        filename=filename,
+                        content_type=content_type,
                         language=language,
                         size=download.size,
                     )
@@ -98,6 +105,22 @@ class Transcriber:
             caller.user_id,
         )
         return transcript
+
+
+async def read_head(chunks: AsyncIterator[bytes], size: int) -> bytes:
+    """At least `size` bytes from the start of `chunks` (fewer if it ends first)."""
+    head = b""
+    while len(head) < size and (chunk := await anext(chunks, None)) is not None:
+        head += chunk
+    return head
+
+
+async def prepend(head: bytes, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """`head`, then the rest of `chunks`: the whole file again, read once."""
+    if head:
+        yield head
+    async for chunk in chunks:
+        yield chunk
 
 
 def transcript_reply(

@@ -22,10 +22,11 @@ from bot.nexai._payloads import ChatResult, Model, Transcript, Usage
 from bot.nexai._stream import ChatStream
 from bot.nexai._transport import retry_reason
 from bot.nexai.capabilities import uses_responses_api
-from bot.nexai.constants import MAX_TRANSCRIPTION_BYTES
+from bot.nexai.constants import MAX_TRANSCRIPTION_BYTES, TRANSCRIPTION_EXTENSIONS
 
 __all__ = [
     "MAX_TRANSCRIPTION_BYTES",
+    "TRANSCRIPTION_EXTENSIONS",
     "AnswerDeadlineError",
     "AuthenticationError",
     "BadRequestError",

@@ -32,6 +32,11 @@ DEFAULT_MAX_CONNECTIONS = 500
 
 #: The API refuses bigger uploads with 413; bytes are checked before sending.
 MAX_TRANSCRIPTION_BYTES = 50 * 1024 * 1024
+#: File extensions the transcription endpoint accepts; it goes by the upload's name (OpenAI
+#: API reference, Create transcription: "flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav, or webm").
+TRANSCRIPTION_EXTENSIONS = frozenset(
+    {".flac", ".m4a", ".mp3", ".mp4", ".mpeg", ".mpga", ".oga", ".ogg", ".wav", ".webm"}
+)
 #: Once a stream has shown text, it is read at most this often: the events that arrived in
 #: between are parsed and handed on together, once, instead of one wake-up per token. Far
 #: below the bot's edit pace (STREAM_EDIT_INTERVAL_S), so no edit shows less for it.

@@ -237,4 +237,20 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE usage ADD COLUMN tokens_estimated INTEGER NOT NULL DEFAULT 0
         CHECK (tokens_estimated IN (0, 1));
     """,
+    # 7: what a channel does with voice notes (once `voice_channels` turns them on): the mode
+    # (transcript; transcript + answer, spoken too when `spoken`; summary), and the language
+    # hint for every transcription there ('auto': the API detects it).
+    """
+    CREATE TABLE channel_voice_settings (
+        channel_id INTEGER PRIMARY KEY,
+        guild_id   INTEGER NOT NULL,
+        mode       TEXT    NOT NULL DEFAULT 'transcript'
+            CHECK (mode IN ('transcript', 'answer', 'summary')),
+        spoken     INTEGER NOT NULL DEFAULT 0 CHECK (spoken IN (0, 1)),
+        language   TEXT    NOT NULL DEFAULT 'auto' CHECK (language IN ('auto', 'en', 'vi')),
+        updated_by INTEGER NOT NULL,
+        updated_at REAL    NOT NULL
+    );
+    CREATE INDEX channel_voice_settings_by_guild ON channel_voice_settings (guild_id);
+    """,
 )

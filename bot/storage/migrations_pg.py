@@ -198,4 +198,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE usage ADD COLUMN tokens_estimated INTEGER NOT NULL DEFAULT 0
         CHECK (tokens_estimated IN (0, 1));
     """,
+    # 7: what a channel does with voice notes: the mode, spoken answers, the language hint.
+    """
+    CREATE TABLE channel_voice_settings (
+        channel_id BIGINT  PRIMARY KEY,
+        guild_id   BIGINT  NOT NULL,
+        mode       TEXT    NOT NULL DEFAULT 'transcript'
+            CHECK (mode IN ('transcript', 'answer', 'summary')),
+        spoken     INTEGER NOT NULL DEFAULT 0 CHECK (spoken IN (0, 1)),
+        language   TEXT    NOT NULL DEFAULT 'auto' CHECK (language IN ('auto', 'en', 'vi')),
+        updated_by BIGINT  NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX channel_voice_settings_by_guild ON channel_voice_settings (guild_id);
+    """,
 )

@@ -17,6 +17,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 TRANSCRIPTIONS = "/audio/transcriptions"
 MP3 = b"ID3\x04\x00" + bytes(2_995)  # 3,000 bytes
+OGG = b"OggS\x00\x02" + bytes(994)
+M4A = b"\x00\x00\x00\x20ftypM4A " + bytes(988)
+WEBM = b"\x1a\x45\xdf\xa3" + bytes(996)
 
 
 async def answered_with_error(inter: FakeInteraction) -> FakeInteraction:
@@ -327,3 +330,51 @@ async def test_the_menu_reports_a_file_discord_no_longer_serves(env: BotEnv) -> 
     )
     [error] = inter.followups
     assert error.content == "I couldn't download that file from Discord. Please try again."
+
+
+# -- files recognised by their bytes ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type", "data", "uploaded"),
+    [
+        ("voice.ogg", "application/octet-stream", OGG, ("voice.ogg", "audio/ogg")),
+        ("memo.m4a", "video/mp4", M4A, ("memo.m4a", "audio/mp4")),
+        ("recording", "application/octet-stream", OGG, ("recording.ogg", "audio/ogg")),
+        ("screen-capture", None, WEBM, ("screen-capture.webm", "video/webm")),
+    ],
+    ids=["ogg as octet-stream", "m4a as video", "no extension", "no extension nor type"],
+)
+async def test_the_menu_recognises_a_mislabelled_file_by_its_bytes(
+    env: BotEnv, filename: str, content_type: str | None, data: bytes, uploaded: tuple[str, str]
+) -> None:
+    """The API goes by the upload's name (the fake refuses a name without a known extension,
+    as it does): what the bytes are decides the name and type sent."""
+    sent = await env.discord.send_message(
+        "", attachments=[FakeAttachment(filename, data, content_type=content_type)]
+    )
+    inter = await env.discord.invoke_message_command("Transcribe", int(sent["id"]))
+    await inter.wait_done()
+    name, kind = uploaded
+    assert inter.original is not None
+    assert inter.original.content.endswith(f"transcript of {name} ({len(data)} bytes)")
+    upload = env.api.calls(TRANSCRIPTIONS)[-1]
+    assert (upload.filenames["file"], upload.file_types["file"]) == (name, kind)
+    assert upload.files["file"] == data  # the bytes looked at are sent too, once
+
+
+async def test_a_file_whose_labels_say_nothing_and_bytes_are_not_audio_is_refused(
+    env: BotEnv,
+) -> None:
+    member = env.discord.add_member(name="hopeful")
+    before = len(env.api.calls(TRANSCRIPTIONS))
+    audio = FakeAttachment("notes", b"just some text", content_type="application/octet-stream")
+    inter = await answered_with_error(
+        await env.discord.invoke("transcribe", {"audio": audio}, user_id=member)
+    )
+    [error] = inter.followups
+    assert error.ephemeral and error.content.startswith("`notes` isn't an audio or video file.")
+    assert len(env.api.calls(TRANSCRIPTIONS)) == before
+    assert [(r.feature, r.outcome) for r in await usage_rows(env, member)] == [
+        ("transcribe", "refunded")
+    ]

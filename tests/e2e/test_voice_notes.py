@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import BotEnv, e2e_settings, running_bot
-from tests.e2e.media_support import pings_nobody, usage_rows, voice_attachment
+from tests.e2e.media_support import pings_nobody, post_voice_note, replies_to, usage_rows
 from tests.e2e.moderation_support import MODERATOR, NO_PERMISSION, moderate, outcome, run
-from tests.fakes.discord import IS_VOICE_MESSAGE, FakeDiscord, FakeMessage
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.nexai import Error, FakeNexai, SlowFirstByte
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -31,26 +31,6 @@ async def enabled_channel(env: BotEnv, name: str) -> int:
     channel_id = env.discord.add_channel(name)
     await turn(env, "on", channel_id)
     return channel_id
-
-
-async def post_voice_note(
-    fake: FakeDiscord, channel_id: int, *, user_id: int | None = None, seconds: float = 2.5
-) -> dict[str, Any]:
-    return await fake.send_message(
-        "",
-        channel_id=channel_id,
-        user_id=user_id,
-        attachments=[voice_attachment(seconds)],
-        flags=IS_VOICE_MESSAGE,
-    )
-
-
-def replies_to(fake: FakeDiscord, payload: dict[str, Any]) -> list[FakeMessage]:
-    return [
-        m
-        for m in fake.bot_messages(int(payload["channel_id"]))
-        if (m.message_reference or {}).get("message_id") == payload["id"]
-    ]
 
 
 async def redeliver(fake: FakeDiscord, payload: dict[str, Any]) -> None:

@@ -77,6 +77,14 @@ GARBAGE = b"<html><body>502 Bad Gateway (not JSON)</body></html>"
 FAKE_AUDIO_BPS = 16_000
 #: The language names verbose_json reports for the codes the tests send.
 LANGUAGE_NAMES = {"en": "english", "vi": "vietnamese", "fr": "french", "de": "german"}
+#: The transcription endpoint's `language`: "The language of the input audio. Supplying the
+#: input language in ISO-639-1 (e.g. `en`) format will improve accuracy and latency." (OpenAI
+#: API reference, Create transcription); anything else is a 400 on `param: language`.
+ISO_639_1 = re.compile(r"[a-z]{2}")
+#: The upload's name must end in one of these ("file: The audio file object (not file name) to
+#: transcribe, in one of these formats: flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav, or webm";
+#: the API judges by the extension and answers 400 "Invalid file format" otherwise).
+TRANSCRIPTION_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,7 @@ class RecordedRequest:
     files: dict[str, bytes]
     size: int
     filenames: dict[str, str] = field(default_factory=dict)  # multipart file parts
+    file_types: dict[str, str] = field(default_factory=dict)  # their Content-Type headers
 
 
 @dataclass(frozen=True)
@@ -543,6 +552,7 @@ class FakeNexai:
         form: dict[str, str] | None = None
         files: dict[str, bytes] = {}
         filenames: dict[str, str] = {}
+        file_types: dict[str, str] = {}
         if request.content_type.startswith("multipart/"):
             form = {}
             reader = await request.multipart()
@@ -557,6 +567,7 @@ class FakeNexai:
                     chunks.append(chunk)
                 files[part.name] = b"".join(chunks)
                 filenames[part.name] = part.filename
+                file_types[part.name] = part.headers.get("Content-Type", "")
         else:
             raw = await request.read()
             if raw:
@@ -574,6 +585,7 @@ class FakeNexai:
             files=files,
             size=request.content.total_bytes,
             filenames=filenames,
+            file_types=file_types,
         )
         self.requests.append(recorded)
         return recorded
@@ -923,6 +935,9 @@ class FakeNexai:
         - *-transcribe models (gpt-4o-transcribe, gpt-4o-mini-transcribe): `json` carries
           token usage and no duration (the fake's rule: 10 audio tokens a second and the
           prompt's words in, a token a word out); other formats are refused (400).
+        - The upload's name must end in a format the API knows (it judges by the name), and
+          `language`, when sent, must be an ISO-639-1 code: otherwise 400 (`language`: param
+          `language`, code `invalid_language_format`). Every field sent is in `form`.
         - A chunked upload (no Content-Length) gets 411 Length Required while
           `require_content_length` is on. A real front end answers before reading the body;
           the fake reads (and records) it first, which the client cannot tell apart.
@@ -937,6 +952,19 @@ class FakeNexai:
         size = len(recorded.files["file"])
         if size > self.max_upload_bytes:
             return error_response(413, "Maximum content size limit exceeded (50 MB)")
+        _, dot, extension = recorded.filenames["file"].rpartition(".")
+        if not dot or extension.lower() not in TRANSCRIPTION_FORMATS:
+            formats = ", ".join(f"'{f}'" for f in TRANSCRIPTION_FORMATS)
+            return error_response(400, f"Invalid file format. Supported formats: [{formats}]")
+        language = form.get("language")
+        if language is not None and not ISO_639_1.fullmatch(language):
+            return error_response(
+                400,
+                f"Invalid language '{language}'. Language parameter must be specified in "
+                "ISO-639-1 format.",
+                param="language",
+                code="invalid_language_format",
+            )
         model, response_format = form["model"], form.get("response_format", "json")
         priced_by_tokens = "transcribe" in model
         if response_format not in ("json", "verbose_json", "text") or (

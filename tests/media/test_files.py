@@ -23,12 +23,15 @@ from bot.media.files import (
     estimate_audio_seconds,
     fit_message,
     is_audio,
+    may_be_audio,
     megabytes,
     normalise_language,
     require_offered,
     slug,
+    sniff_audio,
     text_reply,
     upload_content_type,
+    upload_format,
 )
 
 
@@ -122,13 +125,13 @@ def test_upload_content_type_prefers_a_specific_type_then_the_extension() -> Non
 
 
 @pytest.mark.parametrize(
-    ("given", "code"), [(None, None), ("  ", None), ("VI", "vi"), ("haw", "haw")]
+    ("given", "code"), [(None, None), ("  ", None), ("VI", "vi"), (" en ", "en")]
 )
 def test_languages_are_lowercase_codes(given: str | None, code: str | None) -> None:
     assert normalise_language(given) == code
 
 
-@pytest.mark.parametrize("given", ["english", "e", "en-US", "12"])
+@pytest.mark.parametrize("given", ["english", "e", "en-US", "12", "haw"])
 def test_anything_else_is_not_a_language_code(given: str) -> None:
     with pytest.raises(BadLanguage):
         normalise_language(given)
@@ -192,3 +195,72 @@ def test_uploads_over_the_file_limit_or_the_request_limit_are_refused() -> None:
 )
 def test_megabytes_for_people(size: int, round_up: bool, text: str) -> None:
     assert megabytes(size, round_up=round_up) == text
+
+
+# -- audio recognised by its bytes ---------------------------------------------------------
+
+OGG = b"OggS\x00\x02" + bytes(10)
+M4A = b"\x00\x00\x00\x20ftypM4A \x00\x00\x02\x00"
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (OGG, ("ogg", "audio/ogg")),
+        (b"RIFF\x24\x08\x00\x00WAVEfmt ", ("wav", "audio/wav")),
+        (b"ID3\x04\x00\x00\x00\x00\x00\x00", ("mp3", "audio/mpeg")),
+        (b"\xff\xfb\x90\x64\x00\x00", ("mp3", "audio/mpeg")),  # a frame, no ID3 tag
+        (b"fLaC\x00\x00\x00\x22", ("flac", "audio/flac")),
+        (M4A, ("m4a", "audio/mp4")),
+        (b"\x00\x00\x00\x18ftypmp42\x00\x00", ("mp4", "video/mp4")),
+        (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81", ("webm", "video/webm")),
+        (b"RIFF\x24\x08\x00\x00WEBPVP8 ", None),  # RIFF, but an image
+        (b"\xff\xf1\x50\x80", None),  # AAC in ADTS: frame sync, but layer 0
+        (b"\x89PNG\r\n\x1a\n", None),
+        (b"just text", None),
+        (b"", None),
+    ],
+)
+def test_audio_and_video_are_recognised_by_their_first_bytes(
+    head: bytes, expected: tuple[str, str] | None
+) -> None:
+    assert sniff_audio(head) == expected
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type", "maybe"),
+    [
+        ("voice.ogg", "application/octet-stream", True),
+        ("recording", None, True),
+        ("memo.m4a", "video/mp4", True),
+        ("cat.png", "image/png", False),
+        ("song.mp3", "text/plain", False),  # a specific label that is not audio is believed
+    ],
+)
+def test_only_labels_that_say_nothing_leave_it_to_the_bytes(
+    filename: str, content_type: str | None, maybe: bool
+) -> None:
+    assert may_be_audio(filename, content_type) is maybe
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type", "head", "upload"),
+    [
+        ("recording", "application/octet-stream", OGG, ("recording.ogg", "audio/ogg")),
+        ("voice.ogg", "application/octet-stream", OGG, ("voice.ogg", "audio/ogg")),
+        ("memo.m4a", "video/mp4", M4A, ("memo.m4a", "audio/mp4")),
+        ("memo.bin", None, M4A, ("memo.bin.m4a", "audio/mp4")),
+        ("talk.aac", "audio/aac", b"\xff\xf1\x50\x80", ("talk.aac", "audio/aac")),
+    ],
+)
+def test_the_upload_is_named_for_what_the_bytes_are(
+    filename: str, content_type: str | None, head: bytes, upload: tuple[str, str]
+) -> None:
+    audio = AudioFile(url="https://cdn/x", filename=filename, size=100, content_type=content_type)
+    assert upload_format(audio, head) == upload
+
+
+def test_a_file_that_neither_labels_nor_bytes_call_audio_is_refused() -> None:
+    audio = AudioFile(url="https://cdn/x", filename="notes", size=9, content_type=None)
+    with pytest.raises(NotAudio):
+        upload_format(audio, b"just text")

@@ -297,6 +297,26 @@ async def test_transcribe_uploads_bytes_as_multipart(client: NexaiClient, fake: 
     assert request.filenames == {"file": "voice.ogg"}
 
 
+@pytest.mark.parametrize(
+    ("filename", "language", "param"),
+    [("voice", None, None), ("voice.txt", None, None), ("voice.ogg", "vie", "language")],
+    ids=["no extension", "unknown extension", "not ISO-639-1"],
+)
+async def test_the_fake_refuses_what_the_real_transcription_endpoint_refuses(
+    client: NexaiClient, fake: FakeNexai, filename: str, language: str | None, param: str | None
+) -> None:
+    """A name without a format the API knows, or a language that is not a two-letter
+    ISO-639-1 code: 400 invalid_request_error (OpenAI reference, Create transcription)."""
+    with pytest.raises(BadRequestError) as caught:
+        await client.transcribe(
+            "whisper-1", b"OggS1234", filename=filename, content_type="audio/ogg", language=language
+        )
+    assert caught.value.status == 400
+    assert ("Invalid language" if param else "Invalid file format") in caught.value.message
+    [request] = fake.calls(TRANSCRIPTIONS)
+    assert request.form is not None and request.form.get("language") == language
+
+
 async def test_transcribe_streams_an_async_iterable_of_unknown_size_chunked(
     client: NexaiClient, fake: FakeNexai
 ) -> None:
