@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import math
+import uuid
 from typing import Any
 
 import aiohttp
@@ -30,6 +31,7 @@ from bot.ops.alerts import Alerts
 from bot.ops.health import Heartbeat
 from bot.ops.identify import IdentifyPacer, budget_warning
 from bot.ops.metrics import Metrics, MetricsServer
+from bot.ops.processes import ProcessRegistry
 from bot.quota.admission import Admission
 from bot.quota.charts import ChartRenderer
 from bot.quota.ledger import Ledger
@@ -79,6 +81,7 @@ class NexBot(commands.AutoShardedBot):
     transcoder: Transcoder
     documents: DocumentReader
     alerts: Alerts
+    processes: ProcessRegistry
     identify_pacer: IdentifyPacer
 
     def __init__(self, settings: Settings, **options: object) -> None:
@@ -139,8 +142,16 @@ class NexBot(commands.AutoShardedBot):
         self.catalog.start()
         self.history = History(self.store)
         self.quotas = Quotas(self.store, settings.dm_limits)
+        run_id = uuid.uuid4().hex
         self.ledger = Ledger(
-            self.store, self.quotas, admission=self.admission, metrics=self.metrics
+            self.store,
+            self.quotas,
+            admission=self.admission,
+            metrics=self.metrics,
+            process_id=run_id,
+        )
+        self.processes = ProcessRegistry(
+            self.store, self.ledger, dead_after_s=settings.process_dead_after_s, id=run_id
         )
         self.guild_settings = GuildSettings(self.store)
         self.channel_settings = ChannelSettings(self.store)
@@ -154,7 +165,7 @@ class NexBot(commands.AutoShardedBot):
             timeout_s=settings.document_read_timeout_s,
         )
         self.alerts = Alerts(self.store, self.guild_settings, self)
-        await self.ledger.refund_open()
+        await self.processes.start()
         self.chat = ChatService(settings, self.nexai, self.history, self.ledger, self.rate_limits)
         await self.tree.set_translator(CommandTranslator())
         self.tree.error(self._on_app_command_error)
@@ -318,5 +329,7 @@ class NexBot(commands.AutoShardedBot):
                 self.transcoder.close()
             if hasattr(self, "documents"):
                 self.documents.close()
+            if hasattr(self, "processes"):
+                await self.processes.close()
             if hasattr(self, "store"):
                 await self.store.close()

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     database_path: Path = Path("nexbot.db")
     database_busy_timeout_ms: int = Field(default=2_000, ge=0, le=60_000)
     database_pool_size: int = Field(default=10, ge=1, le=100)
+    #: A bot process not heard from for this long is dead: its open reservations are refunded.
+    process_dead_after_s: float = Field(default=60.0, ge=1, le=3600)
     default_chat_model: str = "gpt-4o-mini"
     dev_guild_id: int | None = None
     #: nexbot's own loggers; other libraries log at INFO or above unless in DEBUG_LOGGERS.

@@ -253,4 +253,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX channel_voice_settings_by_guild ON channel_voice_settings (guild_id);
     """,
+    # 8: the bot processes sharing this database (each run registers and beats), and which
+    # run made each reservation: a crash's reservations are refunded once its run is known
+    # dead, never a live neighbour's (bot/ops/processes.py).
+    """
+    CREATE TABLE processes (
+        id         TEXT    PRIMARY KEY,
+        host       TEXT    NOT NULL,
+        pid        INTEGER NOT NULL,
+        started_at REAL    NOT NULL,
+        seen_at    REAL    NOT NULL
+    );
+    ALTER TABLE usage ADD COLUMN process_id TEXT;
+    """,
 )

@@ -212,4 +212,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX channel_voice_settings_by_guild ON channel_voice_settings (guild_id);
     """,
+    # 8: the bot processes sharing this database, and which run made each reservation.
+    """
+    CREATE TABLE processes (
+        id         TEXT    PRIMARY KEY,
+        host       TEXT    NOT NULL,
+        pid        INTEGER NOT NULL,
+        started_at DOUBLE PRECISION NOT NULL,
+        seen_at    DOUBLE PRECISION NOT NULL
+    );
+    ALTER TABLE usage ADD COLUMN process_id TEXT;
+    """,
 )
