@@ -39,6 +39,8 @@ class GuildConfig:
 
 
 DEFAULTS = GuildConfig()
+#: The change notices of a server's settings (`Store.changed`).
+TOPIC = "guild_settings"
 
 
 class GuildSettings:
@@ -50,6 +52,7 @@ class GuildSettings:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._cache: LoadingCache[int, GuildConfig] = LoadingCache(self._load)
+        store.on_change(TOPIC, self._cache.forget)
 
     async def get(self, guild_id: int | None) -> GuildConfig:
         """The settings of a server (the defaults for DMs, `guild_id` None)."""
@@ -81,7 +84,7 @@ class GuildSettings:
             " updated_at = excluded.updated_at",
             (guild_id, value, by, time.time()),
         )
-        self._forget(guild_id)
+        await self._changed(guild_id)
 
     async def set_mention_channel(
         self, guild_id: int, channel_id: int, answer: bool, by: int
@@ -98,7 +101,7 @@ class GuildSettings:
                 "DELETE FROM mention_channels WHERE channel_id = ? AND guild_id = ?",
                 (channel_id, guild_id),
             )
-        self._forget(guild_id)
+        await self._changed(guild_id)
         return changed == 1
 
     async def voice_channel_ids(self, guild_id: int) -> frozenset[int]:
@@ -108,5 +111,5 @@ class GuildSettings:
         )
         return frozenset(int(r[0]) for r in rows)
 
-    def _forget(self, guild_id: int) -> None:
-        self._cache.forget(guild_id)
+    async def _changed(self, guild_id: int) -> None:
+        await self._store.changed(TOPIC, guild_id)
