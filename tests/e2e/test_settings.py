@@ -22,7 +22,7 @@ from tests.e2e.moderation_support import (
 )
 from tests.fakes.nexai import DEFAULT_REPLY, Error, RecordedRequest
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.both_backends]
 
 OUT_OF_CREDITS = (
     "The bot's nexai account is out of credits, so I can't answer right now. "
