@@ -188,9 +188,12 @@ class Ask(commands.Cog):
         if guild is not None and not answers(setup.mode, heard, setup.aside_prefix):
             return
         prompt = strip_mentions(message.content, me.id)
-        if not called and not prompt and not message.attachments:
-            return  # a sticker or an embed in a channel the bot follows: nothing to answer
-        await self._answer_message(message, place, setup, prompt, replied)
+        if not called and not prompt:
+            return  # a picture or a sticker in a channel the bot follows: nothing asked
+        # Only an explicit mention opens a thread: replies continue where they are, and a
+        # channel in "every message" mode would otherwise get a thread per message.
+        in_thread = setup.answer_in_threads and heard.mentioned and guild is not None
+        await self._answer_message(message, place, setup, prompt, replied, in_thread=in_thread)
 
     async def _answer_message(
         self,
@@ -199,6 +202,8 @@ class Ask(commands.Cog):
         setup: ChatSetup,
         prompt: str,
         replied: str | None,
+        *,
+        in_thread: bool,
     ) -> None:
         guild_id = message.guild.id if message.guild else None
         channel = message.channel
@@ -216,11 +221,13 @@ class Ask(commands.Cog):
             if files:
                 self.bot.documents.check(document_of(files[0]))  # by Discord's claims
             conversation = place.conversation_id or channel.id
-            if setup.answer_in_threads and not isinstance(channel, discord.Thread) and guild_id:
+            answer_in: discord.abc.Messageable = channel
+            if in_thread:
                 opened = await self._open_thread_from(message, prompt)
                 if opened is not None:
                     target, conversation = ChannelTarget(opened, opened.id), opened.id
-            async with message.channel.typing():
+                    answer_in = opened
+            async with answer_in.typing():
                 document = await self._read(files[0]) if files else None
                 variables = prompt_variables(message.author, message.guild, channel, locale)
                 request = ChatRequest(

@@ -208,6 +208,13 @@ async def test_with_the_server_default_a_mention_opens_a_thread_from_the_message
             lambda: any(m.content == "Pho, of course." for m in env.discord.messages[thread_id])
         )
         assert env.discord.threads[thread_id]["owner_id"] == str(env.discord.bot_user_id)
+
+        await mode(env, channel, "every")
+        threads_before = len(env.discord.threads)
+        env.api.enqueue("/chat/completions", Reply("Answered in place."))
+        chatter = await env.discord.send_message("no mention, no thread", channel_id=channel)
+        assert (await wait_answer(env, chatter)).content == "Answered in place."
+        assert len(env.discord.threads) == threads_before
     finally:
         await moderate(env, "settings", "chat-defaults", {"threads": False})
 
