@@ -18,6 +18,7 @@ from discord.ext import commands
 from bot.catalog import ModelCatalog
 from bot.chat.document_reader import DocumentReader
 from bot.chat.history import History
+from bot.chat.personas import Personas
 from bot.chat.service import ChatService
 from bot.config import Settings
 from bot.i18n import VIETNAMESE
@@ -39,6 +40,7 @@ from bot.quota.quotas import Quotas
 from bot.render import RateLimitMonitor
 from bot.storage.backends import open_store
 from bot.storage.channel_settings import ChannelSettings
+from bot.storage.chat_places import ChatPlaces
 from bot.storage.guild_settings import GuildSettings
 from bot.storage.identify_slots import IdentifySlots
 from bot.storage.store import Store
@@ -53,6 +55,7 @@ EXTENSIONS = (
     "cogs.limits",
     "cogs.usage",
     "cogs.settings",
+    "cogs.persona",
 )
 COMMANDS_HASH_KEY = "commands_hash"
 #: After the grace period, cancelled answers get this long to say that they stopped.
@@ -77,6 +80,8 @@ class NexBot(commands.AutoShardedBot):
     quotas: Quotas
     guild_settings: GuildSettings
     channel_settings: ChannelSettings
+    chat_places: ChatPlaces
+    personas: Personas
     voice_notes: VoiceNoteChannels
     transcoder: Transcoder
     documents: DocumentReader
@@ -155,6 +160,8 @@ class NexBot(commands.AutoShardedBot):
         )
         self.guild_settings = GuildSettings(self.store)
         self.channel_settings = ChannelSettings(self.store)
+        self.chat_places = ChatPlaces(self.store)
+        self.personas = Personas(settings, self.guild_settings, self.chat_places)
         self.voice_notes = VoiceNoteChannels(self.store)
         self.transcoder = Transcoder()
         self.documents = DocumentReader(

@@ -18,6 +18,7 @@ from bot.quota.ledger import Ledger
 from bot.quota.quotas import Quotas
 from bot.quota.rules import Caller, Limit, QuotaExceeded
 from bot.storage.channel_settings import ChannelSettings
+from bot.storage.chat_places import ChatPlaces
 from bot.storage.guild_settings import GuildSettings
 from bot.storage.sqlite import SQLiteStore
 from bot.storage.store import redact_url
@@ -36,7 +37,7 @@ async def fill(path: Path) -> list[int]:
         await quotas.set_limit(GUILD, Limit("ask", "day", 3, "server"), set_by=1)
         await quotas.set_exempt(GUILD, ROLE, True, by=1)
         await GuildSettings(store).set(GUILD, "system_prompt", "Be brief.", by=1)
-        await GuildSettings(store).set_mention_channel(GUILD, CHANNEL, True, by=1)
+        await ChatPlaces(store).change(GUILD, CHANNEL, by=1, mode="every", temperature=0.3)
         await ChannelSettings(store).set_voice(CHANNEL, GUILD, by=1, mode="summary")
         await VoiceNoteChannels(store).enable(CHANNEL, GUILD, 1)
         await History(store).add_exchange(
@@ -73,8 +74,9 @@ async def test_a_sqlite_database_moves_to_postgresql_whole(
         quotas = Quotas(store)
         assert await quotas.guild_limits(GUILD) == (Limit("ask", "day", 3, "server"),)
         assert await quotas.exempt_roles(GUILD) == frozenset({ROLE})
-        config = await GuildSettings(store).get(GUILD)
-        assert (config.system_prompt, config.mention_channel_ids) == ("Be brief.", {CHANNEL})
+        assert (await GuildSettings(store).get(GUILD)).system_prompt == "Be brief."
+        place = await ChatPlaces(store).get(GUILD, CHANNEL)
+        assert (place.mode, place.temperature) == ("every", 0.3)
         assert (await ChannelSettings(store).voice(CHANNEL)).mode == "summary"
         assert await VoiceNoteChannels(store).is_enabled(CHANNEL)
         assert await History(store).recent(CHANNEL, 10) == [
