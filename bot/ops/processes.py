@@ -65,6 +65,9 @@ class ProcessRegistry:
     clock: Callable[[], float] = time.time
     _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        self.beat_s = min(self.beat_s, self.dead_after_s / 4)  # several beats per death
+
     async def start(self) -> None:
         """Register, refund what dead runs left open, and beat until `close`."""
         await self.beat()

@@ -97,8 +97,8 @@ def next_piece(text: str, start: int, fence: Fence | None, limit: int) -> Cut | 
     if limit < MIN_LIMIT:
         raise ValueError(f"limit must be at least {MIN_LIMIT}, not {limit}")
     visible = _VISIBLE.search(text, start)
-    if visible is None:
-        return None
+    if visible is None or (fence and _closes(text[visible.start() :].rstrip(), fence)):
+        return None  # nothing left to show (at most the closing fence the last piece wrote)
     start = _body_start(text, start, visible.start())
     opener = fence.opener if fence else ""
     room = limit - len(opener)
@@ -127,11 +127,18 @@ def scan_fences(text: str, fence: Fence | None = None) -> Fence | None:
     for line in text.split("\n"):
         if fence is None:
             fence = _opening(line)
-        elif (closing := _CLOSING.fullmatch(line)) is not None:
-            marker = closing["marker"]
-            if marker[0] == fence.marker[0] and len(marker) >= len(fence.marker):
-                fence = None
+        elif _closes(line, fence):
+            fence = None
     return fence
+
+
+def _closes(line: str, fence: Fence) -> bool:
+    """Whether ``line`` is a closing fence of ``fence`` (CommonMark: same character, as long)."""
+    closing = _CLOSING.fullmatch(line)
+    if closing is None:
+        return False
+    marker = closing["marker"]
+    return marker[0] == fence.marker[0] and len(marker) >= len(fence.marker)
 
 
 def _opening(line: str) -> Fence | None:

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 #: How long a statement waits for another connection's lock before it fails.
 BUSY_TIMEOUT_MS = 5_000
+#: How long opening waits for other processes migrating the same new file.
+MIGRATION_WAIT_S = 60.0
 
 
 @contextmanager
@@ -115,7 +117,8 @@ class SQLiteStore(_Statements, Store):
         also by several processes opening a new file at once: each migration records its
         version first, so of two processes applying it, the second fails on that row (and
         rolls back) instead of on the migration's tables, and goes on from the new version."""
-        while (current := await self.schema_version()) < len(MIGRATIONS):
+        deadline = time.monotonic() + MIGRATION_WAIT_S
+        while (current := await self._version_waiting(deadline)) < len(MIGRATIONS):
             check_version(current, len(MIGRATIONS), where)
             version = current + 1
             try:
@@ -129,6 +132,12 @@ class SQLiteStore(_Statements, Store):
             except sqlite3.IntegrityError:
                 await self.conn.rollback()  # another process applied it meanwhile
                 continue
+            except sqlite3.OperationalError as error:
+                if self.conn.in_transaction:
+                    await self.conn.rollback()
+                if not _locked(error) or time.monotonic() > deadline:
+                    raise
+                continue  # another process is migrating: wait for it, then go on
             except Exception:
                 if self.conn.in_transaction:
                     await self.conn.rollback()
@@ -136,6 +145,20 @@ class SQLiteStore(_Statements, Store):
             log.info("Database migrated to schema version %s", version)
         check_version(current, len(MIGRATIONS), where)
         return len(MIGRATIONS)
+
+    async def _version_waiting(self, deadline: float) -> int:
+        """The schema version, waiting past a busy timeout while another process migrates."""
+        while True:
+            try:
+                return await self.schema_version()
+            except sqlite3.OperationalError as error:
+                if not _locked(error) or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
+
+
+def _locked(error: sqlite3.OperationalError) -> bool:
+    return "locked" in str(error) or "busy" in str(error)
 
 
 __all__ = ["BUSY_TIMEOUT_MS", "SQLiteStore", "StorageError", "storage_errors"]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bot.render.splitter import MIN_LIMIT, Fence, next_piece, scan_fences, split_message
 
 _OPENER = re.compile(r"([`~]{3,})[\w+#.\-]*\n")
+_FENCE_LINE = re.compile(r"`{3,}|~{3,}")
 _CLOSER = re.compile(r"\n([`~]{3,})\Z")
 
 
@@ -37,7 +38,11 @@ def locate(text: str, pieces: list[str]) -> list[Located] | None:
 
     def search(index: int, pos: int) -> list[Located] | None:
         if index == len(pieces):
-            return [] if text[pos:].strip() == "" else None
+            # Only whitespace is left, or the fence that closes the block the last piece cut
+            # (the piece wrote its own closer for it).
+            tail = text[pos:].strip()
+            closed = bool(pieces) and _CLOSER.search(pieces[-1]) and _FENCE_LINE.fullmatch(tail)
+            return [] if tail == "" or closed else None
         if (index, pos) in failed:
             return None
         piece = pieces[index]
