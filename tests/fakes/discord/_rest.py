@@ -311,11 +311,18 @@ class RestMixin(ThreadsMixin):
             )
             inter.deferred = True
             inter.deferred_ephemeral = bool(flags & EPHEMERAL)
-        elif cb_type == 7 and inter.payload.get("message"):
+        elif cb_type in (6, 7) and inter.payload.get("message"):
+            # DEFERRED_UPDATE_MESSAGE / UPDATE_MESSAGE: the response is the pressed message
             target = self.all_messages.get(int(inter.payload["message"]["id"]))
-            if target is not None:
+            if target is None or target.deleted:
+                raise DiscordError(404, 10008, "Unknown Message")
+            inter.original = target
+            if cb_type == 7:
                 self._apply_edit(target, data, files)
+                await self._echo(target, "MESSAGE_UPDATE")
                 result["resource"] = {"type": 7, "message": self.message_payload(target)}
+        elif cb_type in (6, 7):
+            raise DiscordError(400, 50035, "Invalid Form Body")  # only for component interactions
         inter.callbacks.append(body)
         if msg is not None:
             inter.original = msg
@@ -397,6 +404,8 @@ class RestMixin(ThreadsMixin):
 
     def _channel(self, channel_id: str) -> int:
         cid = int(channel_id)
+        if cid in self.group_dms:  # the bot is not in members' group DMs
+            raise DiscordError(403, 50001, "Missing Access")
         if self.channel_payload(cid) is None:
             raise DiscordError(404, 10003, "Unknown Channel")
         return cid
