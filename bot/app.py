@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = (
     "cogs.ask",
+    "cogs.answers",
     "cogs.imagine",
     "cogs.speech",
     "cogs.transcribe",

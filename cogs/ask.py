@@ -15,11 +15,11 @@ from bot.chat.documents import Document, OneDocument
 from bot.chat.service import ChatRequest
 from bot.errors import LocalizedError, UserFacingError
 from bot.i18n import t
+from bot.interactions.answer_buttons import answer_with_buttons, is_threadable
 from bot.interactions.callers import caller_of, caller_of_message
 from bot.interactions.media import document_of, image_data_url
 from bot.interactions.replies import error_message, failures_told
 from bot.media.images import check_image, is_image
-from bot.render import ReplyTarget
 from bot.render.targets import InteractionTarget, ReplyChainTarget
 
 log = logging.getLogger(__name__)
@@ -172,10 +172,27 @@ class Ask(commands.Cog):
         """The attached document's text, read before anything is charged or sent to the API."""
         return await self.bot.documents.read(document_of(file))
 
-    async def _answer(self, request: ChatRequest, target: ReplyTarget) -> None:
+    async def _answer(
+        self, request: ChatRequest, target: InteractionTarget | ReplyChainTarget
+    ) -> None:
+        """Stream the answer with its buttons (bot/interactions/answer_buttons.py)."""
         me = self.bot.user
         assert me is not None
-        await self.bot.chat.answer(request, target, bot_id=me.id, bot_name=me.display_name)
+        if isinstance(target, InteractionTarget):  # a user-installed app has no threads
+            interaction = target.interaction
+            public = not target.ephemeral
+            threadable = interaction.is_guild_integration() and is_threadable(interaction.channel)
+        else:
+            public, threadable = True, is_threadable(target.message.channel)
+        await answer_with_buttons(
+            self.bot.chat,
+            request,
+            target,
+            bot_id=me.id,
+            bot_name=me.display_name,
+            public=public,
+            threadable=threadable,
+        )
 
     def _check_model(self, model: str, image: discord.Attachment | None, *, chosen: bool) -> None:
         """Refuse a model the member chose that the API does not offer, and images it cannot
