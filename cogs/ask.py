@@ -17,6 +17,7 @@ from bot.errors import LocalizedError, UserFacingError
 from bot.i18n import t
 from bot.interactions.answer_buttons import answer_with_buttons, is_threadable
 from bot.interactions.callers import caller_of, caller_of_message
+from bot.interactions.guards import usable_anywhere
 from bot.interactions.media import document_of, image_data_url
 from bot.interactions.replies import error_message, failures_told
 from bot.media.images import check_image, is_image
@@ -33,6 +34,7 @@ class Ask(commands.Cog):
     def __init__(self, bot: NexBot) -> None:
         self.bot = bot
 
+    @usable_anywhere()
     @app_commands.command(
         name=_("ask"),
         description=_("Ask nexai anything; the channel's recent conversation goes with it."),

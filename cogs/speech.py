@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot.app import NexBot
 from bot.i18n import t
 from bot.interactions.callers import caller_of
+from bot.interactions.guards import EVERYWHERE, SERVER_OR_MEMBER, usable_anywhere
 from bot.interactions.media import NO_MENTIONS, send_files
 from bot.interactions.replies import failures_told
 from bot.interactions.voice import send_voice_message, voice_message_refusal
@@ -34,7 +35,12 @@ log = logging.getLogger(__name__)
 class Speech(commands.Cog):
     def __init__(self, bot: NexBot) -> None:
         self.bot = bot
-        self.menu = app_commands.ContextMenu(name=_("Read aloud"), callback=self.read_aloud)
+        self.menu = app_commands.ContextMenu(
+            name=_("Read aloud"),
+            callback=self.read_aloud,
+            allowed_contexts=EVERYWHERE,
+            allowed_installs=SERVER_OR_MEMBER,
+        )
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.menu)
@@ -42,6 +48,7 @@ class Speech(commands.Cog):
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
 
+    @usable_anywhere()
     @app_commands.command(name=_("tts"), description=_("Turn text into speech."))
     @app_commands.rename(text=_("text"), voice=_("voice"), audio_format=_("format"))
     @app_commands.describe(
