@@ -87,12 +87,13 @@ class Answers(commands.Cog, name=HANDLER_COG):
         """A new answer to the same prompt replaces this one in place; memory keeps only it."""
         if not await self._allowed(interaction, press, moderators=False):
             return
-        remembered = await self._remembered(interaction, press)
-        if remembered is None or press.exchange is None:
-            return
-        caller = caller_of(interaction)
-        await self.bot.ledger.check(caller, "ask")
-        await interaction.response.edit_message(view=None)
+        with self.bot.acks_first.until_acknowledged():
+            remembered = await self._remembered(interaction, press)
+            if remembered is None or press.exchange is None:
+                return
+            await self.bot.ledger.check(caller_of(interaction), "ask")
+            await interaction.response.edit_message(view=None)
+        await self.bot.acks_first.wait_turn()  # a crowd's other acknowledgements first
         await self.bot.history.remove_exchange(press.exchange)
         request = await self._request(interaction, remembered, remembered.prompt)
         await self._answer(interaction, request, InteractionTarget(interaction))
@@ -101,11 +102,13 @@ class Answers(commands.Cog, name=HANDLER_COG):
         """The model goes on from where the length limit cut the answer, in a new message."""
         if not await self._allowed(interaction, press, moderators=False):
             return
-        remembered = await self._remembered(interaction, press)
-        if remembered is None:
-            return
-        await self.bot.ledger.check(caller_of(interaction), "ask")
-        await interaction.response.edit_message(view=self._view_without(interaction, press))
+        with self.bot.acks_first.until_acknowledged():
+            remembered = await self._remembered(interaction, press)
+            if remembered is None:
+                return
+            await self.bot.ledger.check(caller_of(interaction), "ask")
+            await interaction.response.edit_message(view=self._view_without(interaction, press))
+        await self.bot.acks_first.wait_turn()
         request = await self._request(interaction, remembered, CONTINUE_PROMPT)
         target = InteractionTarget(interaction, first_as_followup=True)
         await self._answer(interaction, request, target)
