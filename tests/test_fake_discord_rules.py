@@ -296,3 +296,23 @@ async def test_a_user_installed_command_reaches_a_group_dm_the_bot_is_not_in(env
             group, params=discord.http.MultipartParameters({"content": "x"}, None, None)
         )
     assert caught.value.code == 50001
+
+
+async def test_an_app_only_on_the_members_account_gets_five_follow_ups(env: Env) -> None:
+    """Should refuse the sixth follow-up of an interaction authorised only by a user install
+    (400 40094), as Discord does."""
+    fake, bot = env
+    group = fake.add_group_dm()
+    inter = await fake.invoke("anywhere", guild=False, channel_id=group, installs="user")
+    webhook = discord.Webhook.partial(fake.application_id, inter.token, client=bot)
+    await bot.http.request(
+        discord.http.Route(
+            "POST", "/interactions/{id}/{token}/callback", id=inter.id, token=inter.token
+        ),
+        json={"type": 4, "data": {"content": "first"}},
+    )
+    for n in range(5):
+        await webhook.send(f"follow-up {n}", wait=True)
+    with pytest.raises(discord.HTTPException) as caught:
+        await webhook.send("one too many", wait=True)
+    assert caught.value.code == 40094

@@ -108,7 +108,8 @@ Behaviour worth knowing (all as on Discord):
   member invokes (``ValueError`` where Discord's client would not offer the command).
   ``invoke(..., installs="user")`` sends ``authorizing_integration_owners`` {"1": user id};
   ``add_group_dm()`` makes a group DM (context 2) the bot is not in: its REST calls there get
-  403 50001 Missing Access, so only the interaction's token answers.
+  403 50001 Missing Access, so only the interaction's token answers. An interaction
+  authorised by a user install alone gets 5 follow-ups; the sixth is 400 40094.
 - Threads (``_threads``): ``start_thread(name, channel_id=, message_id=)`` (a member's,
   THREAD_CREATE), ``set_archived(thread_id, True)``; the bot may start threads (from a message
   or not), post in them and archive them (Modify Channel, THREAD_UPDATE). Posting in an

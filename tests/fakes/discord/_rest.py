@@ -30,6 +30,11 @@ from ._ratelimits import Budget, RateLimiter, bucket_hash
 from ._state import log
 from ._threads import ThreadsMixin
 
+#: Interactions > Receiving and Responding > Followup Messages: an app that is installed only
+#: on the member's account (not in the server) may send 5 follow-ups per interaction; more get
+#: 400 40094 "This interaction has hit the maximum number of follow up messages".
+USER_INSTALL_MAX_FOLLOWUPS = 5
+
 Handler = Callable[[web.Request, "re.Match[str]", JSON, Files], Awaitable[web.StreamResponse]]
 
 
@@ -361,6 +366,12 @@ class RestMixin(ThreadsMixin):
             msg = original
             await self._echo(msg, "MESSAGE_UPDATE")
         else:
+            owners = inter.payload.get("authorizing_integration_owners", {})
+            created = [m for m in inter.followups if m is not inter.original]
+            if "0" not in owners and len(created) >= USER_INSTALL_MAX_FOLLOWUPS:
+                raise DiscordError(
+                    400, 40094, "This interaction has hit the maximum number of follow up messages"
+                )
             msg = self._create_bot_message(inter.channel_id, body, files, interaction=inter)
             await self._echo(msg, "MESSAGE_CREATE")
         inter.followups.append(msg)
