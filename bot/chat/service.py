@@ -173,7 +173,11 @@ class ChatService:
         notes = [outcome.note(request.locale)]
         if request.document is not None and attached is not None:
             notes.append(cut_note(request.document, attached, request.locale))
-        handles = await reply.finish(note="\n".join(note for note in notes if note) or None)
+        note = "\n".join(note for note in notes if note) or None
+        if outcome.stopped and note and not reply.text.strip():  # stopped while it thought
+            await reply.push(note)
+            note = None
+        handles = await reply.finish(note=note)
         return replace(outcome, messages=tuple(handles))
 
     async def _messages(self, request: ChatRequest) -> tuple[list[dict[str, Any]], Attached | None]:

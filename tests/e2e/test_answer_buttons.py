@@ -106,6 +106,27 @@ async def test_stop_by_the_asker_keeps_the_text_and_settles_the_charge(env: BotE
     assert len(env.bot.chat.stops) == 0
 
 
+async def test_stop_while_the_model_thinks_ends_with_the_note_alone(env: BotEnv) -> None:
+    """Should stop an answer that shows only "Thinking… N s" (no text yet): the note alone."""
+    member = env.discord.add_member(name="impatient")
+    before, env.bot.settings.wait_notice_after_s = env.bot.settings.wait_notice_after_s, 0.05
+    try:
+        resume = asyncio.Event()  # the stream opens, and no text comes
+        env.api.enqueue("/chat/completions", Pause(resume, after_events=1))
+        inter = await env.discord.invoke("ask", {"prompt": "think hard"}, user_id=member)
+        await inter.wait_done(lambda i: i.original is not None and "stop" in buttons(i.original))
+    finally:
+        env.bot.settings.wait_notice_after_s = before
+    message = answered(inter)
+    assert "Thinking" in message.content
+    await env.discord.press_button(message.id, buttons(message)["stop"], user_id=member)
+    shown = await with_buttons(env, message)
+    assert message.content == STOPPED
+    assert list(shown) == ["del"]  # nothing to remember, regenerate or read
+    resume.set()
+    assert [(r.feature, r.outcome) for r in await usage_rows(env, member)] == [("ask", "ok")]
+
+
 async def test_stop_by_someone_else_is_refused_and_a_moderator_may(env: BotEnv) -> None:
     asker = env.discord.add_member(name="asker")
     other = env.discord.add_member(name="bystander")
