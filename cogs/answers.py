@@ -72,7 +72,7 @@ class Answers(commands.Cog, name=HANDLER_COG):
                 case Action.THREAD:
                     await self._thread(interaction, press)
                 case Action.READ:
-                    await self._read_aloud(interaction)
+                    await self._read_aloud(interaction, press)
 
     async def _stop(self, interaction: discord.Interaction, press: Press) -> None:
         if not await self._allowed(interaction, press, moderators=True):
@@ -145,14 +145,20 @@ class Answers(commands.Cog, name=HANDLER_COG):
             allowed_mentions=discord.AllowedMentions.none(),
         )
 
-    async def _read_aloud(self, interaction: discord.Interaction) -> None:
-        """🔊: the answer's text as a voice message replying to it, as the Read aloud menu."""
+    async def _read_aloud(self, interaction: discord.Interaction, press: Press) -> None:
+        """🔊: the answer as a voice message replying to it, like the Read aloud menu; a long
+        answer (several messages) is read whole, from memory, when memory still has it."""
+        message = interaction.message
         speech = self.bot.get_cog("Speech")
-        read_aloud = getattr(speech, "read_aloud", None)
-        if read_aloud is None or interaction.message is None:
+        read_text_aloud = getattr(speech, "read_text_aloud", None)
+        if read_text_aloud is None or message is None:
             log.error("The 🔊 button needs the speech cog")
             return
-        await read_aloud(interaction, interaction.message)
+        remembered = None
+        if press.exchange is not None:
+            remembered = await self.bot.history.exchange(press.exchange)
+        content = remembered.answer if remembered is not None else message.clean_content
+        await read_text_aloud(interaction, content, message.id)
 
     async def _answer(
         self, interaction: discord.Interaction, request: ChatRequest, target: InteractionTarget

@@ -74,8 +74,15 @@ class Speech(commands.Cog):
     async def read_aloud(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """The "Read aloud" menu: a message's text (code blocks left out) as a voice message
         replying to it."""
+        await self.read_text_aloud(interaction, message.clean_content, message.id)
+
+    async def read_text_aloud(
+        self, interaction: discord.Interaction, content: str, reply_to: int
+    ) -> None:
+        """`content` (code blocks left out) as a voice message replying to message `reply_to`
+        (also the 🔊 button under an answer, which reads the whole answer)."""
         async with failures_told(interaction, self.bot.alerts):
-            reading = text_to_read(message.clean_content)
+            reading = text_to_read(content)
             caption = t("🔊 Read aloud", interaction.locale)
             if reading.cut:
                 caption = t(
@@ -84,9 +91,7 @@ class Speech(commands.Cog):
                     count=len(reading.text),
                 )
             voice = self.bot.settings.tts_voices[0]
-            await self._speak(
-                interaction, reading.text, voice, "voice", caption, reply_to=message.id
-            )
+            await self._speak(interaction, reading.text, voice, "voice", caption, reply_to=reply_to)
 
     async def _speak(
         self,

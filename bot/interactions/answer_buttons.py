@@ -163,7 +163,7 @@ def finished_presses(
     if exchange is not None and threadable:
         presses.append(Press(Action.THREAD, asker_id, exchange))
     if outcome is None or outcome.text.strip():
-        presses.append(Press(Action.READ, asker_id))
+        presses.append(Press(Action.READ, asker_id, exchange))  # reads all of a long answer
     return presses
 
 

@@ -303,6 +303,24 @@ async def test_read_aloud_button_replies_with_a_voice_message(env: BotEnv) -> No
     ]
 
 
+async def test_read_aloud_reads_a_long_answer_whole_from_under_its_last_part(
+    env: BotEnv,
+) -> None:
+    """A long answer's buttons sit under its last message (Stop left the first); 🔊 reads the
+    whole answer as memory keeps it, not only that last part."""
+    member = env.discord.add_member(name="long-listener")
+    answer = " ".join(f"word{i}" for i in range(450))  # about 3,800 characters: two messages
+    env.api.enqueue("/chat/completions", Reply(answer))
+    inter = await ask(env, "a long one", user_id=member)
+    first, last = inter.messages
+    shown = await with_buttons(env, last)
+    assert first.components == [] and "read" in shown
+    press = await env.discord.press_button(last.id, shown["read"], user_id=member)
+    await press.wait_done(lambda i: bool(i.original and i.original.content))
+    rows = await usage_rows(env, member)
+    assert [(r.feature, r.units) for r in rows] == [("ask", 1), ("tts", len(answer))]
+
+
 async def test_a_mention_answer_has_buttons_too(env: BotEnv) -> None:
     member = env.discord.add_member(name="mentioner")
     env.api.enqueue("/chat/completions", Reply("Answered by mention."))
