@@ -1,5 +1,6 @@
 """`nexbot` (or `python -m bot`): run the bot; `nexbot check`: verify token, key and database;
-`nexbot health`: exit 0 while the running bot is connected to Discord (Docker's HEALTHCHECK).
+`nexbot health`: exit 0 while the running bot is connected to Discord (Docker's HEALTHCHECK);
+`nexbot migrate-db --to postgresql://...`: copy the SQLite database into an empty PostgreSQL one.
 
 The bot stops gracefully on SIGTERM or SIGINT: new requests are refused, answers in flight get
 SHUTDOWN_GRACE_S to finish, then the rest is cancelled and everything is closed (exit code 0).
@@ -14,16 +15,21 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
 import discord
 from pydantic import ValidationError
 
-from bot.config import Settings, describe_errors
+from bot.config import DatabaseSettings, Settings, describe_errors
+from bot.errors import StorageError
 from bot.nexai import NexaiClient, NexaiError
 from bot.ops.health import check_heartbeat
 from bot.storage.backends import open_store
+from bot.storage.copy import copy_database
+from bot.storage.postgres import PostgresStore
+from bot.storage.sqlite import SQLiteStore
 from bot.storage.store import redact_url
 
 log = logging.getLogger("bot")
@@ -213,10 +219,43 @@ def run_loop(main: Coroutine[Any, Any, T]) -> T:
         return runner.run(main)
 
 
+async def migrate_db(source: Path, target_url: str) -> bool:
+    """Copy the SQLite database at `source` into the empty PostgreSQL one at `target_url`."""
+    shown = redact_url(target_url)
+    try:
+        sqlite = await SQLiteStore.open(source)
+        try:
+            postgres = await PostgresStore.open(target_url)
+            try:
+                copied = await copy_database(sqlite, postgres)
+            finally:
+                await postgres.close()
+        finally:
+            await sqlite.close()
+    except StorageError as error:
+        print(f"nexbot: could not copy {source} to {shown}: {error}")
+        return False
+    print(f"Copied {source} to {shown}: {copied}")
+    print("Set DATABASE_URL to it and start the bot.")
+    return True
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="nexbot", description=__doc__)
-    parser.add_argument("command", nargs="?", default="run", choices=("run", "check", "health"))
+    parser.add_argument(
+        "command", nargs="?", default="run", choices=("run", "check", "health", "migrate-db")
+    )
+    parser.add_argument("--to", metavar="POSTGRESQL_URL", help="migrate-db: the empty target")
+    parser.add_argument("--from", dest="source", type=Path, help="migrate-db: the SQLite file")
     args = parser.parse_args(argv)
+    if args.command == "migrate-db":
+        if not args.to or not args.to.startswith(("postgresql://", "postgres://")):
+            parser.error("migrate-db needs --to postgresql://user:password@host/database")
+        source = args.source or DatabaseSettings().database_path
+        if not source.is_file():
+            parser.error(f"no SQLite database at {source} (set DATABASE_PATH or --from)")
+        setup_logging("INFO")
+        raise SystemExit(0 if asyncio.run(migrate_db(source, args.to)) else 1)
     if args.command == "health":  # for Docker, 0 is healthy, 1 unhealthy (2 is reserved)
         raise SystemExit(0 if health(load_settings(exit_code=1)) else 1)
     settings = load_settings()

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import math
+import uuid
 from typing import Any
 
 import aiohttp
@@ -17,6 +18,7 @@ from discord.ext import commands
 from bot.catalog import ModelCatalog
 from bot.chat.document_reader import DocumentReader
 from bot.chat.history import History
+from bot.chat.personas import Personas
 from bot.chat.service import ChatService
 from bot.config import Settings
 from bot.i18n import VIETNAMESE
@@ -31,6 +33,7 @@ from bot.ops.alerts import Alerts
 from bot.ops.health import Heartbeat
 from bot.ops.identify import IdentifyPacer, budget_warning
 from bot.ops.metrics import Metrics, MetricsServer
+from bot.ops.processes import ProcessRegistry
 from bot.quota.admission import Admission
 from bot.quota.charts import ChartRenderer
 from bot.quota.ledger import Ledger
@@ -38,6 +41,7 @@ from bot.quota.quotas import Quotas
 from bot.render import RateLimitMonitor
 from bot.storage.backends import open_store
 from bot.storage.channel_settings import ChannelSettings
+from bot.storage.chat_places import ChatPlaces
 from bot.storage.guild_settings import GuildSettings
 from bot.storage.identify_slots import IdentifySlots
 from bot.storage.store import Store
@@ -53,6 +57,7 @@ EXTENSIONS = (
     "cogs.limits",
     "cogs.usage",
     "cogs.settings",
+    "cogs.persona",
 )
 COMMANDS_HASH_KEY = "commands_hash"
 #: After the grace period, cancelled answers get this long to say that they stopped.
@@ -77,10 +82,13 @@ class NexBot(commands.AutoShardedBot):
     quotas: Quotas
     guild_settings: GuildSettings
     channel_settings: ChannelSettings
+    chat_places: ChatPlaces
+    personas: Personas
     voice_notes: VoiceNoteChannels
     transcoder: Transcoder
     documents: DocumentReader
     alerts: Alerts
+    processes: ProcessRegistry
     identify_pacer: IdentifyPacer
 
     def __init__(self, settings: Settings, **options: object) -> None:
@@ -142,11 +150,21 @@ class NexBot(commands.AutoShardedBot):
         self.catalog.start()
         self.history = History(self.store)
         self.quotas = Quotas(self.store, settings.dm_limits)
+        run_id = uuid.uuid4().hex
         self.ledger = Ledger(
-            self.store, self.quotas, admission=self.admission, metrics=self.metrics
+            self.store,
+            self.quotas,
+            admission=self.admission,
+            metrics=self.metrics,
+            process_id=run_id,
+        )
+        self.processes = ProcessRegistry(
+            self.store, self.ledger, dead_after_s=settings.process_dead_after_s, id=run_id
         )
         self.guild_settings = GuildSettings(self.store)
         self.channel_settings = ChannelSettings(self.store)
+        self.chat_places = ChatPlaces(self.store)
+        self.personas = Personas(settings, self.guild_settings, self.chat_places)
         self.voice_notes = VoiceNoteChannels(self.store)
         self.transcoder = Transcoder()
         self.documents = DocumentReader(
@@ -157,7 +175,7 @@ class NexBot(commands.AutoShardedBot):
             timeout_s=settings.document_read_timeout_s,
         )
         self.alerts = Alerts(self.store, self.guild_settings, self)
-        await self.ledger.refund_open()
+        await self.processes.start()
         self.chat = ChatService(settings, self.nexai, self.history, self.ledger, self.rate_limits)
         await self.tree.set_translator(CommandTranslator())
         self.tree.error(self._on_app_command_error)
@@ -321,5 +339,7 @@ class NexBot(commands.AutoShardedBot):
                 self.transcoder.close()
             if hasattr(self, "documents"):
                 self.documents.close()
+            if hasattr(self, "processes"):
+                await self.processes.close()
             if hasattr(self, "store"):
                 await self.store.close()

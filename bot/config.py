@@ -33,20 +33,40 @@ from bot.nexai.constants import (
 from bot.quota.rules import LimitSpec, parse_limit_specs
 
 
-class Settings(BaseSettings):
-    """Everything the operator can set. Every field is documented in `.env.example`."""
+class DatabaseSettings(BaseSettings):
+    """Where the bot keeps its state: enough for `nexbot migrate-db` on its own."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    discord_token: SecretStr
-    nexai_api_key: SecretStr
-    nexai_base_url: str = DEFAULT_BASE_URL
     #: postgresql://user:password@host/db: PostgreSQL, shared by several bot processes.
     #: Unset: the SQLite file at DATABASE_PATH.
     database_url: SecretStr | None = None
     database_path: Path = Path("nexbot.db")
     database_busy_timeout_ms: int = Field(default=2_000, ge=0, le=60_000)
     database_pool_size: int = Field(default=10, ge=1, le=100)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (unset it to use DATABASE_PATH)")
+        return value
+
+    @property
+    def database_url_value(self) -> str | None:
+        return self.database_url.get_secret_value() if self.database_url else None
+
+
+class Settings(DatabaseSettings):
+    """Everything the operator can set. Every field is documented in `.env.example`."""
+
+    discord_token: SecretStr
+    nexai_api_key: SecretStr
+    nexai_base_url: str = DEFAULT_BASE_URL
+    #: A bot process not heard from for this long is dead: its open reservations are refunded.
+    process_dead_after_s: float = Field(default=60.0, ge=1, le=3600)
     default_chat_model: str = "gpt-4o-mini"
     dev_guild_id: int | None = None
     #: nexbot's own loggers; other libraries log at INFO or above unless in DEBUG_LOGGERS.
@@ -126,15 +146,6 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("database_url")
-    @classmethod
-    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value().strip():
-            return None
-        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
-            raise ValueError("must start with postgresql:// (unset it to use DATABASE_PATH)")
-        return value
-
     @field_validator("dm_limits", mode="before")
     @classmethod
     def _parse_dm_limits(cls, value: object) -> object:
@@ -173,10 +184,6 @@ class Settings(BaseSettings):
         if beyond:
             raise ValueError(f"shard {beyond[0]} is outside 0-{count - 1} (SHARD_COUNT={count})")
         return sorted(set(value))
-
-    @property
-    def database_url_value(self) -> str | None:
-        return self.database_url.get_secret_value() if self.database_url else None
 
     def capability_table(self) -> CapabilityTable:
         return CapabilityTable(

@@ -4,12 +4,14 @@ what, and what each does, in terms of the chat service, memory and Discord."""
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 import discord
 from discord.ext import commands
 
 from bot.app import NexBot
 from bot.chat.history import Remembered
+from bot.chat.personas import fill
 from bot.chat.service import ChatRequest
 from bot.i18n import t
 from bot.interactions.answer_buttons import (
@@ -23,6 +25,7 @@ from bot.interactions.answer_buttons import (
     is_threadable,
 )
 from bot.interactions.callers import caller_of
+from bot.interactions.places import place_of, prompt_variables, thread_name
 from bot.interactions.replies import failures_told
 from bot.render.targets import InteractionTarget
 
@@ -30,8 +33,8 @@ log = logging.getLogger(__name__)
 
 #: What the model is asked when a member presses Continue.
 CONTINUE_PROMPT = "Continue your previous answer exactly where it stopped, without repeating it."
-#: A thread's name is the prompt's start.
-THREAD_NAME_CHARS = 90
+#: A thread from an answer archives after a day without messages (Discord's default).
+THREAD_ARCHIVE_MIN: Literal[1440] = 1440
 
 NOT_YOURS = "Only the person who asked can use this button."
 NOT_YOURS_OR_MODERATOR = "Only the person who asked, or a moderator, can use this button."
@@ -43,9 +46,7 @@ FORGOTTEN = (
 NO_THREAD_HERE = (
     "A thread can only start from an answer in a server's text channel where nexbot is a member."
 )
-THREAD_GREETING = (
-    "This thread continues the answer above, and I remember it here. Mention me to go on."
-)
+THREAD_GREETING = "This thread continues the answer above, and I remember it: write here to go on."
 
 
 class Answers(commands.Cog, name=HANDLER_COG):
@@ -134,8 +135,9 @@ class Answers(commands.Cog, name=HANDLER_COG):
         if remembered is None:
             return
         await interaction.response.edit_message(view=self._view_without(interaction, press))
-        name = " ".join(remembered.prompt.split())[:THREAD_NAME_CHARS] or "nexbot"
-        thread = await message.create_thread(name=name)
+        thread = await message.create_thread(
+            name=thread_name(remembered.prompt), auto_archive_duration=THREAD_ARCHIVE_MIN
+        )
         me = self._me()
         await self.bot.history.copy_exchange(
             remembered, thread.id, bot_id=me.id, bot_name=me.display_name
@@ -177,15 +179,20 @@ class Answers(commands.Cog, name=HANDLER_COG):
     async def _request(
         self, interaction: discord.Interaction, remembered: Remembered, prompt: str
     ) -> ChatRequest:
-        config = await self.bot.guild_settings.get(interaction.guild_id)
+        """A new ask in the exchange's conversation, with the persona of where it is now."""
+        channel = interaction.channel
+        setup = await self.bot.personas.setup(place_of(channel, interaction.guild_id))
+        locale = self._channel_locale(interaction)
+        variables = prompt_variables(interaction.user, interaction.guild, channel, locale)
         return ChatRequest(
             caller=caller_of(interaction),
             channel_id=remembered.channel_id,
             author_name=interaction.user.display_name,
             prompt=prompt,
-            model=remembered.model or config.chat_model or self.bot.settings.default_chat_model,
-            locale=self._channel_locale(interaction),
-            system_prompt=config.system_prompt,
+            model=remembered.model or setup.persona.model,
+            locale=locale,
+            system_prompt=fill(setup.persona.system_prompt, variables),
+            temperature=setup.persona.temperature,
         )
 
     async def _remembered(

@@ -61,3 +61,14 @@ def _no_chart_process_left() -> Iterator[None]:
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, f"chart processes left running: {left}"
+
+
+@pytest.fixture
+async def postgres_database(tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh PostgreSQL schema, for what only PostgreSQL does (change notices)."""
+    server = postgres_server_url()
+    schema, url = await create_schema(server)
+    try:
+        yield Database("postgresql", tmp_path / "unused.db", url)
+    finally:
+        await drop_schema(server, schema)

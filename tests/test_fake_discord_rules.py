@@ -316,3 +316,22 @@ async def test_an_app_only_on_the_members_account_gets_five_follow_ups(env: Env)
     with pytest.raises(discord.HTTPException) as caught:
         await webhook.send("one too many", wait=True)
     assert caught.value.code == 40094
+
+
+async def test_a_category_holds_channels_and_nobody_posts_in_it(env: Env) -> None:
+    fake, bot = env
+    category = fake.add_category("Study")
+    inside = fake.add_channel("maths", category_id=category)
+    await bot.wait_for("guild_channel_create", check=lambda c: c.id == inside, timeout=5)
+    found = bot.get_channel(inside)
+    assert isinstance(found, discord.TextChannel) and found.category_id == category
+    assert isinstance(bot.get_channel(category), discord.CategoryChannel)
+    with pytest.raises(ValueError, match="category"):
+        await fake.send_message("hello", channel_id=category)
+
+
+async def test_a_bot_member_posts_as_a_bot(env: Env) -> None:
+    fake, _ = env
+    other = fake.add_member(name="otherbot", bot=True)
+    sent = await fake.send_message("beep", user_id=other)
+    assert sent["author"]["bot"] is True

@@ -15,6 +15,8 @@ CHARS_PER_TOKEN = 4
 MESSAGE_OVERHEAD_TOKENS = 4
 #: What an attached image costs in the budget (OpenAI's "high detail" tile estimate).
 IMAGE_TOKENS = 800
+#: How far back in a conversation a reply's exchange is looked for, in rows.
+EXCHANGE_SEARCH_ROWS = 200
 #: A document's frame (its name, type and markers) in the budget, in tokens.
 DOCUMENT_FRAME_TOKENS = 100
 
@@ -215,6 +217,26 @@ class History:
             bot_id=bot_id,
             bot_name=bot_name,
         )
+
+    async def exchange_with(
+        self, channel_id: int, answer_part: str, *, within: int = EXCHANGE_SEARCH_ROWS
+    ) -> list[Turn]:
+        """The newest remembered exchange (the prompt, then the answer) whose answer contains
+        `answer_part` (a Discord message of it), among the conversation's last `within` rows;
+        empty if none."""
+        rows = await self._store.fetch_all(
+            "SELECT role, author_name, content FROM messages WHERE channel_id = ?"
+            " ORDER BY id DESC LIMIT ?",
+            (channel_id, within),
+        )
+        needle = answer_part.strip()
+        for i, (role, name, content) in enumerate(rows):
+            if role == "assistant" and needle and needle in content:
+                answer = Turn(role, name, content)
+                if i + 1 < len(rows) and rows[i + 1][0] == "user":
+                    return [Turn(*rows[i + 1]), answer]
+                return [answer]
+        return []
 
     async def forget(self, channel_id: int) -> int:
         return await self._store.execute("DELETE FROM messages WHERE channel_id = ?", (channel_id,))

@@ -8,7 +8,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.chat.documents import Attached, Document, attach, cut_note, memory_mention
-from bot.chat.history import Exchange, History, build_messages, estimate_tokens, room_for_document
+from bot.chat.history import (
+    Exchange,
+    History,
+    Turn,
+    build_messages,
+    estimate_tokens,
+    room_for_document,
+)
 from bot.chat.stops import AnswerStops, StopSwitch
 from bot.config import Settings
 from bot.errors import StorageError
@@ -49,10 +56,14 @@ class ChatRequest:
     locale: str
     image_url: str | None = None
     remember: bool = True
-    #: The server's system prompt; None: the bot's (SYSTEM_PROMPT).
+    #: The persona's system prompt, variables filled; None: the bot's (SYSTEM_PROMPT).
     system_prompt: str | None = None
     #: A text document attached to the prompt, already read (bot/chat/documents.py).
     document: Document | None = None
+    #: The persona's temperature (None: the API's default); sent only to models that take one.
+    temperature: float | None = None
+    #: The text of the bot's message the prompt replies to: its exchange goes with the prompt.
+    replied_to: str | None = None
 
     def remembered_prompt(self) -> str:
         """The prompt as memory keeps it: an attached document is only mentioned (its name,
@@ -200,6 +211,8 @@ class ChatService:
             attached = attach(request.document, room)
             prompt = f"{prompt}\n\n{attached.block}"
         turns = await self._history.recent(request.channel_id, settings.history_max_turns)
+        if request.replied_to:
+            turns = await self._with_replied_exchange(request, turns)
         messages = build_messages(
             system_prompt=system_prompt,
             turns=turns,
@@ -211,6 +224,16 @@ class ChatService:
             max_turns=settings.history_max_turns,
         )
         return messages, attached
+
+    async def _with_replied_exchange(self, request: ChatRequest, turns: list[Turn]) -> list[Turn]:
+        """`turns` with the exchange the prompt replies to moved (or added) last, so it goes
+        with the prompt even when it is older than what memory sends; a message memory does
+        not have (private, forgotten) goes alone."""
+        assert request.replied_to is not None
+        exchange = await self._history.exchange_with(request.channel_id, request.replied_to)
+        if not exchange:
+            exchange = [Turn("assistant", "", request.replied_to)]
+        return [turn for turn in turns if turn not in exchange] + exchange
 
     async def _stream(
         self,
@@ -226,7 +249,9 @@ class ChatService:
         max_tokens = settings.answer_max_tokens
         if capabilities.reasons:  # hidden reasoning counts against the budget
             max_tokens += settings.reasoning_max_tokens
-        stream = self._client.stream_chat(request.model, messages, max_tokens=max_tokens)
+        stream = self._client.stream_chat(
+            request.model, messages, max_tokens=max_tokens, temperature=request.temperature
+        )
         escaper = SubtextEscaper()  # only the bot's own notes may look like subtext
         status = REASONING_STATUS if capabilities.reasons else THINKING_STATUS
         waiting = asyncio.create_task(self._show_waiting(reply, status, request.locale))

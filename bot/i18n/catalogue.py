@@ -69,19 +69,15 @@ VIETNAMESE: dict[str, str] = {
     # /forget
     "I forgot this channel's conversation ({count} messages).": "Mình đã quên cuộc trò chuyện "
     "của kênh này ({count} tin nhắn).",
-    "You need the Manage Messages permission to clear this channel's memory.": "Bạn cần quyền "
-    "Quản lý tin nhắn để xoá bộ nhớ của kênh này.",
     # Command names and descriptions
     "Ask nexai anything; the channel's recent conversation goes with it.": "Hỏi nexai bất cứ "
     "điều gì; cuộc trò chuyện gần đây của kênh được gửi kèm.",
     "What you want to ask": "Điều bạn muốn hỏi",
-    "Which model answers (default: the server's)": "Mô hình trả lời (mặc định: của máy chủ)",
     "An image for the model to look at (vision models)": "Ảnh để mô hình xem (mô hình có thị giác)",
     "A text file or PDF for the model to read (text, Markdown, CSV, JSON, code)": "Tệp văn bản "
     "hoặc PDF để mô hình đọc (văn bản, Markdown, CSV, JSON, mã nguồn)",
     "Only you see the answer, and the channel's memory keeps nothing": "Chỉ bạn thấy câu trả "
     "lời, và bộ nhớ của kênh không lưu lại",
-    "Clear this channel's conversation memory.": "Xoá bộ nhớ hội thoại của kênh này.",
     # Documents attached to a prompt
     "I can't read `{filename}`: it isn't a text file. Attach plain text, Markdown, CSV, "
     "JSON, source code or a PDF.": "Mình không đọc được `{filename}`: đó không phải tệp văn "
@@ -174,8 +170,8 @@ VIETNAMESE: dict[str, str] = {
     "A thread can only start from an answer in a server's text channel where nexbot is a "
     "member.": "Chỉ có thể mở chủ đề từ một câu trả lời trong kênh văn bản của máy chủ có "
     "nexbot là thành viên.",
-    "This thread continues the answer above, and I remember it here. Mention me to go on.": ""
-    "Chủ đề này tiếp nối câu trả lời ở trên, và mình nhớ nó ở đây. Nhắc đến mình để tiếp tục.",
+    "This thread continues the answer above, and I remember it: write here to go on.": "Chủ "
+    "đề này tiếp nối câu trả lời ở trên, và mình nhớ nó: hãy viết ở đây để tiếp tục.",
     "Continue your previous answer exactly where it stopped, without repeating it.": "Hãy "
     "viết tiếp câu trả lời trước đúng từ chỗ nó dừng, không lặp lại.",
     "🔊 Read aloud": "🔊 Đọc to",
@@ -283,10 +279,8 @@ VIETNAMESE: dict[str, str] = {
     "Chat model": "Mô hình trò chuyện",
     "Image model": "Mô hình tạo ảnh",
     "System prompt": "Lời nhắc hệ thống",
-    "Mentions answered in": "Trả lời khi được nhắc đến trong",
     "Voice notes transcribed in": "Chép lời tin nhắn thoại trong",
     "API alerts go to": "Cảnh báo API gửi đến",
-    "every channel": "mọi kênh",
     "no channel": "không kênh nào",
     "… and {count} more": "… và {count} mục khác",
     "nowhere (off)": "không nơi nào (tắt)",
@@ -303,13 +297,6 @@ VIETNAMESE: dict[str, str] = {
     "The system prompt is set ({count} characters).": "Đã đặt lời nhắc hệ thống ({count} ký tự).",
     "The system prompt is back to the bot's default.": "Lời nhắc hệ thống đã về mặc định của bot.",
     "Nothing changed.": "Không có gì thay đổi.",
-    "Added {channel} to the channels where I answer mentions.": "Đã thêm {channel} vào các kênh "
-    "mình trả lời khi được nhắc đến.",
-    "Took {channel} off the channels where I answer mentions.": "Đã gỡ {channel} khỏi các kênh "
-    "mình trả lời khi được nhắc đến.",
-    "I answer mentions only in: {channels}.": "Mình chỉ trả lời khi được nhắc đến trong: "
-    "{channels}.",
-    "I answer mentions in every channel.": "Mình trả lời khi được nhắc đến ở mọi kênh.",
     "Voice messages in {channel} will be transcribed.": "Tin nhắn thoại trong {channel} sẽ được "
     "chép lời.",
     "Voice messages in {channel} won't be transcribed any more.": "Tin nhắn thoại trong {channel} "
@@ -392,11 +379,7 @@ VIETNAMESE: dict[str, str] = {
     "mỗi cuộc trò chuyện (để trống: của bot).",
     "The system prompt; leave empty for the bot's default": "Lời nhắc hệ thống; để trống để dùng "
     "mặc định của bot",
-    "Answer mentions only in chosen channels (none chosen: everywhere).": "Chỉ trả lời khi được "
-    "nhắc đến trong các kênh đã chọn (không chọn: mọi nơi).",
     "The channel": "Kênh",
-    "Answer mentions there (false: take it off the list)": "Trả lời khi được nhắc đến ở đó "
-    "(false: gỡ khỏi danh sách)",
     "Transcribe every voice message in a channel, or stop.": "Chép lời mọi tin nhắn thoại trong "
     "một kênh, hoặc dừng.",
     "Transcribe voice messages there (false: stop)": "Chép lời tin nhắn thoại ở đó (false: dừng)",
@@ -434,6 +417,106 @@ VIETNAMESE: dict[str, str] = {
     "bằng giọng nói cần chế độ chép lời + trả lời: hãy chọn cả chế độ đó.",
     "📝 Summary ({chars} characters of speech; the whole transcript is in the file):": "📝 Tóm "
     "tắt ({chars} ký tự lời nói; toàn bộ bản chép lời nằm trong tệp):",
+    # where the bot answers, threads and personas (/ask, /forget, /settings, /persona)
+    "mentions and replies to me": "khi được nhắc đến hoặc trả lời tin của mình",
+    "every message": "mọi tin nhắn",
+    "nothing (off)": "không gì cả (tắt)",
+    "set for this thread": "đặt cho luồng này",
+    "set for this channel": "đặt cho kênh này",
+    "set for this category": "đặt cho danh mục này",
+    "set for the server": "đặt cho máy chủ",
+    "the bot's default": "mặc định của bot",
+    "Messages starting with `{prefix}` are asides the bot leaves alone.": "Tin nhắn bắt đầu "
+    "bằng `{prefix}` là lời bên lề, bot để yên.",
+    "{value} (not sent: this model takes none)": "{value} (không gửi: mô hình này không nhận "
+    "tham số này)",
+    "I answer": "Mình trả lời",
+    "Model": "Mô hình",
+    "Temperature": "Nhiệt độ",
+    "System prompt ({source})": "Lời nhắc hệ thống ({source})",
+    "A system prompt may use {names}.": "Lời nhắc hệ thống có thể dùng {names}.",
+    "model `{model}`": "mô hình `{model}`",
+    "temperature {value}": "nhiệt độ {value}",
+    "its own system prompt": "lời nhắc hệ thống riêng",
+    "A private answer can't open a thread: choose one or the other.": "Câu trả lời riêng tư "
+    "không thể mở luồng: hãy chọn một trong hai.",
+    "🧵 The answer is in {thread}.": "🧵 Câu trả lời nằm trong {thread}.",
+    "You need the Manage Messages permission to clear this conversation's memory.": "Bạn cần "
+    "quyền Quản lý tin nhắn để xoá bộ nhớ của cuộc trò chuyện này.",
+    "I forgot this thread's conversation ({count} messages).": "Mình đã quên cuộc trò chuyện "
+    "của luồng này ({count} tin nhắn).",
+    "What answers here": "Ai trả lời ở đây",
+    "the model's default": "mặc định của mô hình",
+    "Where I answer": "Nơi mình trả lời",
+    "Channels with their own chat settings": "Kênh có cài đặt trò chuyện riêng",
+    "none": "không có",
+    "{mode}, where no channel says otherwise": "{mode}, ở nơi không kênh nào đặt khác",
+    "asides start with `{prefix}`": "lời bên lề bắt đầu bằng `{prefix}`",
+    "answers open in a new thread": "câu trả lời mở trong luồng mới",
+    "{place} now follows the place above it.": "{place} giờ theo cài đặt của nơi bên trên.",
+    "In {place} I now answer {mode}.": "Trong {place}, giờ mình trả lời {mode}.",
+    "Members can start a message with `{prefix}` to talk without me.": "Thành viên có thể bắt "
+    "đầu tin nhắn bằng `{prefix}` để nói chuyện mà không có mình.",
+    "The aside prefix can't be blank.": "Tiền tố lời bên lề không được để trống.",
+    "/ask and mentions open their answer in a new thread.": "/ask và lượt nhắc đến mở câu trả "
+    "lời trong luồng mới.",
+    "Answers stay in the channel (/ask can still open a thread).": "Câu trả lời ở lại trong "
+    "kênh (/ask vẫn có thể mở luồng).",
+    "Where no channel says otherwise, I answer {mode}.": "Ở nơi không kênh nào đặt khác, mình "
+    "trả lời {mode}.",
+    "Asides start with `{prefix}`.": "Lời bên lề bắt đầu bằng `{prefix}`.",
+    "Give a prompt, a model or a temperature to set, or what to reset.": "Hãy đưa lời nhắc, "
+    "mô hình hoặc nhiệt độ cần đặt, hoặc thứ cần đặt lại.",
+    "The persona of {place} is set.": "Đã đặt nhân cách cho {place}.",
+    "{place} now has the persona of the place above it.": "{place} giờ dùng nhân cách của nơi "
+    "bên trên.",
+    "`{model}` takes no temperature, so it is not sent to it.": "`{model}` không nhận nhiệt "
+    "độ, nên nhiệt độ không được gửi cho nó.",
+    "Members see it with /persona show.": "Thành viên xem được bằng /persona show.",
+    "The temperature is back to the model's default.": "Nhiệt độ đã về mặc định của mô hình.",
+    "The server's temperature is now {value}.": "Nhiệt độ của máy chủ giờ là {value}.",
+    "Choose a text channel, a category or a thread.": "Hãy chọn một kênh văn bản, một danh mục "
+    "hoặc một luồng.",
+    # command descriptions, options and choices
+    "Which model answers (default: the persona's here)": "Mô hình trả lời (mặc định: của nhân "
+    "cách ở đây)",
+    "Open the answer in a new thread (default: the server's choice)": "Mở câu trả lời trong "
+    "luồng mới (mặc định: theo máy chủ)",
+    "Clear the conversation memory of this channel or thread.": "Xoá bộ nhớ hội thoại của kênh "
+    "hoặc luồng này.",
+    "The persona that answers here.": "Nhân cách trả lời ở đây.",
+    "Show where I answer here, and my system prompt, model and temperature.": "Xem nơi mình "
+    "trả lời ở đây, cùng lời nhắc hệ thống, mô hình và nhiệt độ.",
+    "Where I answer in a channel, category or thread: mentions, all, or off.": "Nơi mình trả "
+    "lời trong kênh, danh mục hoặc luồng: khi được nhắc, mọi tin, hoặc tắt.",
+    "Mentions and replies, every message, off, or as the place above": "Khi được nhắc và trả "
+    "lời, mọi tin nhắn, tắt, hoặc như nơi bên trên",
+    "A channel, category or thread (empty: where you are)": "Kênh, danh mục hoặc luồng (để "
+    "trống: nơi bạn đang ở)",
+    "mentions and replies": "khi được nhắc và trả lời",
+    "off": "tắt",
+    "as the place above": "như nơi bên trên",
+    "Server-wide: where I answer, the aside prefix, answers in threads.": "Toàn máy chủ: nơi "
+    "mình trả lời, tiền tố lời bên lề, trả lời trong luồng.",
+    "Where channels without their own mode are answered": "Cách trả lời ở kênh không có chế độ "
+    "riêng",
+    "Messages starting with this are not for me (default //)": "Tin nhắn bắt đầu bằng chuỗi "
+    "này không dành cho mình (mặc định //)",
+    "Open answers to /ask and mentions in a new thread": "Mở câu trả lời cho /ask và lượt "
+    "nhắc đến trong luồng mới",
+    "The system prompt, model and temperature of a channel, category or thread.": "Lời nhắc "
+    "hệ thống, mô hình và nhiệt độ của kênh, danh mục hoặc luồng.",
+    "The system prompt; may use {user} {server} {channel} {date} {time} {locale}": "Lời nhắc "
+    "hệ thống; có thể dùng {user} {server} {channel} {date} {time} {locale}",
+    "The chat model": "Mô hình trò chuyện",
+    "From 0 (focused) to 2 (inventive)": "Từ 0 (tập trung) đến 2 (sáng tạo)",
+    "Back to the place above's": "Về như nơi bên trên",
+    "the whole persona": "cả nhân cách",
+    "the system prompt": "lời nhắc hệ thống",
+    "the model": "mô hình",
+    "the temperature": "nhiệt độ",
+    "The server's chat temperature (empty: the model's default).": "Nhiệt độ trò chuyện của "
+    "máy chủ (để trống: mặc định của mô hình).",
 }
 
 #: Command, group and option names (Discord's naming rule: lower case, 1-32 characters, no
@@ -444,10 +527,13 @@ NAMES: dict[str, str] = {
     "alerts": "cảnh-báo",
     "amount": "mức",
     "answer": "trả-lời",
+    "aside": "bên-lề",
     "ask": "hỏi",
     "audio": "âm-thanh",
     "back": "lùi-lại",
     "channel": "kênh",
+    "chat-defaults": "mặc-định-trò-chuyện",
+    "chat-mode": "chế-độ-trò-chuyện",
     "chat-model": "mô-hình-trò-chuyện",
     "count": "số-lượng",
     "exempt": "miễn-trừ",
@@ -460,13 +546,14 @@ NAMES: dict[str, str] = {
     "imagine": "vẽ",
     "language": "ngôn-ngữ",
     "limits": "giới-hạn",
-    "mentions": "nhắc-đến",
     "mode": "chế-độ",
     "model": "mô-hình",
     "period": "chu-kỳ",
+    "persona": "nhân-cách",
     "private": "riêng-tư",
     "prompt": "câu-hỏi",
     "remove": "gỡ",
+    "reset": "đặt-lại",
     "role": "vai-trò",
     "server-total": "tổng-máy-chủ",
     "set": "đặt",
@@ -475,11 +562,15 @@ NAMES: dict[str, str] = {
     "size": "kích-thước",
     "spoken": "đọc-thành-tiếng",
     "system-prompt": "lời-nhắc-hệ-thống",
+    "temperature": "nhiệt-độ",
     "text": "văn-bản",
+    "thread": "luồng",
+    "threads": "luồng-mới",
     "transcribe": "chép-lời",
     "tts": "đọc",
     "usage": "mức-dùng",
     "usage-report": "báo-cáo-sử-dụng",
+    "value": "giá-trị",
     "voice": "giọng",
     "voice-notes": "tin-nhắn-thoại",
     "who": "đối-tượng",

@@ -28,6 +28,7 @@ from bot.chat.stops import AnswerStops, StopSwitch
 from bot.i18n import t
 from bot.render import MessageHandle, ReplyTarget
 from bot.render.targets import (
+    ChannelTarget,
     DiscordMessageHandle,
     InteractionMessageHandle,
     InteractionTarget,
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 HANDLER_COG = "Answers"
 #: Discord's limit on a component's custom_id.
 MAX_CUSTOM_ID = 100
+
+#: The targets that can carry buttons under their first message.
+ButtonTarget = InteractionTarget | ReplyChainTarget | ChannelTarget
 
 
 class Action(StrEnum):
@@ -188,9 +192,7 @@ class _StoppableTarget:
     """A target whose first message carries the Stop button and registers the answer's
     switch under that message's id."""
 
-    def __init__(
-        self, inner: InteractionTarget | ReplyChainTarget, stops: AnswerStops, switch: StopSwitch
-    ) -> None:
+    def __init__(self, inner: ButtonTarget, stops: AnswerStops, switch: StopSwitch) -> None:
         self.inner = inner
         self.stops = stops
         self.switch = switch
@@ -221,7 +223,7 @@ def is_threadable(channel: object) -> bool:
 async def answer_with_buttons(
     chat: ChatService,
     request: ChatRequest,
-    target: InteractionTarget | ReplyChainTarget,
+    target: ButtonTarget,
     *,
     bot_id: int,
     bot_name: str,

@@ -142,7 +142,8 @@ def chat_body(
     temperature: float | None,
     stream: bool,
 ) -> dict[str, Any]:
-    """The request body for the model's endpoint, with its token parameter."""
+    """The request body for the model's endpoint, with its token parameter; `temperature` only
+    to a model whose row says it takes one."""
     body: dict[str, Any] = {"model": model}
     if capabilities.endpoint == "responses":
         instructions, body["input"] = responses_input(messages)
@@ -156,7 +157,7 @@ def chat_body(
             body[capabilities.token_param] = max_tokens
         if stream:
             body["stream_options"] = {"include_usage": True}
-    if temperature is not None:
+    if temperature is not None and capabilities.temperature:
         body["temperature"] = temperature
     if stream:
         body["stream"] = True

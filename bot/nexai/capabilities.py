@@ -46,6 +46,9 @@ class ModelCapabilities(BaseModel):
     vision: bool = False
     endpoint: Endpoint = "chat"
     wait_s: float | None = Field(default=None, gt=0)
+    #: Whether the model takes a `temperature` (gpt-5.x, o-series and codex refuse any but the
+    #: default with 400 `unsupported_value`: a persona's temperature is not sent to them).
+    temperature: bool = True
 
     @property
     def reasons(self) -> bool:
@@ -63,10 +66,14 @@ class CapabilityOverride(BaseModel):
     vision: bool | None = None
     endpoint: Endpoint | None = None
     wait_s: float | None = Field(default=None, gt=0)
+    temperature: bool | None = None
 
 
 _GPT5 = ModelCapabilities(
-    token_param="max_completion_tokens", reasoning="silent", context_tokens=128_000
+    token_param="max_completion_tokens",
+    reasoning="silent",
+    context_tokens=128_000,
+    temperature=False,
 )
 _CODEX = _GPT5.model_copy(update={"endpoint": "responses"})
 _GPT4O = ModelCapabilities(context_tokens=128_000, vision=True)

@@ -86,8 +86,10 @@ class Ledger:
         admission: Admission | None = None,
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
+        process_id: str | None = None,
     ) -> None:
         self._store = store
+        self._process_id = process_id  # the run its reservations belong to (ops/processes)
         self._quotas = quotas
         self._admission = admission
         self._metrics = metrics or Metrics(enabled=False)
@@ -159,7 +161,8 @@ class Ledger:
                 ask = pending.ask
                 reservation = await db.fetch_value(
                     "INSERT INTO usage (guild_id, channel_id, user_id, feature, units, model,"
-                    " outcome, created_at) VALUES (?, ?, ?, ?, ?, ?, 'reserved', ?) RETURNING id",
+                    " outcome, created_at, process_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'reserved', ?, ?) RETURNING id",
                     (
                         ask.caller.guild_id,
                         ask.caller.channel_id,
@@ -168,6 +171,7 @@ class Ledger:
                         ask.units,
                         pending.model,
                         ask.now,
+                        self._process_id,
                     ),
                 )
                 decisions.append(int(reservation))
@@ -262,14 +266,16 @@ class Ledger:
             (self._clock(), reservation_id),
         )
 
-    async def refund_open(self) -> int:
-        """Refund reservations a crash left open; run at start, before any new work."""
+    async def refund_orphans(self) -> int:
+        """Refund the open reservations of runs no longer registered (a crash, or a shutdown
+        that could not finish its calls): `bot.ops.processes` removes the dead ones."""
         refunded = await self._store.execute(
-            "UPDATE usage SET outcome = 'refunded', settled_at = ? WHERE outcome = 'reserved'",
+            "UPDATE usage SET outcome = 'refunded', settled_at = ? WHERE outcome = 'reserved'"
+            " AND (process_id IS NULL OR process_id NOT IN (SELECT id FROM processes))",
             (time.time(),),
         )
         if refunded:
-            log.warning("Refunded %s reservations left open by an earlier run", refunded)
+            log.warning("Refunded %s reservations left open by a stopped process", refunded)
         return refunded
 
     @asynccontextmanager

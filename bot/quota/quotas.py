@@ -31,6 +31,8 @@ from bot.storage.store import Queries, Store
 
 #: Slack for float sums of ledger units (seconds of audio).
 EPSILON = 1e-9
+#: The change notices of a server's limits and exempt roles (`Store.changed`).
+TOPIC = "limits"
 
 
 #: Counters read per query: SQLite allows 500 terms in a compound SELECT by default.
@@ -85,6 +87,7 @@ class Quotas:
         )
         # Read before an interaction is acknowledged: one load per guild however many miss.
         self._cache: LoadingCache[int, _GuildRules] = LoadingCache(self._load_rules)
+        store.on_change(TOPIC, self._cache.forget)
 
     # -- checking ---------------------------------------------------------------------------
 
@@ -234,7 +237,7 @@ class Quotas:
                     time.time(),
                 ),
             )
-        self._forget(guild_id)
+        await self._changed(guild_id)
         return previous
 
     async def remove_limit(self, guild_id: int, limit: Limit) -> Limit | None:
@@ -248,7 +251,7 @@ class Quotas:
                     " AND scope = ? AND target_id = ?",
                     (guild_id, limit.feature, limit.period, limit.scope, limit.target_id),
                 )
-        self._forget(guild_id)
+        await self._changed(guild_id)
         return previous
 
     async def set_exempt(self, guild_id: int, role_id: int, exempt: bool, by: int) -> bool:
@@ -263,11 +266,11 @@ class Quotas:
             changed = await self._store.execute(
                 "DELETE FROM exempt_roles WHERE guild_id = ? AND role_id = ?", (guild_id, role_id)
             )
-        self._forget(guild_id)
+        await self._changed(guild_id)
         return changed > 0
 
-    def _forget(self, guild_id: int) -> None:
-        self._cache.forget(guild_id)
+    async def _changed(self, guild_id: int) -> None:
+        await self._store.changed(TOPIC, guild_id)
 
     async def _find(self, db: Queries, guild_id: int, limit: Limit) -> Limit | None:
         amount = await db.fetch_value(

@@ -263,3 +263,29 @@ class ReplyChainTarget:
             view=view or discord.utils.MISSING,
         )
         return DiscordMessageHandle(message, message_edit_route(self.message.channel.id))
+
+
+class ChannelTarget:
+    """Answer as new messages in a channel or thread (an answer opened in a new thread), each
+    piece after the first a reply to the one before."""
+
+    def __init__(self, channel: discord.abc.Messageable, channel_id: int) -> None:
+        self.channel = channel
+        self.route_key = message_create_route(channel_id)
+        self._channel_id = channel_id
+        #: Buttons under the first piece (the Stop button while the answer streams).
+        self.first_view: discord.ui.View | None = None
+
+    async def send_first(self, content: str) -> DiscordMessageHandle:
+        message = await self.channel.send(
+            content, allowed_mentions=NO_MENTIONS, view=self.first_view or discord.utils.MISSING
+        )
+        return DiscordMessageHandle(message, message_edit_route(self._channel_id))
+
+    async def send_next(self, content: str, previous: MessageHandle) -> DiscordMessageHandle:
+        if not isinstance(previous, DiscordMessageHandle):
+            raise TypeError("ChannelTarget continues only from its own messages")
+        message = await previous.message.reply(
+            content, mention_author=False, allowed_mentions=NO_MENTIONS
+        )
+        return DiscordMessageHandle(message, message_edit_route(self._channel_id))

@@ -253,4 +253,52 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX channel_voice_settings_by_guild ON channel_voice_settings (guild_id);
     """,
+    # 8: the bot processes sharing this database (each run registers and beats), and which
+    # run made each reservation: a crash's reservations are refunded once its run is known
+    # dead, never a live neighbour's (bot/ops/processes.py).
+    """
+    CREATE TABLE processes (
+        id         TEXT    PRIMARY KEY,
+        host       TEXT    NOT NULL,
+        pid        INTEGER NOT NULL,
+        started_at REAL    NOT NULL,
+        seen_at    REAL    NOT NULL
+    );
+    ALTER TABLE usage ADD COLUMN process_id TEXT;
+    """,
+    # 9: where the bot answers and with which persona. `chat_places` holds a category's,
+    # channel's or thread's own settings (NULL: as the place above it): its mode (answer
+    # mentions, every message, or nothing) and persona (system prompt, model, temperature).
+    # The server's level is in `guild_settings` (chat_model and system_prompt were already
+    # there), with its aside prefix (messages starting with it are not answered in "every
+    # message" channels; NULL: the bot's) and whether answers open in a new thread.
+    # The old mention channels keep their meaning: a server that listed some now has mode
+    # "off" with those channels on "mention"; the list's table goes.
+    """
+    CREATE TABLE chat_places (
+        place_id      INTEGER PRIMARY KEY,
+        guild_id      INTEGER NOT NULL,
+        mode          TEXT CHECK (mode IN ('mention', 'every', 'off')),
+        system_prompt TEXT,
+        model         TEXT,
+        temperature   REAL CHECK (temperature >= 0 AND temperature <= 2),
+        updated_by    INTEGER NOT NULL,
+        updated_at    REAL NOT NULL
+    );
+    CREATE INDEX chat_places_by_guild ON chat_places (guild_id);
+    ALTER TABLE guild_settings ADD COLUMN chat_mode TEXT
+        CHECK (chat_mode IN ('mention', 'every', 'off'));
+    ALTER TABLE guild_settings ADD COLUMN temperature REAL
+        CHECK (temperature >= 0 AND temperature <= 2);
+    ALTER TABLE guild_settings ADD COLUMN aside_prefix TEXT;
+    ALTER TABLE guild_settings ADD COLUMN answer_in_threads INTEGER NOT NULL DEFAULT 0
+        CHECK (answer_in_threads IN (0, 1));
+    INSERT INTO chat_places (place_id, guild_id, mode, updated_by, updated_at)
+        SELECT channel_id, guild_id, 'mention', added_by, added_at FROM mention_channels;
+    INSERT INTO guild_settings (guild_id, chat_mode, updated_by, updated_at)
+        SELECT guild_id, 'off', MAX(added_by), MAX(added_at) FROM mention_channels WHERE true
+        GROUP BY guild_id
+        ON CONFLICT (guild_id) DO UPDATE SET chat_mode = excluded.chat_mode;
+    DROP TABLE mention_channels;
+    """,
 )

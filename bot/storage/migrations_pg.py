@@ -212,4 +212,44 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX channel_voice_settings_by_guild ON channel_voice_settings (guild_id);
     """,
+    # 8: the bot processes sharing this database, and which run made each reservation.
+    """
+    CREATE TABLE processes (
+        id         TEXT    PRIMARY KEY,
+        host       TEXT    NOT NULL,
+        pid        INTEGER NOT NULL,
+        started_at DOUBLE PRECISION NOT NULL,
+        seen_at    DOUBLE PRECISION NOT NULL
+    );
+    ALTER TABLE usage ADD COLUMN process_id TEXT;
+    """,
+    # 9: channel modes and personas per place (see the SQLite text); mention channels kept as
+    # a server "off" with those channels on "mention".
+    """
+    CREATE TABLE chat_places (
+        place_id      BIGINT PRIMARY KEY,
+        guild_id      BIGINT NOT NULL,
+        mode          TEXT CHECK (mode IN ('mention', 'every', 'off')),
+        system_prompt TEXT,
+        model         TEXT,
+        temperature   DOUBLE PRECISION CHECK (temperature >= 0 AND temperature <= 2),
+        updated_by    BIGINT NOT NULL,
+        updated_at    DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX chat_places_by_guild ON chat_places (guild_id);
+    ALTER TABLE guild_settings ADD COLUMN chat_mode TEXT
+        CHECK (chat_mode IN ('mention', 'every', 'off'));
+    ALTER TABLE guild_settings ADD COLUMN temperature DOUBLE PRECISION
+        CHECK (temperature >= 0 AND temperature <= 2);
+    ALTER TABLE guild_settings ADD COLUMN aside_prefix TEXT;
+    ALTER TABLE guild_settings ADD COLUMN answer_in_threads INTEGER NOT NULL DEFAULT 0
+        CHECK (answer_in_threads IN (0, 1));
+    INSERT INTO chat_places (place_id, guild_id, mode, updated_by, updated_at)
+        SELECT channel_id, guild_id, 'mention', added_by, added_at FROM mention_channels;
+    INSERT INTO guild_settings (guild_id, chat_mode, updated_by, updated_at)
+        SELECT guild_id, 'off', MAX(added_by), MAX(added_at) FROM mention_channels WHERE true
+        GROUP BY guild_id
+        ON CONFLICT (guild_id) DO UPDATE SET chat_mode = excluded.chat_mode;
+    DROP TABLE mention_channels;
+    """,
 )

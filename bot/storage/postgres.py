@@ -15,6 +15,7 @@ pool on the next use: when the server comes back, so does the bot.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import re
@@ -38,6 +39,10 @@ STATEMENT_TIMEOUT_S = 10.0
 LOCK_NAMESPACE = 0x6E78  # "nx"
 #: The advisory lock held while migrating.
 MIGRATION_LOCK = 0x6E78_0001
+#: The channel of change notices between processes ("topic:key").
+CHANGES_CHANNEL = "nexbot_changes"
+#: How long to wait before listening again after the listening connection was lost.
+RELISTEN_S = 2.0
 
 _STRING_OR_PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\?")
 
@@ -115,8 +120,13 @@ class PostgresStore(Store):
     dialect = "postgresql"
 
     def __init__(self, pool: asyncpg.Pool, url: str) -> None:
+        super().__init__()
         self._pool = pool
         self.url = url
+        self._listening: asyncio.Task[None] | None = None
+        self._listener_lost = asyncio.Event()
+        #: Set while change notices are heard (`open` waits for it, so caches start right).
+        self.listening = asyncio.Event()
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = POOL_SIZE) -> PostgresStore:
@@ -135,10 +145,20 @@ class PostgresStore(Store):
         except BaseException:
             await pool.close()
             raise
+        store._listening = asyncio.create_task(store._listen(), name="database-changes")
+        try:
+            async with asyncio.timeout(STATEMENT_TIMEOUT_S):
+                await store.listening.wait()
+        except TimeoutError:
+            log.warning("Not yet listening for other processes' changes; caches expire meanwhile")
         log.info("Database: PostgreSQL at %s", shown)
         return store
 
     async def close(self) -> None:
+        if self._listening is not None:
+            self._listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listening
         try:
             async with asyncio.timeout(STATEMENT_TIMEOUT_S):
                 await self._pool.close()
@@ -158,6 +178,37 @@ class PostgresStore(Store):
     async def fetch_all(self, sql: str, args: Args = ()) -> list[Row]:
         with storage_errors():
             return list(await self._pool.fetch(numbered(sql), *args, timeout=STATEMENT_TIMEOUT_S))
+
+    async def _announce(self, topic: str, key: int) -> None:
+        await self.execute("SELECT pg_notify(?, ?)", (CHANGES_CHANNEL, f"{topic}:{key}"))
+
+    async def _listen(self) -> None:
+        """Hold a connection of its own that LISTENs for other processes' change notices;
+        when it is lost, listen again (every cached key is suspect after a gap)."""
+        while True:
+            try:
+                conn = await asyncpg.connect(self.url, timeout=STATEMENT_TIMEOUT_S)
+            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+                log.warning("Cannot listen for database changes (%s); retrying", error)
+                await asyncio.sleep(RELISTEN_S)
+                continue
+            self._listener_lost.clear()
+            conn.add_termination_listener(lambda _: self._listener_lost.set())
+            try:
+                await conn.add_listener(CHANGES_CHANNEL, self._on_notice)
+                self._tell_all()  # what changed while nobody listened
+                self.listening.set()
+                await self._listener_lost.wait()
+                log.warning("Lost the database connection that listens for changes")
+            finally:
+                self.listening.clear()
+                await conn.close(timeout=STATEMENT_TIMEOUT_S)
+            await asyncio.sleep(RELISTEN_S)
+
+    def _on_notice(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        topic, _, key = str(payload).rpartition(":")
+        if key.lstrip("-").isdigit():
+            self._tell(topic, int(key))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Queries]:

@@ -56,7 +56,8 @@ class SQLiteStore(_Statements, Store):
     """Owns the connection (`conn`, for SQLite-only tools and tests)."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
-        super().__init__(conn)
+        _Statements.__init__(self, conn)
+        Store.__init__(self)
         self._transaction_lock = asyncio.Lock()
 
     @classmethod

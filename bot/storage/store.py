@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -68,8 +68,41 @@ class Queries(ABC):
         the whole database; PostgreSQL takes advisory locks."""
 
 
+#: What a change notice calls: with the changed key, or None when any key may have changed.
+ChangeListener = Callable[[int | None], None]
+
+
 class Store(Queries):
-    """The database. Statements outside `transaction` are each atomic on their own."""
+    """The database. Statements outside `transaction` are each atomic on their own.
+
+    Change notices keep caches of several processes right: a module that caches what it
+    reads (a server's settings, its limits) listens to its topic (`on_change`) and, after
+    each write, announces it (`changed`); every process's listeners forget the key.
+    """
+
+    def __init__(self) -> None:
+        self._listeners: dict[str, list[ChangeListener]] = {}
+
+    def on_change(self, topic: str, listener: ChangeListener) -> None:
+        self._listeners.setdefault(topic, []).append(listener)
+
+    async def changed(self, topic: str, key: int) -> None:
+        """Tell this process's listeners, then the other processes', that `key` changed."""
+        self._tell(topic, key)
+        await self._announce(topic, key)
+
+    def _tell(self, topic: str, key: int | None) -> None:
+        for listener in self._listeners.get(topic, ()):
+            listener(key)
+
+    def _tell_all(self) -> None:
+        """Notices may have been missed (a lost connection): every cached key is suspect."""
+        for topic in self._listeners:
+            self._tell(topic, None)
+
+    async def _announce(self, topic: str, key: int) -> None:
+        """Tell the other processes. SQLite has no channel for it: processes sharing a file
+        see another's change when their caches expire (`LoadingCache`'s ttl_s)."""
 
     @abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[Queries]:

@@ -121,6 +121,27 @@ async def test_exchanges_are_kept_per_channel_and_forgotten(tmp_path: Path) -> N
         await store.close()
 
 
+async def test_the_exchange_of_a_replied_answer_is_found_by_a_part_of_it(
+    tmp_path: Path,
+) -> None:
+    store = await SQLiteStore.open(tmp_path / "h.db")
+    history = History(store)
+    try:
+        for prompt, answer in (("q1", "Paris is the capital."), ("q2", "About 2.1 million.")):
+            await history.add_exchange(
+                1, author_id=7, author_name="ana", prompt=prompt, answer=answer, model="m",
+                bot_id=9, bot_name="nexbot",
+            )  # fmt: skip
+        assert await history.exchange_with(1, "the capital") == [
+            Turn("user", "ana", "q1"),
+            Turn("assistant", "nexbot", "Paris is the capital."),
+        ]
+        assert await history.exchange_with(1, "never said") == []
+        assert await history.exchange_with(2, "the capital") == []
+    finally:
+        await store.close()
+
+
 def _room(**kw: object) -> int:
     values: dict[str, object] = {
         "system_prompt": "s" * 400,

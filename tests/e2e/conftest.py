@@ -1,4 +1,7 @@
-"""A real NexBot against the loopback fakes, started once per test module."""
+"""A real NexBot against the loopback fakes, started once per test module.
+
+A module marked `pytestmark = pytest.mark.both_backends` runs its `env` tests twice: on a
+SQLite file and on a PostgreSQL schema of its own (`tests/databases.py`)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import pytest_asyncio
 from bot.app import NexBot
 from bot.config import Settings
 from bot.render import EDIT_INTERVAL_S
+from tests.databases import BACKENDS, create_schema, drop_schema, postgres_server_url
 from tests.fakes.discord import FakeDiscord, run_bot, stop_bot
 from tests.fakes.nexai import FakeNexai
 
@@ -86,12 +90,39 @@ async def bot_env(
             yield BotEnv(discord, api, bot, settings)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_backends"
+    ):
+        metafunc.parametrize("backend", BACKENDS, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database `env`'s bot uses: SQLite, unless the module runs on both backends."""
+    return str(getattr(request, "param", "sqlite"))
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotEnv]:
+async def env(tmp_path_factory: pytest.TempPathFactory, backend: str) -> AsyncIterator[BotEnv]:
     db = tmp_path_factory.mktemp("e2e") / "nexbot.db"
+    database: dict[str, Any] = {}
+    if backend == "postgresql":
+        server = postgres_server_url()
+        schema, database["database_url"] = await create_schema(server)
+    try:
+        async with _env(db, **database) as started:
+            yield started
+    finally:
+        if database:
+            await drop_schema(server, schema)
+
+
+@asynccontextmanager
+async def _env(db: Path, **overrides: Any) -> AsyncIterator[BotEnv]:
     async with FakeNexai() as api, FakeDiscord() as discord:
         discord.limiter.time_scale = DISCORD_TIME_SCALE
-        settings = e2e_settings(discord, api, db)
+        settings = e2e_settings(discord, api, db, **overrides)
         bot = NexBot(settings, guild_ready_timeout=0.1)
         task = await run_bot(bot, discord)
         await bot.catalog.refresh()

@@ -268,6 +268,13 @@ async def test_thread_continues_the_exchange_in_a_new_thread(env: BotEnv) -> Non
         "Tell me about threads",
         "Threads are neat.",
     ]
+    # the bot started the thread: a message there is answered without a mention, with the
+    # exchange in its context
+    env.api.enqueue("/chat/completions", Reply("Yes, more about threads."))
+    sent = await env.discord.send_message("and more?", channel_id=message.id, user_id=member)
+    follow = await env.discord.wait_reply(sent)
+    await env.discord.wait_for(lambda: follow.content == "Yes, more about threads.")
+    assert "Threads are neat." in str(chat_requests(env)[-1]["messages"])
 
 
 async def test_thread_of_a_forgotten_exchange_is_refused(env: BotEnv) -> None:

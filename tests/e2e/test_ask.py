@@ -13,7 +13,7 @@ from tests.e2e.fault_support import LogWatch, tracebacks
 from tests.fakes.discord import FakeAttachment, FakeInteraction, FakeMessage
 from tests.fakes.nexai import CutOff, Error, Hang, Reply
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.both_backends]
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 MANAGE_MESSAGES = 1 << 13

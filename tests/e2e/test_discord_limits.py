@@ -46,17 +46,21 @@ async def test_settings_show_fits_discord_with_hundreds_of_channels(env: BotEnv)
     voice = VoiceNoteChannels(env.bot.store)
     for n in range(MANY):
         channel_id = 10**18 + n  # 19 digits, as Discord's snowflakes are today
-        await env.bot.guild_settings.set_mention_channel(guild, channel_id, True, moderator)
+        await env.bot.chat_places.change(guild, channel_id, by=moderator, mode="every")
         await voice.enable(channel_id + MANY, guild, moderator)
 
     shown = await moderate(env, "settings", "show")
 
     [embed] = shown.embeds
-    for name in ("Mentions answered in", "Voice notes transcribed in"):
+    # (each chat place says what it sets, so fewer fit)
+    for name, fitting in (
+        ("Channels with their own chat settings", 20),
+        ("Voice notes transcribed in", 40),
+    ):
         value = field(embed, name)
         assert len(value) <= 1024
         listed, left_out = listed_and_left_out(value)
-        assert listed >= 40 and listed + left_out == MANY, value
+        assert listed >= fitting and listed + left_out == MANY, value
 
 
 async def test_limits_show_fits_discord_with_hundreds_of_limits_and_exempt_roles(
@@ -81,19 +85,3 @@ async def test_limits_show_fits_discord_with_hundreds_of_limits_and_exempt_roles
     left = MORE.findall(description.split("\n\n")[0])
     assert len(limit_lines) + int(left[-1]) == MANY
     assert "Limits in this server" in text_of(shown)
-
-
-async def test_the_mentions_setting_answers_within_a_message_with_hundreds_of_channels(
-    env: BotEnv,
-) -> None:
-    guild, moderator = env.discord.guild_id, env.discord.user_id
-    for n in range(MANY):
-        await env.bot.guild_settings.set_mention_channel(guild, 10**18 + n, True, moderator)
-
-    said = await moderate(
-        env, "settings", "mentions", {"channel": env.discord.other_channel_id, "answer": True}
-    )
-
-    assert said.content.startswith("Added <#") and len(said.content) <= 2000
-    listed, left_out = listed_and_left_out(said.content)
-    assert listed - 1 + left_out == MANY + 1  # the first mention is the channel just added

@@ -107,7 +107,7 @@ async def test_database_turning_read_only_midway_still_shows_the_answer(
     assert any("shown but not recorded" in m for m in caplog.messages)
     assert len(tracebacks(caplog)) == 1 and not tracebacks(caplog)[0].exc_info
     assert await remembered(env, channel) == 0
-    # Left reserved: the next start refunds it (Ledger.refund_open).
+    # Left reserved: the next start refunds it (ProcessRegistry.start).
     assert await usage_outcomes(env, channel) == ["reserved"]
 
 

@@ -25,7 +25,7 @@ from tests.e2e.moderation_support import (
 )
 from tests.fakes.nexai import DEFAULT_REPLY, Error
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.both_backends]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

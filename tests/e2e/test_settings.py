@@ -1,4 +1,5 @@
-"""/settings end to end: server defaults reach the API, mention channels, voice notes, alerts."""
+"""/settings end to end: server defaults reach the API, voice notes, alerts (channel modes and
+personas: tests/e2e/test_chat_modes.py and test_personas.py)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,14 @@ from tests.e2e.conftest import BotEnv, bot_env, inflight_cap
 from tests.e2e.moderation_support import (
     NO_PERMISSION,
     add_channel,
-    chat_calls_with,
     moderate,
     outcome,
     run,
     text_of,
-    wait_answer,
 )
-from tests.fakes.nexai import DEFAULT_REPLY, Error, RecordedRequest
+from tests.fakes.nexai import Error, RecordedRequest
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.both_backends]
 
 OUT_OF_CREDITS = (
     "The bot's nexai account is out of credits, so I can't answer right now. "
@@ -92,43 +91,23 @@ async def test_models_a_server_picks_must_exist(env: BotEnv) -> None:
     assert (await env.bot.guild_settings.get(env.discord.guild_id)).image_model == "gpt-image-1.5"
 
 
-async def test_mentions_are_answered_only_in_the_chosen_channels(env: BotEnv) -> None:
-    general, other = env.discord.channel_id, env.discord.other_channel_id
-    chosen = await moderate(env, "settings", "mentions", {"channel": other})
-    assert chosen.content == (
-        f"Added <#{other}> to the channels where I answer mentions."
-        f" I answer mentions only in: <#{other}>."
-    )
-    ignored = await env.discord.send_message("ignored here", mentions_bot=True, channel_id=general)
-    answered = await env.discord.send_message("answer there", mentions_bot=True, channel_id=other)
-    assert (await wait_answer(env, answered)).content == DEFAULT_REPLY
-    assert chat_calls_with(env, "ignored here") == 0
-    assert not any(
-        (m.message_reference or {}).get("message_id") == ignored["id"]
-        for m in env.discord.bot_messages(general)
-    )
-
-    everywhere = await moderate(env, "settings", "mentions", {"channel": other, "answer": False})
-    assert everywhere.content.endswith("I answer mentions in every channel.")
-    again = await env.discord.send_message("answered again", mentions_bot=True, channel_id=general)
-    assert (await wait_answer(env, again)).content == DEFAULT_REPLY
-
-
 async def test_show_lists_every_setting(env: BotEnv) -> None:
     voice = await add_channel(env, "voice-notes")
     turned_on = await moderate(env, "settings", "voice-notes", {"channel": voice})
     assert turned_on.content == f"Voice messages in <#{voice}> will be transcribed."
-    await moderate(env, "settings", "mentions", {"channel": env.discord.channel_id})
+    await moderate(env, "settings", "chat-mode", {"mode": "every"})
     shown = text_of(await moderate(env, "settings", "show"))
     assert "Chat model\n`gpt-4o-mini` (the bot's default)" in shown
     assert "Image model\n`gpt-image-1.5`" in shown
     assert "System prompt\nThe bot's default." in shown
-    assert f"Mentions answered in\n<#{env.discord.channel_id}>" in shown
+    assert "Where I answer\nmentions and replies to me, where no channel says otherwise" in shown
+    assert (
+        f"Channels with their own chat settings\n<#{env.discord.channel_id}> (every message)"
+        in shown
+    )
     assert f"Voice notes transcribed in\n<#{voice}>" in shown
     assert "API alerts go to\nnowhere (off)" in shown
-    await moderate(
-        env, "settings", "mentions", {"channel": env.discord.channel_id, "answer": False}
-    )
+    await moderate(env, "settings", "chat-mode", {"mode": "inherit"})
     off = await moderate(env, "settings", "voice-notes", {"channel": voice, "transcribe": False})
     assert off.content == f"Voice messages in <#{voice}> won't be transcribed any more."
 

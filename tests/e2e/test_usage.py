@@ -32,7 +32,7 @@ from tests.fakes.discord import FakeFile, FakeMessage
 from tests.fakes.nexai import DEFAULT_REPLY, Error
 from tests.processes import chart_processes, running
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.both_backends]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -27,7 +27,7 @@ from tests.e2e.test_answer_buttons import with_buttons
 from tests.fakes.discord import IS_VOICE_MESSAGE, FakeAttachment, FakeMessage
 from tests.fakes.discord._models import SEND_VOICE_MESSAGES
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.both_backends]
 
 TRANSCRIPTIONS = "/audio/transcriptions"
 CHAT = "/chat/completions"

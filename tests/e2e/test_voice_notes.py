@@ -14,7 +14,7 @@ from tests.e2e.moderation_support import MODERATOR, NO_PERMISSION, moderate, out
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.nexai import Error, FakeNexai, SlowFirstByte
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.both_backends]
 
 TRANSCRIPTIONS = "/audio/transcriptions"
 

@@ -17,6 +17,9 @@ reference and openai-python's generated types:
   `max_completion_tokens`; they, codex and grok reasoning models think silently (nothing on
   the wire for `think_s`), and their reasoning tokens count against the budget and in
   `usage.completion_tokens_details.reasoning_tokens` (reference, "Reasoning models").
+- gpt-5.x and o-series take no `temperature` but the default 1: any other value is 400
+  `unsupported_value` with `param: "temperature"` (reference, "Reasoning models": "Only the
+  default (1) value is supported").
 - DeepSeek-R1 through OpenAI-compatible gateways starts `content` with its reasoning and a
   closing `</think>` with no opening tag (`reasoning_as_field`: DeepSeek's own API, which
   sends it as `reasoning_content` deltas).
@@ -712,6 +715,14 @@ class FakeNexai:
                 "Use 'max_completion_tokens' instead.",
                 code="unsupported_parameter",
                 param="max_tokens",
+            )
+        if body.get("temperature", 1) != 1 and refuses_max_tokens(model):
+            return error_response(
+                400,
+                f"Unsupported value: 'temperature' does not support {body['temperature']} with"
+                " this model. Only the default (1) value is supported.",
+                code="unsupported_value",
+                param="temperature",
             )
         plan = self._plan(model, answer, body.get("max_completion_tokens", body.get("max_tokens")))
         prompt_tokens = sum(count_tokens(_text_of(m.get("content"))) for m in messages)

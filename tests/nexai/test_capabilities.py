@@ -68,3 +68,27 @@ def test_an_override_changes_only_what_it_sets() -> None:
     table = CapabilityTable({"DeepSeek-R1": CapabilityOverride(context_tokens=128_000)})
     row = table.get("DeepSeek-R1")
     assert row.context_tokens == 128_000 and row.reasoning == "inline"
+
+
+@pytest.mark.parametrize(
+    ("model", "takes_temperature"),
+    [
+        ("gpt-4o", True),
+        ("DeepSeek-R1", True),
+        ("grok-4-fast-reasoning", True),
+        ("llama-3.3-70b", True),
+        ("gpt-5.5", False),
+        ("gpt-5.3-codex", False),
+        ("o4-mini", False),
+        ("gpt-5-nano", False),
+    ],
+)
+def test_the_table_says_which_models_take_a_temperature(
+    model: str, takes_temperature: bool
+) -> None:
+    assert CapabilityTable().get(model).temperature is takes_temperature
+
+
+def test_an_operator_can_say_a_model_takes_no_temperature() -> None:
+    table = CapabilityTable({"my-llama": CapabilityOverride(temperature=False)})
+    assert table.get("my-llama").temperature is False

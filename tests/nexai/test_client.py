@@ -129,6 +129,15 @@ async def test_chat_sends_bearer_key_and_options(client: NexaiClient, fake: Fake
     }
 
 
+async def test_a_temperature_is_not_sent_to_a_model_that_takes_none(
+    client: NexaiClient, fake: FakeNexai
+) -> None:
+    """gpt-5.x refuses any temperature but its default with 400 (the fake does too)."""
+    await client.chat("gpt-5.4-mini", HELLO, max_tokens=50, temperature=0.2)
+    [request] = fake.calls(CHAT)
+    assert "temperature" not in (request.json or {})
+
+
 async def test_chat_passes_vision_parts_through(client: NexaiClient, fake: FakeNexai) -> None:
     content = [
         {"type": "text", "text": "what is this"},

@@ -105,7 +105,7 @@ async def test_counters_equal_the_ledger_after_any_mix_of_changes(store: Store, 
         elif action < 0.95:
             await ledger.refund(open_ids.pop(rng.randrange(len(open_ids))))
         else:
-            await ledger.refund_open()
+            await ledger.refund_orphans()
             open_ids.clear()
         if step % 50 == 0:
             await assert_counters_match_ledger(store)
@@ -223,7 +223,7 @@ async def test_migration_5_backfills_counters_from_an_existing_ledger(
         assert len(await counters(store)) > 100
         # The triggers count what comes after.
         ledger = Ledger(store, Quotas(store), clock=Clock(BOUNDARIES[0].timestamp() - 1e-6))
-        await ledger.refund_open()
+        await ledger.refund_orphans()
         await ledger.settle(await ledger.reserve(Caller(7, GUILD), "ask", 3, None), 2)
         await assert_counters_match_ledger(store)
     finally:

@@ -84,3 +84,18 @@ async def test_a_load_that_raced_a_change_is_not_kept_nor_shared_after_it() -> N
     assert await before == "value 1 #1"
     assert await after == "value 1 #2"
     assert await cache.get(1) == "value 1 #2"
+
+
+async def test_a_value_expires_after_its_ttl_and_forgetting_none_drops_every_value() -> None:
+    load = Loads()
+    load.release.set()
+    now = [100.0]
+    cache = LoadingCache(load, ttl_s=30, clock=lambda: now[0])
+    assert await cache.get(1) == "value 1 #1"
+    now[0] += 29
+    assert await cache.get(1) == "value 1 #1"
+    now[0] += 2  # another process sharing a SQLite file may have changed it meanwhile
+    assert await cache.get(1) == "value 1 #2"
+    assert await cache.get(2) == "value 2 #3"
+    cache.forget(None)  # change notices may have been missed
+    assert [await cache.get(1), await cache.get(2)] == ["value 1 #4", "value 2 #5"]

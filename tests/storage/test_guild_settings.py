@@ -16,16 +16,13 @@ async def test_200_cold_reads_of_a_servers_settings_run_its_queries_once(
 ) -> None:
     store = sqlite_store
     await GuildSettings(store).set(GUILD, "chat_model", "gpt-5-mini", by=1)
-    await GuildSettings(store).set_mention_channel(GUILD, 42, True, by=1)
+    await GuildSettings(store).set(GUILD, "chat_mode", "off", by=1)
     settings = GuildSettings(store)  # a freshly started bot: nothing cached
     statements: list[str] = []
     await store.conn.set_trace_callback(statements.append)
     configs = await asyncio.gather(*(settings.get(GUILD) for _ in range(200)))
-    assert {(c.chat_model, c.mention_channel_ids) for c in configs} == {
-        ("gpt-5-mini", frozenset({42}))
-    }
+    assert {(c.chat_model, c.chat_mode) for c in configs} == {("gpt-5-mini", "off")}
     assert sum("FROM guild_settings" in sql for sql in statements) == 1
-    assert sum("FROM mention_channels" in sql for sql in statements) == 1
 
 
 async def test_a_change_is_read_back_at_once(store: Store) -> None:

@@ -13,6 +13,9 @@ from ._models import JSON, FakeAttachment, FakeFile, FakeInteraction, FakeMessag
 from ._rest import RestMixin
 from ._state import DM_MESSAGES_INTENT, GUILD_MEMBERS_INTENT, GUILD_MESSAGES_INTENT, log
 
+#: Discord's channel type of a category (Resources > Channel, "Channel Types").
+GUILD_CATEGORY = 4
+
 
 class InteractionsMixin(RestMixin):
     def _init_interactions(self) -> None:
@@ -34,10 +37,13 @@ class InteractionsMixin(RestMixin):
         name: str = "member",
         roles: Iterable[int] = (),
         permissions: int | None = None,
+        *,
+        bot: bool = False,
     ) -> int:
-        """Add a guild member; ``permissions`` overrides the role-computed permissions."""
+        """Add a guild member; ``permissions`` overrides the role-computed permissions; ``bot``
+        makes it another bot (its user object's ``bot`` flag)."""
         uid = user_id or self.ids.next()
-        self._add_user(uid, name)
+        self._add_user(uid, name, bot=bot)
         self.members[uid] = self._member_payload(uid, roles)
         if permissions is not None:
             self.member_permissions[uid] = permissions
@@ -57,10 +63,26 @@ class InteractionsMixin(RestMixin):
         self.notify()
         return role_id
 
-    def add_channel(self, name: str) -> int:
-        """Add a text channel to the guild."""
+    def add_channel(self, name: str, *, category_id: int | None = None) -> int:
+        """Add a text channel to the guild, in ``category_id`` if given (its ``parent_id``)."""
         cid = self.ids.next()
         self.channels[cid] = self._text_channel_payload(cid, name, len(self.channels))
+        if category_id is not None:
+            if self.channels.get(category_id, {}).get("type") != GUILD_CATEGORY:
+                raise ValueError(f"{category_id} is not a category of the guild")
+            self.channels[cid]["parent_id"] = str(category_id)
+        self._later("CHANNEL_CREATE", self.channels[cid])
+        self.notify()
+        return cid
+
+    def add_category(self, name: str) -> int:
+        """Add a category (Resources > Channel, "Channel Types": GUILD_CATEGORY = 4): a channel
+        nobody posts in, the ``parent_id`` of the text channels in it."""
+        cid = self.ids.next()
+        payload = self._text_channel_payload(cid, name, len(self.channels))
+        for key in ("topic", "last_message_id", "rate_limit_per_user", "nsfw"):
+            payload.pop(key)
+        self.channels[cid] = {**payload, "type": GUILD_CATEGORY}
         self._later("CHANNEL_CREATE", self.channels[cid])
         self.notify()
         return cid
@@ -114,6 +136,8 @@ class InteractionsMixin(RestMixin):
         cid = channel_id or self.channel_id
         if self.channel_payload(cid) is None:
             raise ValueError(f"unknown channel {cid}")
+        if self.channels.get(cid, {}).get("type") == GUILD_CATEGORY:
+            raise ValueError(f"{cid} is a category: nobody posts in one")
         mention = f"<@{self.bot_user_id}>"
         if mentions_bot and mention not in content:
             content = f"{mention} {content}"

@@ -1,5 +1,6 @@
-"""/settings (moderators): default models, system prompt, where mentions are answered, voice-note
-channels and what they do with voice messages, and the alert channel. Discord <->
+"""/settings (moderators): default models, system prompt, voice-note channels and what they do
+with voice messages, and the alert channel; where the bot answers and the personas of places
+are the `ChatSettings` mixin's (`_chat.py`). Discord <->
 bot.storage.guild_settings, bot.storage.channel_settings, bot.media.voice_notes."""
 
 from __future__ import annotations
@@ -9,37 +10,17 @@ from typing import cast
 import discord
 from discord import app_commands
 from discord.app_commands import locale_str as _
-from discord.ext import commands
 
 from bot.app import NexBot
+from bot.chat.personas import DEFAULT_ASIDE_PREFIX
 from bot.i18n import t
-from bot.interactions.guards import (
-    GUILD_ONLY,
-    MANAGE_SERVER,
-    NO_MENTIONS,
-    and_more,
-    card,
-    require_manager,
-)
-from bot.render.embed_text import EMBED_FIELD_VALUE_LIMIT, MESSAGE_CONTENT_LIMIT, fit_items
+from bot.interactions.chat_text import mode_text, place_summary, prompt_preview
+from bot.interactions.guards import NO_MENTIONS, and_more, card, require_manager
+from bot.render.embed_text import EMBED_FIELD_VALUE_LIMIT, fit_items
 from bot.storage.channel_settings import DEFAULT_VOICE, ChannelVoice, Language, VoiceMode
+from bot.storage.chat_places import PlaceSettings
 from bot.storage.guild_settings import Column, GuildConfig
-
-MAX_PROMPT_CHARS = 2000
-#: How much of the system prompt /settings show quotes.
-PROMPT_PREVIEW_CHARS = 900
-
-
-#: Room for a list of channels in a message that says a sentence around it.
-CHANNELS_IN_MESSAGE_CHARS = MESSAGE_CONTENT_LIMIT - 400
-
-
-def channel_list(
-    channel_ids: frozenset[int], locale: discord.Locale | str, limit: int = EMBED_FIELD_VALUE_LIMIT
-) -> str:
-    """The channels as mentions, at most ``limit`` characters ("… and N more" past that)."""
-    return fit_items([f"<#{cid}>" for cid in sorted(channel_ids)], limit, and_more(locale))
-
+from cogs.settings._chat import MAX_PROMPT_CHARS, SETTINGS, ChatSettings
 
 VOICE_MODE_CHOICES = [
     app_commands.Choice(name=_("transcript"), value="transcript"),
@@ -100,14 +81,14 @@ def voice_channel_list(
     return fit_items(items, EMBED_FIELD_VALUE_LIMIT, and_more(locale))
 
 
-class Settings(commands.Cog):
-    settings = app_commands.Group(
-        name=_("settings"),
-        description=_("This server's settings for the bot (moderators)."),
-        guild_only=True,
-        allowed_contexts=GUILD_ONLY,
-        default_permissions=MANAGE_SERVER,
-    )
+def place_list(places: dict[int, PlaceSettings], locale: discord.Locale | str) -> str:
+    """The places with chat settings of their own, each with what it sets, as fits a field."""
+    items = [f"<#{pid}> ({place_summary(places[pid], locale)})" for pid in sorted(places)]
+    return fit_items(items, EMBED_FIELD_VALUE_LIMIT, and_more(locale))
+
+
+class Settings(ChatSettings):
+    settings = SETTINGS
 
     def __init__(self, bot: NexBot) -> None:
         self.bot = bot
@@ -124,6 +105,7 @@ class Settings(commands.Cog):
         config = await self.bot.guild_settings.get(guild_id)
         voice = await self.bot.guild_settings.voice_channel_ids(guild_id)
         setups = await self.bot.channel_settings.for_guild(guild_id)
+        places = await self.bot.chat_places.of_guild(guild_id)
         defaults = self.bot.settings
         embed = card(t("Settings of this server", locale), "")
         fields = [
@@ -137,8 +119,15 @@ class Settings(commands.Cog):
             ),
             (t("System prompt", locale), self._prompt(config, locale)),
             (
-                t("Mentions answered in", locale),
-                channel_list(config.mention_channel_ids, locale) or t("every channel", locale),
+                t("Temperature", locale),
+                str(config.temperature)
+                if config.temperature is not None
+                else t("the model's default", locale),
+            ),
+            (t("Where I answer", locale), self._chat(config, locale)),
+            (
+                t("Channels with their own chat settings", locale),
+                place_list(places, locale) or t("none", locale),
             ),
             (
                 t("Voice notes transcribed in", locale),
@@ -239,49 +228,6 @@ class Settings(commands.Cog):
         else:
             reply = t("The system prompt is set ({count} characters).", locale, count=len(text))
         await interaction.response.send_message(reply, ephemeral=True)
-
-    @settings.command(
-        name=_("mentions"),
-        description=_("Answer mentions only in chosen channels (none chosen: everywhere)."),
-    )
-    @app_commands.rename(channel=_("channel"), answer=_("answer"))
-    @app_commands.describe(
-        channel=_("The channel"), answer=_("Answer mentions there (false: take it off the list)")
-    )
-    async def mentions(
-        self, interaction: discord.Interaction, channel: discord.TextChannel, answer: bool = True
-    ) -> None:
-        locale = interaction.locale
-        guild_id = interaction.guild_id
-        assert guild_id is not None
-        changed = await self.bot.guild_settings.set_mention_channel(
-            guild_id, channel.id, answer, interaction.user.id
-        )
-        if not changed:
-            first = t("Nothing changed.", locale)
-        elif answer:
-            first = t(
-                "Added {channel} to the channels where I answer mentions.",
-                locale,
-                channel=channel.mention,
-            )
-        else:
-            first = t(
-                "Took {channel} off the channels where I answer mentions.",
-                locale,
-                channel=channel.mention,
-            )
-        allowed = (await self.bot.guild_settings.get(guild_id)).mention_channel_ids
-        now = (
-            t(
-                "I answer mentions only in: {channels}.",
-                locale,
-                channels=channel_list(allowed, locale, CHANNELS_IN_MESSAGE_CHARS),
-            )
-            if allowed
-            else t("I answer mentions in every channel.", locale)
-        )
-        await interaction.response.send_message(f"{first} {now}", ephemeral=True)
 
     @settings.command(
         name=_("voice-notes"),
@@ -394,11 +340,23 @@ class Settings(commands.Cog):
     def _prompt(self, config: GuildConfig, locale: discord.Locale | str) -> str:
         if not config.system_prompt:
             return t("The bot's default.", locale)
-        prompt = config.system_prompt
-        if len(prompt) > PROMPT_PREVIEW_CHARS:
-            prompt = prompt[:PROMPT_PREVIEW_CHARS] + "…"
-        return f">>> {prompt}"
+        return prompt_preview(config.system_prompt)
 
-
-async def setup(bot: NexBot) -> None:
-    await bot.add_cog(Settings(bot))
+    @staticmethod
+    def _chat(config: GuildConfig, locale: discord.Locale | str) -> str:
+        """The server's chat defaults: the mode, the aside prefix, answers in threads."""
+        lines = [
+            t(
+                "{mode}, where no channel says otherwise",
+                locale,
+                mode=mode_text(config.chat_mode or "mention", locale),
+            ),
+            t(
+                "asides start with `{prefix}`",
+                locale,
+                prefix=config.aside_prefix or DEFAULT_ASIDE_PREFIX,
+            ),
+        ]
+        if config.answer_in_threads:
+            lines.append(t("answers open in a new thread", locale))
+        return "\n".join(lines)
