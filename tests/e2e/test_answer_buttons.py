@@ -366,3 +366,21 @@ async def test_buttons_from_before_a_restart_still_work(tmp_path: Path) -> None:
             turns = await bot.history.recent(env.discord.channel_id, 10)
             assert [t.content for t in turns] == ["What time is it?", "After the restart."]
             assert "regen" in await with_buttons(env, message)
+
+
+async def test_an_answer_opened_in_a_new_thread_has_buttons_but_no_thread_button(
+    env: BotEnv,
+) -> None:
+    member = env.discord.add_member(name="thread-asker")
+    channel = env.discord.add_channel("opened-threads")
+    await env.bot.wait_for("guild_channel_create", check=lambda c: c.id == channel, timeout=5)
+    env.api.enqueue("/chat/completions", Reply("Answered in its own thread."))
+    inter = await env.discord.invoke(
+        "ask", {"prompt": "open a thread", "thread": True}, user_id=member, channel_id=channel
+    )
+    answer = await env.discord.wait_bot_message(
+        lambda m: m.content == "Answered in its own thread." and m.channel_id != channel
+    )
+    assert answer.channel_id in env.discord.threads
+    assert list(await with_buttons(env, answer)) == ["regen", "del", "read"]
+    await inter.wait_done()
