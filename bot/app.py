@@ -23,6 +23,7 @@ from bot.chat.service import ChatService
 from bot.config import Settings
 from bot.i18n import VIETNAMESE
 from bot.interactions.acks_first import AcksFirst
+from bot.interactions.guards import SERVER_INSTALL
 from bot.interactions.replies import on_app_command_error
 from bot.interactions.translator import CommandTranslator
 from bot.media.audio import Transcoder
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = (
     "cogs.ask",
+    "cogs.answers",
     "cogs.imagine",
     "cogs.speech",
     "cogs.transcribe",
@@ -111,6 +113,7 @@ class NexBot(commands.AutoShardedBot):
             allowed_mentions=discord.AllowedMentions.none(),
             http_trace=self.rate_limits.trace_config(),
             shard_count=settings.shard_count,
+            allowed_installs=SERVER_INSTALL,  # a command says when a member may install it
             **options,  # type: ignore[arg-type]
         )
 

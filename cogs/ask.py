@@ -19,7 +19,9 @@ from bot.chat.personas import ChatSetup, Place, fill
 from bot.chat.service import ChatRequest
 from bot.errors import LocalizedError, UserFacingError
 from bot.i18n import t
+from bot.interactions.answer_buttons import answer_with_buttons, is_threadable
 from bot.interactions.callers import caller_of, caller_of_message
+from bot.interactions.guards import usable_anywhere
 from bot.interactions.media import document_of, image_data_url
 from bot.interactions.places import (
     is_bot_thread,
@@ -47,6 +49,7 @@ class Ask(commands.Cog):
     def __init__(self, bot: NexBot) -> None:
         self.bot = bot
 
+    @usable_anywhere()
     @app_commands.command(
         name=_("ask"),
         description=_("Ask nexai anything; the channel's recent conversation goes with it."),
@@ -288,9 +291,29 @@ class Ask(commands.Cog):
         return await self.bot.documents.read(document_of(file))
 
     async def _answer(self, request: ChatRequest, target: ReplyTarget) -> None:
+        """Stream the answer with its buttons (bot/interactions/answer_buttons.py)."""
         me = self.bot.user
         assert me is not None
-        await self.bot.chat.answer(request, target, bot_id=me.id, bot_name=me.display_name)
+        if isinstance(target, InteractionTarget):  # a user-installed app has no threads
+            interaction = target.interaction
+            public = not target.ephemeral
+            threadable = interaction.is_guild_integration() and is_threadable(interaction.channel)
+        elif isinstance(target, ReplyChainTarget):
+            public, threadable = True, is_threadable(target.message.channel)
+        elif isinstance(target, ChannelTarget):  # an answer opened in a new thread
+            public, threadable = True, False
+        else:
+            await self.bot.chat.answer(request, target, bot_id=me.id, bot_name=me.display_name)
+            return
+        await answer_with_buttons(
+            self.bot.chat,
+            request,
+            target,
+            bot_id=me.id,
+            bot_name=me.display_name,
+            public=public,
+            threadable=threadable,
+        )
 
     def _check_model(self, model: str, image: discord.Attachment | None, *, chosen: bool) -> None:
         """Refuse a model the member chose that the API does not offer, and images it cannot

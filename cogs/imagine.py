@@ -12,6 +12,7 @@ from discord.ext import commands
 from bot.app import NexBot
 from bot.i18n import t
 from bot.interactions.callers import caller_of
+from bot.interactions.guards import usable_anywhere
 from bot.interactions.media import send_files
 from bot.interactions.replies import failures_told
 from bot.media.files import OutFile, fit_message, require_offered, slug
@@ -24,6 +25,7 @@ class Imagine(commands.Cog):
     def __init__(self, bot: NexBot) -> None:
         self.bot = bot
 
+    @usable_anywhere()
     @app_commands.command(name=_("imagine"), description=_("Create images from a description."))
     @app_commands.rename(prompt=_("prompt"), model=_("model"), size=_("size"), count=_("count"))
     @app_commands.describe(

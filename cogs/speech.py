@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot.app import NexBot
 from bot.i18n import t
 from bot.interactions.callers import caller_of
+from bot.interactions.guards import EVERYWHERE, SERVER_OR_MEMBER, usable_anywhere
 from bot.interactions.media import NO_MENTIONS, send_files
 from bot.interactions.replies import failures_told
 from bot.interactions.voice import send_voice_message, voice_message_refusal
@@ -34,7 +35,12 @@ log = logging.getLogger(__name__)
 class Speech(commands.Cog):
     def __init__(self, bot: NexBot) -> None:
         self.bot = bot
-        self.menu = app_commands.ContextMenu(name=_("Read aloud"), callback=self.read_aloud)
+        self.menu = app_commands.ContextMenu(
+            name=_("Read aloud"),
+            callback=self.read_aloud,
+            allowed_contexts=EVERYWHERE,
+            allowed_installs=SERVER_OR_MEMBER,
+        )
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.menu)
@@ -42,6 +48,7 @@ class Speech(commands.Cog):
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
 
+    @usable_anywhere()
     @app_commands.command(name=_("tts"), description=_("Turn text into speech."))
     @app_commands.rename(text=_("text"), voice=_("voice"), audio_format=_("format"))
     @app_commands.describe(
@@ -67,8 +74,15 @@ class Speech(commands.Cog):
     async def read_aloud(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """The "Read aloud" menu: a message's text (code blocks left out) as a voice message
         replying to it."""
+        await self.read_text_aloud(interaction, message.clean_content, message.id)
+
+    async def read_text_aloud(
+        self, interaction: discord.Interaction, content: str, reply_to: int
+    ) -> None:
+        """`content` (code blocks left out) as a voice message replying to message `reply_to`
+        (also the 🔊 button under an answer, which reads the whole answer)."""
         async with failures_told(interaction, self.bot.alerts):
-            reading = text_to_read(message.clean_content)
+            reading = text_to_read(content)
             caption = t("🔊 Read aloud", interaction.locale)
             if reading.cut:
                 caption = t(
@@ -77,9 +91,7 @@ class Speech(commands.Cog):
                     count=len(reading.text),
                 )
             voice = self.bot.settings.tts_voices[0]
-            await self._speak(
-                interaction, reading.text, voice, "voice", caption, reply_to=message.id
-            )
+            await self._speak(interaction, reading.text, voice, "voice", caption, reply_to=reply_to)
 
     async def _speak(
         self,

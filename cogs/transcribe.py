@@ -14,6 +14,7 @@ from bot.app import NexBot
 from bot.errors import UserFacingError
 from bot.i18n import t
 from bot.interactions.callers import caller_of, caller_of_message
+from bot.interactions.guards import EVERYWHERE, SERVER_OR_MEMBER, usable_anywhere
 from bot.interactions.media import NO_MENTIONS, audio_of, find_audio, send_files
 from bot.interactions.replies import error_message, failures_told
 from bot.interactions.voice_answers import VoiceNoteReplies
@@ -48,7 +49,12 @@ class Transcribe(commands.Cog):
                 voice=settings.tts_voices[0],
             ),
         )
-        self.menu = app_commands.ContextMenu(name=_("Transcribe"), callback=self.transcribe_message)
+        self.menu = app_commands.ContextMenu(
+            name=_("Transcribe"),
+            callback=self.transcribe_message,
+            allowed_contexts=EVERYWHERE,
+            allowed_installs=SERVER_OR_MEMBER,
+        )
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.menu)
@@ -58,6 +64,7 @@ class Transcribe(commands.Cog):
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
         await self.voice_queue.close()
 
+    @usable_anywhere()
     @app_commands.command(
         name=_("transcribe"), description=_("Turn speech in an audio or video file into text.")
     )

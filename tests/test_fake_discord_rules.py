@@ -138,6 +138,8 @@ async def test_a_members_reply_pings_the_replied_to_author_unless_told_not_to(en
             ],
         },
         {"name": "menu", "type": 3, "description": "menus have none"},
+        {"name": "installs", "description": "d", "integration_types": [0, 2]},
+        {"name": "contexts", "description": "d", "contexts": [0, 3]},
     ],
 )
 async def test_command_definitions_discord_refuses_are_refused(
@@ -205,6 +207,115 @@ async def test_message_create_and_typing_are_separate_buckets_per_channel(
     assert typing["X-RateLimit-Bucket"] != create["X-RateLimit-Bucket"]
     assert typing["X-RateLimit-Bucket"] == other["X-RateLimit-Bucket"]  # same route, same name
     assert create["X-RateLimit-Remaining"] == other["X-RateLimit-Remaining"] == "4"
+
+
+def row(*buttons: dict[str, Any]) -> dict[str, Any]:
+    return {"type": 1, "components": list(buttons)}
+
+
+def button(custom_id: str, **extra: Any) -> dict[str, Any]:
+    return {"type": 2, "style": 2, "label": "b", "custom_id": custom_id, **extra}
+
+
+@pytest.mark.parametrize(
+    "components",
+    [
+        [row(*(button(f"b{n}") for n in range(6)))],  # 6 buttons in a row
+        [row(button("b")) for _ in range(6)],  # 6 rows (and duplicate ids)
+        [row(button("x" * 101))],  # custom_id over 100 characters
+        [row(button("a"), button("a"))],  # the same custom_id twice
+        [row(button("a", label="l" * 81))],  # label over 80 characters
+        [row(button("a", style=9))],  # no such style
+    ],
+)
+async def test_components_discord_refuses_are_refused(
+    env: Env, components: list[dict[str, Any]]
+) -> None:
+    fake, bot = env
+    with pytest.raises(discord.HTTPException) as caught:
+        await bot.http.request(
+            discord.http.Route(
+                "POST", "/channels/{channel_id}/messages", channel_id=fake.channel_id
+            ),
+            json={"content": "x", "components": components},
+        )
+    assert caught.value.code == 50035
+
+
+async def test_a_pressed_button_is_an_interaction_the_bot_can_update(env: Env) -> None:
+    """Should send type 3 with the custom_id and the message; UPDATE_MESSAGE (7) edits the
+    pressed message, which `@original` then is; a button not shown cannot be pressed."""
+    fake, _ = env
+    pressed: list[discord.Interaction] = []
+
+    class Pressable(discord.ui.View):
+        @discord.ui.button(label="Press", custom_id="press-me")
+        async def press(
+            self, interaction: discord.Interaction, item: discord.ui.Button[Any]
+        ) -> None:
+            pressed.append(interaction)
+            await interaction.response.edit_message(content="pressed", view=None)
+            await interaction.edit_original_response(content="pressed twice")
+
+    sent = await channel(env).send("press below", view=Pressable(timeout=None))
+    with pytest.raises(ValueError, match="shows no button"):
+        await fake.press_button(sent.id, "not-there")
+    inter = await fake.press_button(sent.id, "press-me")
+    await inter.wait_done(
+        lambda i: i.original is not None and i.original.content == "pressed twice"
+    )
+    assert inter.type == 3 and inter.response_type == 7
+    assert inter.payload["data"] == {"custom_id": "press-me", "component_type": 2}
+    assert inter.original is fake.all_messages[sent.id] and inter.original.components == []
+    assert pressed[0].message is not None and pressed[0].message.id == sent.id
+
+
+async def test_a_user_installed_command_reaches_a_group_dm_the_bot_is_not_in(env: Env) -> None:
+    """Should offer a command in a group DM only when members may install it there, say who
+    installed it, and refuse the bot's own REST calls to that channel (403 50001)."""
+    fake, bot = env
+    commands: list[dict[str, Any]] = [
+        {
+            "name": "anywhere",
+            "description": "d",
+            "integration_types": [0, 1],
+            "contexts": [0, 1, 2],
+        },
+        {"name": "serveronly", "description": "d"},
+    ]
+    await bot.http.bulk_upsert_global_commands(fake.application_id, commands)
+    assert fake.commands[None][0]["integration_types"] == [0, 1]
+    group = fake.add_group_dm()
+    inter = await fake.invoke("anywhere", guild=False, channel_id=group, installs="user")
+    assert inter.payload["context"] == 2 and inter.payload["channel"]["type"] == 3
+    assert inter.payload["authorizing_integration_owners"] == {"1": str(fake.user_id)}
+    with pytest.raises(ValueError, match="cannot be installed"):
+        await fake.invoke("serveronly", guild=False, installs="user")
+    with pytest.raises(discord.Forbidden) as caught:
+        await bot.http.send_message(
+            group, params=discord.http.MultipartParameters({"content": "x"}, None, None)
+        )
+    assert caught.value.code == 50001
+
+
+async def test_an_app_only_on_the_members_account_gets_five_follow_ups(env: Env) -> None:
+    """Should refuse the sixth follow-up of an interaction authorised only by a user install
+    (400 40094), as Discord does."""
+    fake, bot = env
+    group = fake.add_group_dm()
+    inter = await fake.invoke("anywhere", guild=False, channel_id=group, installs="user")
+    webhook = discord.Webhook.partial(fake.application_id, inter.token, client=bot)
+    await bot.http.request(
+        discord.http.Route(
+            "POST", "/interactions/{id}/{token}/callback", id=inter.id, token=inter.token
+        ),
+        json={"type": 4, "data": {"content": "first"}},
+    )
+    for n in range(5):
+        await webhook.send(f"follow-up {n}", wait=True)
+    with pytest.raises(discord.HTTPException) as caught:
+        await webhook.send("one too many", wait=True)
+    assert caught.value.code == 40094
 
 
 async def test_a_category_holds_channels_and_nobody_posts_in_it(env: Env) -> None:

@@ -28,6 +28,27 @@ class Turn:
     content: str
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """Where one remembered exchange is: its prompt's and its answer's row ids."""
+
+    prompt_id: int
+    answer_id: int
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """One exchange as memory keeps it."""
+
+    exchange: Exchange
+    channel_id: int
+    author_id: int
+    author_name: str
+    prompt: str
+    answer: str
+    model: str
+
+
 def estimate_tokens(text: str) -> int:
     return len(text) // CHARS_PER_TOKEN + MESSAGE_OVERHEAD_TOKENS
 
@@ -137,16 +158,64 @@ class History:
         model: str,
         bot_id: int,
         bot_name: str,
-    ) -> None:
-        """Store both sides of one exchange together, so memory never holds half of one."""
+    ) -> Exchange:
+        """Store both sides of one exchange together, so memory never holds half of one;
+        the rows' ids say where it is (the answer's buttons carry them)."""
         now = time.time()
-        await self._store.execute(  # one statement, so both rows land or neither does
+        rows = await self._store.fetch_all(  # one statement: both rows land or neither does
             "INSERT INTO messages (channel_id, role, author_id, author_name, content, model,"
-            " created_at) VALUES (?, 'user', ?, ?, ?, NULL, ?), (?, 'assistant', ?, ?, ?, ?, ?)",
+            " created_at) VALUES (?, 'user', ?, ?, ?, NULL, ?), (?, 'assistant', ?, ?, ?, ?, ?)"
+            " RETURNING id, role",
             (
                 *(channel_id, author_id, author_name, prompt, now),
                 *(channel_id, bot_id, bot_name, answer, model, now),
             ),
+        )
+        ids = {role: int(row_id) for row_id, role in rows}
+        return Exchange(ids["user"], ids["assistant"])
+
+    async def exchange(self, exchange: Exchange) -> Remembered | None:
+        """The exchange as memory keeps it, or None once forgotten (in part or whole)."""
+        rows = await self._store.fetch_all(
+            "SELECT id, channel_id, role, author_id, author_name, content, model FROM messages"
+            " WHERE id IN (?, ?)",
+            (exchange.prompt_id, exchange.answer_id),
+        )
+        by_id = {int(row[0]): row for row in rows}
+        prompt, answer = by_id.get(exchange.prompt_id), by_id.get(exchange.answer_id)
+        if prompt is None or answer is None or prompt[2] != "user" or answer[2] != "assistant":
+            return None
+        if prompt[1] != answer[1]:
+            return None
+        return Remembered(
+            exchange=exchange,
+            channel_id=int(prompt[1]),
+            author_id=int(prompt[3]),
+            author_name=str(prompt[4]),
+            prompt=str(prompt[5]),
+            answer=str(answer[5]),
+            model=str(answer[6] or ""),
+        )
+
+    async def remove_exchange(self, exchange: Exchange) -> int:
+        """Forget one exchange (both rows); how many rows went."""
+        return await self._store.execute(
+            "DELETE FROM messages WHERE id IN (?, ?)", (exchange.prompt_id, exchange.answer_id)
+        )
+
+    async def copy_exchange(
+        self, remembered: Remembered, channel_id: int, *, bot_id: int, bot_name: str
+    ) -> Exchange:
+        """Start `channel_id`'s memory (a new thread's) with a remembered exchange."""
+        return await self.add_exchange(
+            channel_id,
+            author_id=remembered.author_id,
+            author_name=remembered.author_name,
+            prompt=remembered.prompt,
+            answer=remembered.answer,
+            model=remembered.model,
+            bot_id=bot_id,
+            bot_name=bot_name,
         )
 
     async def exchange_with(

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.chat.documents import Attached, Document, attach, cut_note, memory_mention
-from bot.chat.history import History, Turn, build_messages, room_for_document
+from bot.chat.history import (
+    Exchange,
+    History,
+    Turn,
+    build_messages,
+    estimate_tokens,
+    room_for_document,
+)
+from bot.chat.stops import AnswerStops, StopSwitch
 from bot.config import Settings
 from bot.errors import StorageError
 from bot.i18n import t
@@ -16,7 +24,7 @@ from bot.nexai import NexaiClient, StreamInterruptedError
 from bot.ops.tasks import cancel_and_wait
 from bot.quota.ledger import Ledger
 from bot.quota.rules import Caller
-from bot.render import RateLimitMonitor, ReplyTarget, StreamedReply
+from bot.render import MessageHandle, RateLimitMonitor, ReplyTarget, StreamedReply
 from bot.render.subtext import SubtextEscaper, subtext
 
 log = logging.getLogger(__name__)
@@ -28,6 +36,7 @@ REASONING_SPENT_NOTE = (
     "Try a narrower question."
 )
 CONTENT_FILTER_NOTE = "⚠️ nexai's content filter stopped the answer here."
+STOPPED_BY_MEMBER_NOTE = "⏹️ Stopped."
 THINKING_STATUS = "Thinking… {seconds} s"
 REASONING_STATUS = "Reasoning… {seconds} s"
 #: While nothing has arrived, the status line is updated this often.
@@ -74,10 +83,18 @@ class ChatOutcome:
     tokens_estimated: bool = False
     #: `stop`, `length` (the token budget ran out), `content_filter`, or None (cut off).
     finish_reason: str | None = None
+    #: Stopped with the Stop button: the text so far is kept (and remembered).
+    stopped: bool = False
+    #: Where memory keeps the exchange (None: not remembered).
+    exchange: Exchange | None = None
+    #: The answer's messages, in order.
+    messages: tuple[MessageHandle, ...] = ()
 
     def note(self, locale: str) -> str | None:
         """The quiet line under the answer that says how it ended, if not normally."""
-        if not self.complete:
+        if self.stopped:
+            text = STOPPED_BY_MEMBER_NOTE
+        elif not self.complete:
             text = CUT_OFF_NOTE
         elif self.finish_reason == "length":
             text = LENGTH_NOTE if self.text.strip() else REASONING_SPENT_NOTE
@@ -102,11 +119,22 @@ class ChatService:
         self._history = history
         self._ledger = ledger
         self._monitor = monitor
+        #: The answers streaming in this process, for their Stop buttons.
+        self.stops = AnswerStops()
 
     async def answer(
-        self, request: ChatRequest, target: ReplyTarget, *, bot_id: int, bot_name: str
+        self,
+        request: ChatRequest,
+        target: ReplyTarget,
+        *,
+        bot_id: int,
+        bot_name: str,
+        stop: StopSwitch | None = None,
     ) -> ChatOutcome:
         """Stream the answer to `target`, charged to the caller as one `ask`.
+
+        `stop` ends the stream early (the Stop button): the text so far is kept with a note,
+        remembered, and the charge settles to the tokens used (estimated).
 
         Errors before any text arrived propagate (nothing was sent, the charge is refunded); a
         stream cut midway keeps what arrived, says so, and leaves memory untouched. A complete
@@ -125,7 +153,7 @@ class ChatService:
         try:
             async with self._ledger.charge(request.caller, "ask", 1, request.model) as charge:
                 try:
-                    outcome = await self._stream(request, messages, reply)
+                    outcome = await self._stream(request, messages, reply, stop)
                 except asyncio.CancelledError:  # the bot is shutting down: end it visibly
                     await end_stopped(reply, subtext(t(STOPPED_NOTE, request.locale)))
                     raise
@@ -136,8 +164,9 @@ class ChatService:
                         await reply.discard()
                     raise
                 charge.settle(tokens=outcome.tokens, tokens_estimated=outcome.tokens_estimated)
-            if request.remember and outcome.complete and outcome.text.strip():
-                await self._history.add_exchange(
+            kept = outcome.complete or outcome.stopped
+            if request.remember and kept and outcome.text.strip():
+                exchange = await self._history.add_exchange(
                     request.channel_id,
                     author_id=request.caller.user_id,
                     author_name=request.author_name,
@@ -147,6 +176,7 @@ class ChatService:
                     bot_id=bot_id,
                     bot_name=bot_name,
                 )
+                outcome = replace(outcome, exchange=exchange)
         except StorageError as error:
             if outcome is None:
                 raise
@@ -154,8 +184,12 @@ class ChatService:
         notes = [outcome.note(request.locale)]
         if request.document is not None and attached is not None:
             notes.append(cut_note(request.document, attached, request.locale))
-        await reply.finish(note="\n".join(note for note in notes if note) or None)
-        return outcome
+        note = "\n".join(note for note in notes if note) or None
+        if outcome.stopped and note and not reply.text.strip():  # stopped while it thought
+            await reply.push(note)
+            note = None
+        handles = await reply.finish(note=note)
+        return replace(outcome, messages=tuple(handles))
 
     async def _messages(self, request: ChatRequest) -> tuple[list[dict[str, Any]], Attached | None]:
         """The messages for the API, and the attached document as the model sees it (its
@@ -202,10 +236,14 @@ class ChatService:
         return [turn for turn in turns if turn not in exchange] + exchange
 
     async def _stream(
-        self, request: ChatRequest, messages: list[dict[str, Any]], reply: StreamedReply
+        self,
+        request: ChatRequest,
+        messages: list[dict[str, Any]],
+        reply: StreamedReply,
+        stop: StopSwitch | None = None,
     ) -> ChatOutcome:
-        """Push the answer into `reply` until the stream ends or breaks; until the first text
-        arrives, the reply shows how long the member has been waiting."""
+        """Push the answer into `reply` until the stream ends, breaks or is stopped; until the
+        first text arrives, the reply shows how long the member has been waiting."""
         settings = self._settings
         capabilities = self._client.capabilities.get(request.model)
         max_tokens = settings.answer_max_tokens
@@ -218,6 +256,9 @@ class ChatService:
         status = REASONING_STATUS if capabilities.reasons else THINKING_STATUS
         waiting = asyncio.create_task(self._show_waiting(reply, status, request.locale))
         complete = True
+        stopped = False
+        if stop is not None:
+            stop.arm()
         try:
             async for delta in stream:
                 if not waiting.done():
@@ -226,11 +267,26 @@ class ChatService:
         except StreamInterruptedError:
             log.warning("Answer in channel %s was cut off midway", request.channel_id)
             complete = False
+        except asyncio.CancelledError:
+            stopped = self._stopped_here(stop)
+            if not stopped:
+                raise
         finally:
+            if stop is not None:
+                stop.disarm()
             await cancel_and_wait(waiting)
             await stream.aclose()
         await reply.push(escaper.flush())
         usage = stream.usage
+        if stopped:  # the API's usage comes at the end of the stream: count what was used
+            used = sum(estimate_tokens(str(m.get("content", ""))) for m in messages)
+            return ChatOutcome(
+                stream.text,
+                complete=False,
+                tokens=used + estimate_tokens(stream.text),
+                tokens_estimated=True,
+                stopped=True,
+            )
         return ChatOutcome(
             stream.text,
             complete,
@@ -238,6 +294,15 @@ class ChatService:
             tokens_estimated=usage.estimated,
             finish_reason=stream.finish_reason,
         )
+
+    @staticmethod
+    def _stopped_here(stop: StopSwitch | None) -> bool:
+        """True if a cancellation came from the Stop button alone (then it is absorbed); a
+        shutdown's cancellation (also one that lands together with a Stop) goes on."""
+        task = asyncio.current_task()
+        if stop is None or not stop.requested or task is None:
+            return False
+        return task.uncancel() == 0
 
     async def _show_waiting(self, reply: StreamedReply, status: str, locale: str) -> None:
         """After WAIT_NOTICE_AFTER_S, show "Thinking… N s" (updated now and then) until text."""

@@ -152,6 +152,28 @@ VIETNAMESE: dict[str, str] = {
     "mp3 hay wav",
     "🔊 {text}": "🔊 {text}",
     "Read aloud": "Đọc to",
+    # Buttons under an answer
+    "Stop": "Dừng",
+    "Regenerate": "Tạo lại",
+    "Continue": "Tiếp tục",
+    "Delete": "Xóa",
+    "Thread": "Chủ đề",
+    "⏹️ Stopped.": "⏹️ Đã dừng.",
+    "Only the person who asked can use this button.": "Chỉ người đã hỏi mới dùng được nút này.",
+    "Only the person who asked, or a moderator, can use this button.": "Chỉ người đã hỏi "
+    "hoặc người điều hành mới dùng được nút này.",
+    "That answer is not being written here any more, so there is nothing to stop.": "Câu trả "
+    "lời đó không còn đang được viết ở đây nữa, nên không có gì để dừng.",
+    "I no longer remember that exchange (it was deleted or forgotten), so I can't do that. "
+    "Ask again instead.": "Mình không còn nhớ lượt hỏi đáp đó (nó đã bị xóa hoặc quên) nên "
+    "không làm được. Bạn hãy hỏi lại nhé.",
+    "A thread can only start from an answer in a server's text channel where nexbot is a "
+    "member.": "Chỉ có thể mở chủ đề từ một câu trả lời trong kênh văn bản của máy chủ có "
+    "nexbot là thành viên.",
+    "This thread continues the answer above, and I remember it: write here to go on.": "Chủ "
+    "đề này tiếp nối câu trả lời ở trên, và mình nhớ nó: hãy viết ở đây để tiếp tục.",
+    "Continue your previous answer exactly where it stopped, without repeating it.": "Hãy "
+    "viết tiếp câu trả lời trước đúng từ chỗ nó dừng, không lặp lại.",
     "🔊 Read aloud": "🔊 Đọc to",
     "🔊 Read aloud: the first {count} characters": "🔊 Đọc to: {count} ký tự đầu tiên",
     "There is no text to read aloud in that message.": "Tin nhắn đó không có chữ nào để đọc to.",

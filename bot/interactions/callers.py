@@ -12,7 +12,11 @@ def role_ids(user: discord.User | discord.Member) -> tuple[int, ...]:
 
 
 def caller_of(interaction: discord.Interaction) -> Caller:
-    """Who an interaction's API calls are charged to."""
+    """Who an interaction's API calls are charged to. A command of the app a member added to
+    their own account, in a server that has not installed it, is theirs alone: no server, no
+    roles, the operator's DM limits."""
+    if interaction.guild_id is not None and not interaction.is_guild_integration():
+        return Caller(user_id=interaction.user.id, guild_id=None, channel_id=interaction.channel_id)
     return Caller(
         user_id=interaction.user.id,
         guild_id=interaction.guild_id,

@@ -14,11 +14,18 @@ from discord.app_commands import locale_str as _
 from bot.i18n import t
 
 T = TypeVar("T", bound=Callable[..., Any])
+CommandT = TypeVar("CommandT", bound=app_commands.Command[Any, ..., Any])
 
 #: Default member permission of moderator commands (servers may re-assign them).
 MANAGE_SERVER = discord.Permissions(manage_guild=True)
 #: Moderator commands exist in servers only (Discord's `contexts`).
 GUILD_ONLY = app_commands.AppCommandContext(guild=True)
+#: Where a command of a user-installed app may also run: the bot's DMs and group DMs.
+EVERYWHERE = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True)
+#: Installed on a server (the bot joins it) or on a member's own account.
+SERVER_OR_MEMBER = app_commands.AppInstallationType(guild=True, user=True)
+#: Every other command: only with the bot installed on a server.
+SERVER_INSTALL = app_commands.AppInstallationType(guild=True)
 NO_MENTIONS = discord.AllowedMentions.none()
 PERIOD_CHOICES = [
     app_commands.Choice(name=_("per hour"), value="hour"),
@@ -41,6 +48,18 @@ async def require_manager(interaction: discord.Interaction) -> bool:
     if not interaction.permissions.manage_guild:
         raise NotAManager()
     return True
+
+
+def usable_anywhere() -> Callable[[CommandT], CommandT]:
+    """A command members may also add to their own account (a user-installed app) and run in
+    any DM or group DM; there it is charged to the member under the operator's DM limits."""
+
+    def decorate(command: CommandT) -> CommandT:
+        command.allowed_installs = SERVER_OR_MEMBER
+        command.allowed_contexts = EVERYWHERE
+        return command
+
+    return decorate
 
 
 def moderators_only() -> Callable[[T], T]:

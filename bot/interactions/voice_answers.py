@@ -18,6 +18,7 @@ import discord
 from bot.chat.service import ChatRequest, ChatService
 from bot.config import Settings
 from bot.errors import UserFacingError
+from bot.interactions.answer_buttons import answer_with_buttons, is_threadable
 from bot.interactions.callers import caller_of_message
 from bot.interactions.media import NO_MENTIONS, discord_file
 from bot.interactions.replies import error_message
@@ -127,8 +128,14 @@ class VoiceNoteReplies:
         )
         target = ReplyChainTarget(transcript_message)
         try:
-            outcome = await self._chat.answer(
-                request, target, bot_id=me.id, bot_name=me.display_name
+            outcome = await answer_with_buttons(  # with Stop, Regenerate... under it
+                self._chat,
+                request,
+                target,
+                bot_id=me.id,
+                bot_name=me.display_name,
+                public=True,
+                threadable=is_threadable(note.channel),
             )
             if spoken and outcome.complete and outcome.text.strip():
                 speech = await self._speaker.speak(request.caller, outcome.text)

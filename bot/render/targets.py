@@ -46,6 +46,14 @@ class DiscordMessageHandle:
     async def delete(self) -> None:
         await self.message.delete()
 
+    @property
+    def message_id(self) -> int:
+        return self.message.id
+
+    async def set_view(self, view: discord.ui.View | None) -> None:
+        """Show `view`'s buttons under the message (None: none)."""
+        await self.message.edit(view=view)
+
 
 class InteractionMessageHandle:
     """A piece sent through the interaction's token: the original response or a follow-up.
@@ -60,6 +68,8 @@ class InteractionMessageHandle:
         self.target = target
         self.followup = followup  # None: the original response
         self.moved: DiscordMessageHandle | None = None
+        #: The original response's id, once known (its first edit answers the message).
+        self.original_id: int | None = None
 
     @property
     def route_key(self) -> str:
@@ -74,9 +84,10 @@ class InteractionMessageHandle:
             return
         try:
             if self.followup is None:
-                await self.target.interaction.edit_original_response(
+                message = await self.target.interaction.edit_original_response(
                     content=content, allowed_mentions=NO_MENTIONS
                 )
+                self.original_id = message.id
             else:
                 await self.followup.edit(content=content, allowed_mentions=NO_MENTIONS)
             return
@@ -92,6 +103,22 @@ class InteractionMessageHandle:
         else:
             await self.followup.delete()
 
+    @property
+    def message_id(self) -> int | None:
+        if self.moved is not None:
+            return self.moved.message_id
+        return self.followup.id if self.followup is not None else self.original_id
+
+    async def set_view(self, view: discord.ui.View | None) -> None:
+        """Show `view`'s buttons under the message (None: none), through the token while it
+        works."""
+        if self.moved is not None:
+            await self.moved.set_view(view)
+        elif self.followup is None:
+            await self.target.interaction.edit_original_response(view=view)
+        else:
+            await self.followup.edit(view=view)
+
 
 class InteractionTarget:
     """Answer a deferred interaction: its original response first, then follow-ups.
@@ -105,9 +132,19 @@ class InteractionTarget:
     error.
     """
 
-    def __init__(self, interaction: discord.Interaction, *, ephemeral: bool = False) -> None:
+    def __init__(
+        self,
+        interaction: discord.Interaction,
+        *,
+        ephemeral: bool = False,
+        first_as_followup: bool = False,
+    ) -> None:
         self.interaction = interaction
         self.ephemeral = ephemeral
+        #: The original response is taken (a button's message, updated): start a follow-up.
+        self.first_as_followup = first_as_followup
+        #: Buttons under the first piece (the Stop button while the answer streams).
+        self.first_view: discord.ui.View | None = None
         lifetime = datetime.timedelta(seconds=INTERACTION_TOKEN_SAFE_S)
         self._token_deadline = interaction.created_at + lifetime
         self._token_expired = False
@@ -126,15 +163,27 @@ class InteractionTarget:
     async def send_first(self, content: str) -> DiscordMessageHandle | InteractionMessageHandle:
         self._first_sent = True
         channel = self._channel_fallback()
+        view = self.first_view or discord.utils.MISSING
         if channel is None:
             try:
-                await self.interaction.edit_original_response(
-                    content=content, allowed_mentions=NO_MENTIONS
+                if self.first_as_followup:
+                    followup = await self.interaction.followup.send(
+                        content,
+                        ephemeral=self.ephemeral,
+                        allowed_mentions=NO_MENTIONS,
+                        view=view,
+                        wait=True,
+                    )
+                    return InteractionMessageHandle(self, followup)
+                message = await self.interaction.edit_original_response(
+                    content=content, allowed_mentions=NO_MENTIONS, view=view
                 )
-                return InteractionMessageHandle(self)
+                handle = InteractionMessageHandle(self)
+                handle.original_id = message.id
+                return handle
             except discord.HTTPException as error:
                 channel = self.fallback_after(error)
-        return await self.send_in_channel(channel, content)
+        return await self.send_in_channel(channel, content, view=view)
 
     async def send_next(
         self, content: str, previous: MessageHandle
@@ -177,9 +226,13 @@ class InteractionTarget:
         return channel if isinstance(channel, discord.abc.Messageable) else None
 
     async def send_in_channel(
-        self, channel: discord.abc.Messageable, content: str
+        self,
+        channel: discord.abc.Messageable,
+        content: str,
+        *,
+        view: discord.ui.View = discord.utils.MISSING,
     ) -> DiscordMessageHandle:
-        message = await channel.send(content, allowed_mentions=NO_MENTIONS)
+        message = await channel.send(content, allowed_mentions=NO_MENTIONS, view=view)
         return DiscordMessageHandle(message, message_edit_route(self.interaction.channel_id))
 
 
@@ -189,17 +242,26 @@ class ReplyChainTarget:
     def __init__(self, message: discord.Message) -> None:
         self.message = message
         self.route_key = message_create_route(message.channel.id)
+        #: Buttons under the first piece (the Stop button while the answer streams).
+        self.first_view: discord.ui.View | None = None
 
     async def send_first(self, content: str) -> DiscordMessageHandle:
-        return await self._reply(self.message, content)
+        return await self._reply(self.message, content, view=self.first_view)
 
     async def send_next(self, content: str, previous: MessageHandle) -> DiscordMessageHandle:
         if not isinstance(previous, DiscordMessageHandle):
             raise TypeError("ReplyChainTarget continues only from its own messages")
         return await self._reply(previous.message, content)
 
-    async def _reply(self, to: discord.Message, content: str) -> DiscordMessageHandle:
-        message = await to.reply(content, mention_author=False, allowed_mentions=NO_MENTIONS)
+    async def _reply(
+        self, to: discord.Message, content: str, *, view: discord.ui.View | None = None
+    ) -> DiscordMessageHandle:
+        message = await to.reply(
+            content,
+            mention_author=False,
+            allowed_mentions=NO_MENTIONS,
+            view=view or discord.utils.MISSING,
+        )
         return DiscordMessageHandle(message, message_edit_route(self.message.channel.id))
 
 
@@ -211,9 +273,13 @@ class ChannelTarget:
         self.channel = channel
         self.route_key = message_create_route(channel_id)
         self._channel_id = channel_id
+        #: Buttons under the first piece (the Stop button while the answer streams).
+        self.first_view: discord.ui.View | None = None
 
     async def send_first(self, content: str) -> DiscordMessageHandle:
-        message = await self.channel.send(content, allowed_mentions=NO_MENTIONS)
+        message = await self.channel.send(
+            content, allowed_mentions=NO_MENTIONS, view=self.first_view or discord.utils.MISSING
+        )
         return DiscordMessageHandle(message, message_edit_route(self._channel_id))
 
     async def send_next(self, content: str, previous: MessageHandle) -> DiscordMessageHandle:

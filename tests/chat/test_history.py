@@ -5,6 +5,7 @@ from pathlib import Path
 from bot.chat.history import (
     CHARS_PER_TOKEN,
     IMAGE_TOKENS,
+    Exchange,
     History,
     Turn,
     as_message,
@@ -14,6 +15,7 @@ from bot.chat.history import (
     room_for_document,
 )
 from bot.storage.sqlite import SQLiteStore
+from bot.storage.store import Store
 
 
 def turns(count: int, size: int = 40) -> list[Turn]:
@@ -162,3 +164,32 @@ def test_document_gets_the_context_left_after_prompt_and_answer() -> None:
 
 def test_no_room_for_a_document_in_a_full_context() -> None:
     assert _room(context_tokens=1_000) == 0
+
+
+async def test_an_exchange_is_found_by_its_ids_removed_and_copied(store: Store) -> None:
+    """Should find one exchange by the ids its answer's buttons carry, copy it into a new
+    thread's memory, and forget it (both rows) on its own (on each backend)."""
+    history = History(store)
+    first = await history.add_exchange(
+        1, author_id=7, author_name="ana", prompt="q1", answer="a1", model="m",
+        bot_id=9, bot_name="nexbot",
+    )  # fmt: skip
+    second = await history.add_exchange(
+        1, author_id=8, author_name="bo", prompt="q2", answer="a2", model="m2",
+        bot_id=9, bot_name="nexbot",
+    )  # fmt: skip
+    remembered = await history.exchange(first)
+    assert remembered is not None
+    assert (remembered.channel_id, remembered.author_id, remembered.prompt) == (1, 7, "q1")
+    assert (remembered.answer, remembered.model) == ("a1", "m")
+    assert await history.exchange(Exchange(first.prompt_id, second.answer_id)) is not None
+    assert await history.exchange(Exchange(first.answer_id, first.prompt_id)) is None
+
+    await history.copy_exchange(remembered, 50, bot_id=9, bot_name="nexbot")
+    assert await history.recent(50, 10) == [
+        Turn("user", "ana", "q1"),
+        Turn("assistant", "nexbot", "a1"),
+    ]
+    assert await history.remove_exchange(first) == 2
+    assert await history.exchange(first) is None
+    assert [t.content for t in await history.recent(1, 10)] == ["q2", "a2"]

@@ -36,7 +36,16 @@ def finished(inter: FakeInteraction) -> bool:
         return bool(inter.followups) and not inter.followups[-1].loading
     if original is None or original.loading:
         return False
-    return not any(m.content.endswith("▌") for m in inter.messages)
+    return not any(m.content.endswith("▌") or shows_stop(m) for m in inter.messages)
+
+
+def shows_stop(message: FakeMessage) -> bool:
+    """The Stop button is still under the message: the answer has not ended yet."""
+    return any(
+        c.get("custom_id", "").startswith("nx:stop:")
+        for row in message.components
+        for c in row.get("components", [])
+    )
 
 
 def squash(text: str) -> str:

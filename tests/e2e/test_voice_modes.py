@@ -23,6 +23,7 @@ from tests.e2e.media_support import (
     voice_attachment,
 )
 from tests.e2e.moderation_support import MODERATOR, moderate, outcome, run, text_of
+from tests.e2e.test_answer_buttons import with_buttons
 from tests.fakes.discord import IS_VOICE_MESSAGE, FakeAttachment, FakeMessage
 from tests.fakes.discord._models import SEND_VOICE_MESSAGES
 
@@ -37,6 +38,8 @@ MP3 = b"ID3\x04\x00" + bytes(2_995)
 async def voice_channel(env: BotEnv, name: str, **options: Any) -> int:
     """A channel where voice notes are on, with the given mode, spoken and language."""
     channel_id = env.discord.add_channel(name)
+    # the command's channel option resolves through the bot's cache: wait until it is there
+    await env.bot.wait_for("guild_channel_create", check=lambda c: c.id == channel_id, timeout=5)
     await moderate(env, "settings", "voice-notes", {"channel": channel_id, **options})
     return channel_id
 
@@ -141,6 +144,9 @@ async def test_in_answer_mode_the_transcript_is_answered_like_a_chat_message(
         assert transcript.content == "🗣️ What is the capital of France?"
         answer = await answer_under(env, transcript, "Paris, matey.")
         assert pings_nobody(transcript) and pings_nobody(answer)
+        shown = await with_buttons(env, answer)  # the answer's buttons, as under any answer
+        assert list(shown) == ["regen", "del", "thread", "read"]
+        assert shown["regen"].split(":")[2] == str(author)
         messages = env.api.calls(CHAT)[-1].json["messages"]  # type: ignore[index]
         assert messages[0] == {"role": "system", "content": persona}
         assert "What is the capital of France?" in str(messages[-1]["content"])

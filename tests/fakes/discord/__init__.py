@@ -44,7 +44,8 @@ at counts or ``[-1]`` — the bot may still be answering an earlier test's messa
 Members act: ``invoke`` (slash command; options typed from the registered command, user /
 channel / role options take ids, attachment options ``FakeAttachment``s), ``autocomplete``
 (returns the choices), ``invoke_message_command`` / ``invoke_user_command`` (context menus),
-``send_message`` (MESSAGE_CREATE; returns the payload), ``delete_message`` (MESSAGE_DELETE).
+``send_message`` (MESSAGE_CREATE; returns the payload), ``delete_message`` (MESSAGE_DELETE),
+``press_button`` (a message's button).
 The bot's doings: ``messages`` / ``bot_messages(channel_id=None)`` (``FakeMessage``s of every
 channel, in order), each ``FakeInteraction``'s ``callbacks``/``original``/``followups``,
 ``requests`` ((method, path after ``/api/v10``) of every call, CDN GETs as
@@ -95,6 +96,20 @@ Behaviour worth knowing (all as on Discord):
   plus the replied-to author for a reply with its ping on. A member's reply
   (``send_message(..., reference_id=id)``) pings by default, as Discord's client does
   (``mention_author=False`` turns it off), so replying to the bot mentions the bot.
+- Buttons (Interactions > Message Components; Receiving and Responding): messages keep their
+  ``components``; action rows of at most 5 buttons, at most 5 rows, ``custom_id`` 1-100
+  characters and unique, ``label`` at most 80, else 400 50035. ``press_button(message_id,
+  custom_id, user_id=...)`` presses a button the message shows: INTERACTION_CREATE of type 3
+  (MESSAGE_COMPONENT) with ``data`` {custom_id, component_type 2} and the ``message``. The bot
+  answers with 4/5 (a new message), 6 DEFERRED_UPDATE_MESSAGE or 7 UPDATE_MESSAGE (edits the
+  pressed message); after 6 or 7 the interaction's ``original`` is the pressed message.
+- User-installed apps (Application Commands: ``integration_types`` 0 guild / 1 user install,
+  ``contexts`` 0 guild / 1 bot DM / 2 private channel): kept as synced, and checked when a
+  member invokes (``ValueError`` where Discord's client would not offer the command).
+  ``invoke(..., installs="user")`` sends ``authorizing_integration_owners`` {"1": user id};
+  ``add_group_dm()`` makes a group DM (context 2) the bot is not in: its REST calls there get
+  403 50001 Missing Access, so only the interaction's token answers. An interaction
+  authorised by a user install alone gets 5 follow-ups; the sixth is 400 40094.
 - Threads (``_threads``): ``start_thread(name, channel_id=, message_id=)`` (a member's,
   THREAD_CREATE), ``set_archived(thread_id, True)``; the bot may start threads (from a message
   or not), post in them and archive them (Modify Channel, THREAD_UPDATE). Posting in an

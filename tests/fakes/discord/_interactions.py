@@ -254,10 +254,14 @@ class InteractionsMixin(RestMixin):
         guild: bool,
         locale: str,
         permissions: int | None,
+        installs: str = "guild",
+        message: FakeMessage | None = None,
     ) -> JSON:
         uid = user_id or self.user_id
         if uid not in self.users:
             raise ValueError(f"unknown user {uid}: add_member() first")
+        if installs not in ("guild", "user"):
+            raise ValueError("installs is 'guild' (the server's app) or 'user' (the member's)")
         iid = self.ids.next()
         payload: JSON = {
             "id": str(iid),
@@ -285,14 +289,25 @@ class InteractionsMixin(RestMixin):
             payload["guild"] = {"id": str(gid), "locale": "en-US", "features": []}
             payload["guild_locale"] = "en-US"
             payload["member"] = self.full_member(uid, permissions=perms, guild_id=gid)
-            payload["authorizing_integration_owners"] = {"0": str(gid)}
+            owners = {"0": str(gid)}
             payload["channel"] = {**channel, "permissions": str(perms)}
         else:
             cid = channel_id or self.dm_channel_for(uid)
             payload["user"] = self.users[uid]
-            payload["authorizing_integration_owners"] = {"0": "0"}
-            payload["channel"] = self.dm_channel_payload(cid)
+            owners = {"0": "0"}
+            if cid in self.group_dms:
+                if installs != "user":
+                    raise ValueError("only a user-installed app's commands run in a group DM")
+                payload["context"] = 2
+                payload["channel"] = self.group_dm_payload(cid)
+            else:
+                payload["channel"] = self.dm_channel_payload(cid)
+        if installs == "user":  # Interactions > "Authorizing Integration Owners Object"
+            owners = {"1": str(uid)}
+        payload["authorizing_integration_owners"] = owners
         payload["channel_id"] = str(cid)
+        if message is not None:
+            payload["message"] = self.message_payload(message)
         return payload
 
     def _command_data(
@@ -349,9 +364,23 @@ class InteractionsMixin(RestMixin):
             data["resolved"] = resolved
         return data
 
+    def _check_reachable(self, cmd: JSON | None, payload: JSON) -> None:
+        """Discord's client offers a command only where its ``integration_types`` and
+        ``contexts`` allow (both default to guild install, guild and bot DM contexts)."""
+        if cmd is None:
+            return
+        install = 1 if "1" in payload["authorizing_integration_owners"] else 0
+        if install not in (cmd.get("integration_types") or [0]):
+            raise ValueError(f"{cmd['name']!r} cannot be installed that way ({install})")
+        if payload["context"] not in (cmd.get("contexts") or [0, 1]):
+            raise ValueError(f"{cmd['name']!r} is not offered in context {payload['context']}")
+
     async def _send_interaction(self, itype: int, data: JSON, **kw: Any) -> FakeInteraction:
         await self._require_ready()
         payload = self._interaction_payload(itype, data, **kw)
+        if itype in (2, 4):
+            cmd, _ = self._find_command(data["name"], data.get("type", 1), "guild_id" in payload)
+            self._check_reachable(cmd, payload)
         inter = FakeInteraction(self, payload)
         self.interactions.append(inter)
         self.interactions_by_id[inter.id] = inter
@@ -372,6 +401,7 @@ class InteractionsMixin(RestMixin):
         attachments: Sequence[FakeAttachment] = (),
         subcommand: str | None = None,
         type: int = 2,
+        installs: str = "guild",
     ) -> FakeInteraction:
         """A member runs slash command ``name`` (INTERACTION_CREATE); returns at once.
 
@@ -379,6 +409,9 @@ class InteractionsMixin(RestMixin):
         user/channel/role options take ids, attachment options take ``FakeAttachment``s
         (``attachments=`` fills the command's attachment options in order).
         ``subcommand`` may be "sub" or "group sub". Await ``.wait_done()`` for the answer.
+        ``installs="user"``: the command of the app the member added to their own account
+        (``authorizing_integration_owners`` {"1": user id}); ``channel_id`` may then be a
+        group DM (``add_group_dm``, context 2 PRIVATE_CHANNEL).
         """
         data = self._command_data(
             name,
@@ -389,7 +422,9 @@ class InteractionsMixin(RestMixin):
             attachments=attachments,
         )
         kw = {"user_id": user_id, "channel_id": channel_id, "guild": guild, "locale": locale}
-        return await self._send_interaction(type, data, permissions=permissions, **kw)
+        return await self._send_interaction(
+            type, data, permissions=permissions, installs=installs, **kw
+        )
 
     async def autocomplete(
         self,
@@ -445,6 +480,66 @@ class InteractionsMixin(RestMixin):
             **kw,
         }
         return await self._send_interaction(2, data, **kw)
+
+    # ------------------------------------------------------------ components
+
+    async def press_button(
+        self,
+        message_id: int,
+        custom_id: str,
+        *,
+        user_id: int | None = None,
+        locale: str = "en-US",
+        permissions: int | None = None,
+        installs: str = "guild",
+    ) -> FakeInteraction:
+        """A member presses the button ``custom_id`` under a stored message: an interaction of
+        type 3 MESSAGE_COMPONENT whose ``data`` is ``{custom_id, component_type: 2}`` and whose
+        ``message`` is the message (Interactions > Receiving and Responding > "Interaction
+        Object", "Message Component Data Structure"). Only a button the message shows, and not
+        disabled, can be pressed (as in Discord's client). The bot may answer with 4 or 5 (a
+        new message), 6 DEFERRED_UPDATE_MESSAGE or 7 UPDATE_MESSAGE; after 6 or 7 ``original``
+        is the pressed message (``@original`` edits and deletes it)."""
+        msg = self.all_messages[message_id]
+        if msg.deleted:
+            raise ValueError(f"message {message_id} was deleted")
+        shown = [c for row in msg.components for c in row.get("components", [])]
+        button = next((c for c in shown if c.get("custom_id") == custom_id), None)
+        if button is None or button.get("type") != 2 or button.get("disabled"):
+            ids = [c.get("custom_id") for c in shown]
+            raise ValueError(f"message {message_id} shows no button {custom_id!r} (it has {ids})")
+        data = {"custom_id": custom_id, "component_type": 2}
+        return await self._send_interaction(
+            3,
+            data,
+            user_id=user_id,
+            channel_id=msg.channel_id,
+            guild=msg.guild_id is not None,
+            locale=locale,
+            permissions=permissions,
+            installs=installs,
+            message=msg,
+        )
+
+    def add_group_dm(self, *user_ids: int) -> int:
+        """A group DM of members; the bot is not in it (a user-installed app still answers
+        there, through its interactions only: its REST calls to the channel get 403)."""
+        cid = self.ids.next()
+        self.group_dms[cid] = list(user_ids) or [self.user_id]
+        return cid
+
+    def group_dm_payload(self, channel_id: int) -> JSON:
+        users = self.group_dms[channel_id]
+        return {
+            "id": str(channel_id),
+            "type": 3,
+            "name": None,
+            "icon": None,
+            "owner_id": str(users[0]),
+            "recipients": [self.users[u] for u in users],
+            "last_message_id": None,
+            "flags": 0,
+        }
 
     async def invoke_message_command(
         self, name: str, message_id: int, **kw: Any

@@ -54,6 +54,18 @@ MAX_COMMAND_CHARS = 4000
 #: "Registering a Command": an app can have up to 100 CHAT_INPUT, 15 USER and 15 MESSAGE
 #: commands (global, and per guild).
 MAX_COMMANDS_BY_TYPE = {1: 100, 2: 15, 3: 15}
+#: Interactions > Message Components: up to 5 action rows (type 1) per message, up to 5
+#: buttons (type 2) per row; a button's ``custom_id`` (required unless it is a link, style 5)
+#: is 1-100 characters and unique in the message, its ``label`` at most 80; styles 1-5.
+MAX_ACTION_ROWS = 5
+MAX_ROW_BUTTONS = 5
+MAX_CUSTOM_ID = 100
+MAX_BUTTON_LABEL = 80
+LINK_STYLE = 5
+#: Interactions > Application Commands > "Application Command Object": ``integration_types``
+#: (0 GUILD_INSTALL, 1 USER_INSTALL) and ``contexts`` (0 GUILD, 1 BOT_DM, 2 PRIVATE_CHANNEL).
+INTEGRATION_TYPES = frozenset({0, 1})
+CONTEXT_TYPES = frozenset({0, 1, 2})
 
 
 class FormErrors:
@@ -112,6 +124,44 @@ def check_message(body: JSON, file_count: int, errors: FormErrors) -> None:
     if file_count > MAX_FILES:
         errors.add(["files"], "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_FILES} or fewer in length.")
     check_allowed_mentions(body.get("allowed_mentions"), errors)
+    check_components(body.get("components"), errors)
+
+
+def check_components(rows: list[JSON] | None, errors: FormErrors) -> None:
+    """Action rows of buttons (Interactions > Message Components)."""
+    if not rows:
+        return
+    errors.too_long(["components"], rows, MAX_ACTION_ROWS)
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        if row.get("type") != 1:
+            errors.add(["components", i, "type"], "UNION_TYPE_CHOICES", "Must be an action row")
+            continue
+        buttons = row.get("components") or []
+        if not 1 <= len(buttons) <= MAX_ROW_BUTTONS:
+            errors.add(["components", i, "components"], "BASE_TYPE_BAD_LENGTH", "Must be 1-5")
+        for j, button in enumerate(buttons):
+            path: list[str | int] = ["components", i, "components", j]
+            if button.get("type") != 2:
+                continue  # only buttons are modelled
+            style = button.get("style")
+            if style not in (1, 2, 3, 4, 5, 6):
+                errors.add([*path, "style"], "BASE_TYPE_CHOICES", f"{style!r} is not a style")
+            errors.too_long([*path, "label"], button.get("label"), MAX_BUTTON_LABEL)
+            custom_id = button.get("custom_id")
+            if style == LINK_STYLE:
+                continue
+            if not custom_id or len(custom_id) > MAX_CUSTOM_ID:
+                errors.add(
+                    [*path, "custom_id"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100"
+                )
+            elif custom_id in seen:
+                errors.add(
+                    [*path, "custom_id"],
+                    "COMPONENT_CUSTOM_ID_DUPLICATED",
+                    "Component custom id cannot be duplicated",
+                )
+            seen.add(custom_id or "")
 
 
 def check_allowed_mentions(allowed: JSON | None, errors: FormErrors) -> None:
@@ -191,6 +241,10 @@ def check_commands(commands: list[JSON], errors: FormErrors) -> None:
         if (ctype, name) in seen:
             errors.add([i, "name"], "APPLICATION_COMMANDS_DUPLICATE_NAME", "Duplicate name")
         seen.add((ctype, name))
+        for key, allowed in (("integration_types", INTEGRATION_TYPES), ("contexts", CONTEXT_TYPES)):
+            values = cmd.get(key)
+            if values is not None and not set(values) <= allowed:
+                errors.add([i, key], "BASE_TYPE_CHOICES", f"Values must be in {sorted(allowed)}")
         if ctype == 1:
             _check_chat_input(cmd, [i], errors)
             if _command_chars(cmd) > MAX_COMMAND_CHARS:

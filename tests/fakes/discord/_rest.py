@@ -30,6 +30,11 @@ from ._ratelimits import Budget, RateLimiter, bucket_hash
 from ._state import log
 from ._threads import ThreadsMixin
 
+#: Interactions > Receiving and Responding > Followup Messages: an app that is installed only
+#: on the member's account (not in the server) may send 5 follow-ups per interaction; more get
+#: 400 40094 "This interaction has hit the maximum number of follow up messages".
+USER_INSTALL_MAX_FOLLOWUPS = 5
+
 Handler = Callable[[web.Request, "re.Match[str]", JSON, Files], Awaitable[web.StreamResponse]]
 
 
@@ -311,11 +316,18 @@ class RestMixin(ThreadsMixin):
             )
             inter.deferred = True
             inter.deferred_ephemeral = bool(flags & EPHEMERAL)
-        elif cb_type == 7 and inter.payload.get("message"):
+        elif cb_type in (6, 7) and inter.payload.get("message"):
+            # DEFERRED_UPDATE_MESSAGE / UPDATE_MESSAGE: the response is the pressed message
             target = self.all_messages.get(int(inter.payload["message"]["id"]))
-            if target is not None:
+            if target is None or target.deleted:
+                raise DiscordError(404, 10008, "Unknown Message")
+            inter.original = target
+            if cb_type == 7:
                 self._apply_edit(target, data, files)
+                await self._echo(target, "MESSAGE_UPDATE")
                 result["resource"] = {"type": 7, "message": self.message_payload(target)}
+        elif cb_type in (6, 7):
+            raise DiscordError(400, 50035, "Invalid Form Body")  # only for component interactions
         inter.callbacks.append(body)
         if msg is not None:
             inter.original = msg
@@ -354,6 +366,12 @@ class RestMixin(ThreadsMixin):
             msg = original
             await self._echo(msg, "MESSAGE_UPDATE")
         else:
+            owners = inter.payload.get("authorizing_integration_owners", {})
+            created = [m for m in inter.followups if m is not inter.original]
+            if "0" not in owners and len(created) >= USER_INSTALL_MAX_FOLLOWUPS:
+                raise DiscordError(
+                    400, 40094, "This interaction has hit the maximum number of follow up messages"
+                )
             msg = self._create_bot_message(inter.channel_id, body, files, interaction=inter)
             await self._echo(msg, "MESSAGE_CREATE")
         inter.followups.append(msg)
@@ -397,6 +415,8 @@ class RestMixin(ThreadsMixin):
 
     def _channel(self, channel_id: str) -> int:
         cid = int(channel_id)
+        if cid in self.group_dms:  # the bot is not in members' group DMs
+            raise DiscordError(403, 50001, "Missing Access")
         if self.channel_payload(cid) is None:
             raise DiscordError(404, 10003, "Unknown Channel")
         return cid

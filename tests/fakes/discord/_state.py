@@ -70,6 +70,8 @@ class FakeState:
         self.threads: dict[int, JSON] = {}  # thread channels (see _threads), archived ones too
         self.dm_channels: dict[int, int] = {}  # user_id -> DM channel id
         self.dm_recipients: dict[int, int] = {}  # DM channel id -> user_id
+        #: group DMs of members (``add_group_dm``), which the bot is not in: id -> user ids
+        self.group_dms: dict[int, list[int]] = {}
 
         self.messages: defaultdict[int, list[FakeMessage]] = defaultdict(list)
         self.all_messages: dict[int, FakeMessage] = {}  # bot's and members', by id
