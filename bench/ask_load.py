@@ -180,6 +180,7 @@ def options(args: argparse.Namespace) -> Options:
         usage_rows=args.usage_rows,
         nexai_connection_limit=args.nexai_connection_limit,
         cprofile=args.cprofile,
+        tracemalloc=args.tracemalloc,
         py_spy=args.py_spy,
         log_level=args.log_level,
     )
@@ -232,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--keep-logs", help="keep the bots' logs and databases in this folder")
     parser.add_argument("--cprofile", help="profile nexbot with cProfile into this file")
+    parser.add_argument(
+        "--tracemalloc",
+        help="trace nexbot's allocations; the snapshot at the highest point goes to this file"
+        " (read it with python -m bench.memory_top FILE)",
+    )
     parser.add_argument("--py-spy", help="record nexbot with py-spy (raw format) into this file")
     return parser
 
