@@ -35,6 +35,7 @@ from bot.quota.charts import ChartRenderer
 from bot.quota.ledger import Ledger
 from bot.quota.quotas import Quotas
 from bot.render import RateLimitMonitor
+from bot.render.global_budget import GlobalBudget
 from bot.storage.backends import open_store
 from bot.storage.channel_settings import ChannelSettings
 from bot.storage.guild_settings import GuildSettings
@@ -84,6 +85,7 @@ class NexBot(commands.AutoShardedBot):
     def __init__(self, settings: Settings, **options: object) -> None:
         self.settings = settings
         self.rate_limits = RateLimitMonitor()
+        self.global_budget = GlobalBudget(settings.discord_requests_per_s)
         self.admission = Admission(settings.max_inflight_per_member)
         self.acks_first = AcksFirst()
         self.metrics = Metrics.from_settings(settings.metrics_port)
@@ -101,7 +103,7 @@ class NexBot(commands.AutoShardedBot):
             help_command=None,
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
-            http_trace=self.rate_limits.trace_config(),
+            http_trace=self.global_budget.attach(self.rate_limits.trace_config()),
             shard_count=settings.shard_count,
             **options,  # type: ignore[arg-type]
         )
