@@ -144,7 +144,7 @@ class Ask(commands.Cog):
                 raise OneDocument()
             if files:
                 self.bot.documents.check(document_of(files[0]))  # by Discord's claims
-            async with message.channel.typing():
+            async with target.typing():
                 document = await self._read(files[0]) if files else None
                 request = ChatRequest(
                     caller=caller_of_message(message),

@@ -8,12 +8,16 @@ editing messages in separate buckets.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import discord
 
+from bot.render.global_budget import TYPING, priority
 from bot.render.rate_monitor import (
     followup_route,
     message_create_route,
@@ -31,6 +35,11 @@ NO_MENTIONS = discord.AllowedMentions.none()
 INVALID_WEBHOOK_TOKEN = 50027
 # The interaction token lives 15 minutes; stop relying on it a minute early.
 INTERACTION_TOKEN_SAFE_S = 14 * 60
+#: A reply chain shows Discord's typing indicator only when its first message has not gone out
+#: by then: a quick answer needs none, and each indicator is a request under the global limit.
+TYPING_AFTER_S = 1.0
+#: Discord shows "typing" for 10 s, or until the bot's next message: it is sent again this often.
+TYPING_EVERY_S = 8.0
 
 
 class DiscordMessageHandle:
@@ -186,11 +195,26 @@ class InteractionTarget:
 class ReplyChainTarget:
     """Answer a message with a reply, and continue each piece as a reply to the previous one."""
 
-    def __init__(self, message: discord.Message) -> None:
+    def __init__(self, message: discord.Message, *, typing_after_s: float = TYPING_AFTER_S) -> None:
         self.message = message
         self.route_key = message_create_route(message.channel.id)
+        self.typing_after_s = typing_after_s
+        self._replied = False
+        self._typing: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def typing(self) -> AsyncIterator[None]:
+        """Discord's typing indicator while nothing of the answer is shown: from
+        ``typing_after_s`` on, again every ``TYPING_EVERY_S``, and never once the first reply is
+        sent. It waits last for the bot's global budget, and its failure fails nothing."""
+        self._typing = asyncio.create_task(self._keep_typing())
+        try:
+            yield
+        finally:
+            self._stop_typing()
 
     async def send_first(self, content: str) -> DiscordMessageHandle:
+        self._stop_typing()
         return await self._reply(self.message, content)
 
     async def send_next(self, content: str, previous: MessageHandle) -> DiscordMessageHandle:
@@ -201,3 +225,20 @@ class ReplyChainTarget:
     async def _reply(self, to: discord.Message, content: str) -> DiscordMessageHandle:
         message = await to.reply(content, mention_author=False, allowed_mentions=NO_MENTIONS)
         return DiscordMessageHandle(message, message_edit_route(self.message.channel.id))
+
+    def _stop_typing(self) -> None:
+        self._replied = True
+        if self._typing is not None:
+            self._typing.cancel()
+            self._typing = None
+
+    async def _keep_typing(self) -> None:
+        await asyncio.sleep(self.typing_after_s)
+        while not self._replied:
+            try:
+                with priority(TYPING):
+                    await self.message.channel.typing()
+            except discord.HTTPException as error:
+                log.debug("No typing indicator in %s: %s", self.message.channel.id, error)
+                return
+            await asyncio.sleep(TYPING_EVERY_S)
