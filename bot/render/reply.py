@@ -226,7 +226,8 @@ class StreamedReply:
         return wait_s
 
     async def _deliver(self, message: _Message, content: str) -> None:
-        message.last_request_at = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        began = message.last_request_at = loop.time()
         if message.handle is not None:
             # An edit while more text comes can wait for a new message or an answer's end
             # (under Discord's global limit): it then shows more at once.
@@ -237,6 +238,8 @@ class StreamedReply:
         else:
             assert message.previous.handle is not None  # the pump waited for it
             message.handle = await self._target.send_next(content, message.previous.handle)
+        if loop.time() - began > self._interval_s:  # it waited its turn (a crowd, a 429): the
+            message.last_request_at = loop.time()  # next request still comes an interval later
         message.created.set()
         message.shown = content
 
