@@ -4,8 +4,9 @@ Discord allows a bot 50 requests a second across every route except the interact
 (callbacks and the interaction's webhook: Topics > Rate Limits > "Global Rate Limit"). Past it,
 every request gets a 429 and discord.py retries each one at most five times, then raises: 200
 members mentioning the bot at once (a reply, typing and an edit a second each) lost about half
-their answers that way. ``GlobalBudget`` lets requests start only while fewer than
-``per_s`` started in the last second, so the bot never reaches Discord's limit; while some
+their answers that way. ``GlobalBudget`` lets a request start only while fewer than
+``per_s`` are in flight or ended within the last second, so the bot never reaches Discord's
+limit; while some
 wait, the most urgent go first (``URGENT``: an answer's first message, its final edit, and
 every request nobody marked; then ``STREAM``: edits of an answer still streaming, which show
 more text at once when they wait; then ``TYPING``).
@@ -24,7 +25,7 @@ import heapq
 import itertools
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
 from types import SimpleNamespace
 
@@ -56,8 +57,12 @@ def globally_limited(path: str) -> bool:
 
 
 class GlobalBudget:
-    """At most ``per_s`` request starts in any ``window_s``; waiters served by priority, then
-    in arrival order."""
+    """At most ``per_s`` requests in any ``window_s``, counted from when each one ended: a
+    request holds its place while in flight and for ``window_s`` after its response. Discord
+    counts a request when it arrives, somewhere between its start and its response, so a
+    window counted from starts could overlap two of Discord's windows and overflow one when
+    the network or a busy loop delays some requests; counted from responses, it cannot.
+    Waiters are served by priority, then in arrival order."""
 
     def __init__(
         self,
@@ -71,7 +76,8 @@ class GlobalBudget:
         self.per_s = per_s
         self.window_s = window_s
         self._clock = clock
-        self._started: deque[float] = deque()  # start times within the window
+        self._in_flight = 0
+        self._ended: deque[float] = deque()  # when requests of the last window ended
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._timer: asyncio.Handle | None = None
@@ -80,13 +86,24 @@ class GlobalBudget:
     def attach(self, config: aiohttp.TraceConfig) -> aiohttp.TraceConfig:
         """Make every request of sessions traced by ``config`` take its turn here."""
         config.on_request_start.append(self._on_request_start)
+        config.on_request_end.append(self._on_request_done)
+        config.on_request_exception.append(self._on_request_done)
         return config
 
+    @contextlib.asynccontextmanager
+    async def turn(self, level: int | None = None) -> AsyncIterator[None]:
+        """Hold a place for one request made inside the block."""
+        await self.take(level)
+        try:
+            yield
+        finally:
+            self.done()
+
     async def take(self, level: int | None = None) -> None:
-        """Wait until a request may start, then count it."""
+        """Wait until a request may start, then count it in flight (``done()`` when it ends)."""
         level = REQUEST_PRIORITY.get() if level is None else level
         if not self._waiting and self._room():
-            self._started.append(self._clock())
+            self._in_flight += 1
             return
         self.waited += 1
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -95,10 +112,16 @@ class GlobalBudget:
         try:
             await future
         except asyncio.CancelledError:
-            if future.done() and not future.cancelled() and self._started:
-                self._started.pop()  # granted as it was cancelled: the turn goes to another
+            if future.done() and not future.cancelled():  # granted as it was cancelled:
+                self._in_flight -= 1  # it never went, so the place goes to another
                 self._grant()
             raise
+
+    def done(self) -> None:
+        """A request counted by ``take()`` ended: its place frees ``window_s`` from now."""
+        self._in_flight -= 1
+        self._ended.append(self._clock())
+        self._schedule()
 
     @property
     def waiting(self) -> int:
@@ -106,9 +129,9 @@ class GlobalBudget:
 
     def _room(self) -> bool:
         now = self._clock()
-        while self._started and now - self._started[0] >= self.window_s:
-            self._started.popleft()
-        return len(self._started) < self.per_s
+        while self._ended and now - self._ended[0] >= self.window_s:
+            self._ended.popleft()
+        return self._in_flight + len(self._ended) < self.per_s
 
     def _grant(self) -> None:
         """Start as many waiters as the window allows, most urgent first."""
@@ -117,19 +140,21 @@ class GlobalBudget:
             *_, future = heapq.heappop(self._waiting)
             if future.done():  # cancelled while waiting
                 continue
-            self._started.append(self._clock())
+            self._in_flight += 1
             future.set_result(None)
         self._schedule()
 
     def _schedule(self) -> None:
+        """Wake ``_grant`` when a place frees: now, when the oldest ended request leaves the
+        window, or (all places in flight) at the next ``done()``."""
         if self._timer is not None or not self._waiting:
             return
         loop = asyncio.get_running_loop()
         if self._room():
             self._timer = loop.call_soon(self._grant)
-            return
-        delay = self._started[0] + self.window_s - self._clock()
-        self._timer = loop.call_later(max(0.0, delay), self._grant)
+        elif self._ended:
+            delay = self._ended[0] + self.window_s - self._clock()
+            self._timer = loop.call_later(max(0.0, delay), self._grant)
 
     async def _on_request_start(
         self,
@@ -139,3 +164,11 @@ class GlobalBudget:
     ) -> None:
         if globally_limited(params.url.path):
             await self.take()
+            context.global_turn = True
+
+    async def _on_request_done(
+        self, session: aiohttp.ClientSession, context: SimpleNamespace, params: object
+    ) -> None:
+        if getattr(context, "global_turn", False):
+            context.global_turn = False
+            self.done()

@@ -41,30 +41,48 @@ async def test_requests_within_the_budget_start_at_once() -> None:
     loop = asyncio.get_running_loop()
     began = loop.time()
     for _ in range(5):
-        await budget.take()
+        async with budget.turn():
+            pass
     assert loop.time() - began < WINDOW_S / 2
     assert budget.waited == 0
 
 
-async def test_a_request_past_the_budget_waits_for_the_window() -> None:
+async def test_a_request_past_the_budget_waits_a_window_after_the_first_ended() -> None:
     budget = GlobalBudget(3, window_s=WINDOW_S)
     loop = asyncio.get_running_loop()
-    began = loop.time()
-    for _ in range(3):
-        await budget.take()
-    await budget.take()
-    assert loop.time() - began >= WINDOW_S * 0.95
+    async with budget.turn():
+        await asyncio.sleep(WINDOW_S / 2)  # a slow response: its place is held until it ends
+    ended = loop.time()
+    for _ in range(2):
+        async with budget.turn():
+            pass
+    async with budget.turn():
+        assert loop.time() - ended >= WINDOW_S * 0.95
     assert budget.waited == 1
+
+
+async def test_requests_in_flight_hold_their_places() -> None:
+    budget = GlobalBudget(2, window_s=WINDOW_S)
+    await budget.take()
+    await budget.take()
+    third = asyncio.create_task(budget.take())
+    await asyncio.sleep(2 * WINDOW_S)
+    assert not third.done()  # both still in flight, however long
+    budget.done()
+    await asyncio.sleep(WINDOW_S / 2)
+    assert not third.done()  # the ended one still counts for a window
+    await asyncio.wait_for(third, WINDOW_S)
 
 
 async def test_urgent_requests_go_before_stream_edits_and_typing() -> None:
     budget = GlobalBudget(1, window_s=WINDOW_S)
-    await budget.take()  # the window is full: everything below waits
+    async with budget.turn():  # the window is full for a while: everything below waits
+        pass
     order: list[str] = []
 
     async def request(name: str, level: int) -> None:
-        await budget.take(level)
-        order.append(name)
+        async with budget.turn(level):
+            order.append(name)
 
     waiters = [
         asyncio.create_task(request("typing", TYPING)),
@@ -78,7 +96,8 @@ async def test_urgent_requests_go_before_stream_edits_and_typing() -> None:
 
 async def test_a_cancelled_waiter_leaves_its_turn_to_the_next() -> None:
     budget = GlobalBudget(1, window_s=WINDOW_S)
-    await budget.take()
+    async with budget.turn():
+        pass
     typing = asyncio.create_task(budget.take(TYPING))
     reply = asyncio.create_task(budget.take(URGENT))
     await asyncio.sleep(0)
@@ -92,17 +111,18 @@ async def test_a_cancelled_waiter_leaves_its_turn_to_the_next() -> None:
 
 async def test_priority_comes_from_the_requesting_task() -> None:
     budget = GlobalBudget(1, window_s=WINDOW_S)
-    await budget.take()
+    async with budget.turn():
+        pass
     order: list[str] = []
 
     async def edit() -> None:
         with priority(STREAM):
-            await budget.take()
-        order.append("edit")
+            async with budget.turn():
+                order.append("edit")
 
     async def reply() -> None:
-        await budget.take()  # unmarked: urgent
-        order.append("reply")
+        async with budget.turn():  # unmarked: urgent
+            order.append("reply")
 
     await asyncio.gather(edit(), reply())
     assert order == ["reply", "edit"]
