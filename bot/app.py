@@ -44,6 +44,9 @@ from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
+#: discord.py's cache of recent messages (None: none).
+MESSAGE_CACHE_SIZE: int | None = None
+
 EXTENSIONS = (
     "cogs.ask",
     "cogs.imagine",
@@ -104,6 +107,9 @@ class NexBot(commands.AutoShardedBot):
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
             http_trace=self.global_budget.attach(self.rate_limits.trace_config()),
+            # The bot never reads discord.py's message cache (events carry what it needs):
+            # 1000 messages by default, each with its author, about 1 MiB per 400.
+            max_messages=MESSAGE_CACHE_SIZE,
             shard_count=settings.shard_count,
             **options,  # type: ignore[arg-type]
         )
