@@ -59,7 +59,7 @@ async def run_wave(
     channels = env.take_channels(n)
     answers = fake.watch(channels)
     expected = answer_text(args.tokens, args.chars_per_token)
-    requests_before = len(fake.requests)
+    requests_before, limited_before = len(fake.requests), len(fake.rate_limited)
     cpu_before, driver_before = cpu_seconds(env.bot.pid), cpu_seconds(os.getpid())
     upstream_before, machine_before = env.upstream_cpu_s(), machine_busy_seconds()
     started = loop.time()
@@ -84,6 +84,7 @@ async def run_wave(
         expected=expected,
         wall_s=wall,
         rest_calls=len(fake.requests) - requests_before,
+        rate_limited=len(fake.rate_limited) - limited_before,
         bot_cpu_s=cpu_seconds(env.bot.pid) - cpu_before,
         peak_rss_mib=rss.peak_mib,
         driver_cpu_s=cpu_seconds(os.getpid()) - driver_before,
