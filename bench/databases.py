@@ -61,9 +61,11 @@ async def open_target(target: str) -> Store:
 
 
 @contextlib.asynccontextmanager
-async def scratch_database(server_url: str | None, folder: Path) -> AsyncIterator[BenchDatabase]:
+async def scratch_database(
+    server_url: str | None, folder: Path, file_name: str = "nexbot.db"
+) -> AsyncIterator[BenchDatabase]:
     """A SQLite file in ``folder``, or a new schema on ``server_url`` that is dropped after."""
-    path = folder / "nexbot.db"
+    path = folder / file_name
     if not server_url:
         yield BenchDatabase(path)
         return
