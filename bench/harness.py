@@ -39,7 +39,7 @@ from bot.storage.store import Store
 from tests.fakes.discord import FakeDiscord
 
 BOT_START_TIMEOUT_S = 60.0
-USAGE_ROWS_PER_STATEMENT = 5_000
+USAGE_ROWS_PER_TRANSACTION = 1_000
 
 
 @dataclass(frozen=True)
@@ -196,14 +196,16 @@ async def add_usage_rows(store: Store, guild_id: int, rows: int, *, seed: int = 
     for _ in range(rows):
         at = rng.uniform(start, now)
         values.append((guild_id, 5, 500_000 + rng.randrange(1000), at, at))
-    async with store.transaction() as db:
-        # In chunks: each statement must end within the store's timeout (10 s on PostgreSQL).
-        for start in range(0, len(values), USAGE_ROWS_PER_STATEMENT):
+    # A transaction per chunk: on PostgreSQL the counter triggers update the same few rows for
+    # every insert, and one long transaction keeps every old version of them (minutes for
+    # 100,000 rows, past the store's 10 s statement timeout).
+    for start in range(0, len(values), USAGE_ROWS_PER_TRANSACTION):
+        async with store.transaction() as db:
             await db.execute_many(
                 "INSERT INTO usage (guild_id, channel_id, user_id, feature, units, tokens,"
                 " model, outcome, created_at, settled_at)"
                 " VALUES (?, ?, ?, 'ask', 1, 300, 'gpt-4o-mini', 'ok', ?, ?)",
-                values[start : start + USAGE_ROWS_PER_STATEMENT],
+                values[start : start + USAGE_ROWS_PER_TRANSACTION],
             )
 
 
