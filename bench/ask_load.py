@@ -30,6 +30,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.ask_processes import (
+    SHARD_COUNT,
+    ShardedWave,
+    run_sharded_wave,
+    sharded_environment,
+    sharded_table,
+)
 from bench.harness import Env, Options, environment
 from bench.procstat import (
     CpuSampler,
@@ -112,6 +119,9 @@ async def mention(env: Env, answer: Answer, i: int) -> None:
 
 
 async def main_async(args: argparse.Namespace) -> None:
+    if args.processes == SHARD_COUNT:
+        await sharded_main(args)
+        return
     waves: list[Wave] = []
     hwm: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="nexbot-bench-") as tmp:
@@ -136,6 +146,38 @@ async def main_async(args: argparse.Namespace) -> None:
                         await asyncio.sleep(PAUSE_BETWEEN_WAVES_S)
                     hwm[kind] = max(hwm.get(kind, 0.0), peak_rss_mib(env.bot.pid))
     report(waves, hwm, args)
+
+
+async def sharded_main(args: argparse.Namespace) -> None:
+    """Each /ask wave on two nexbot processes, one per shard, started fresh (cold)."""
+    waves: list[ShardedWave] = []
+    with tempfile.TemporaryDirectory(prefix="nexbot-bench-") as tmp:
+        workdir = Path(args.keep_logs) if args.keep_logs else Path(tmp)
+        for n in args.concurrency:
+            per_shard = n // SHARD_COUNT
+            async with sharded_environment(options(args), workdir, per_shard) as env:
+                began = time.monotonic()
+                wave = await run_sharded_wave(env, n, options(args), args.wave_timeout)
+                waves.append(wave)
+                answered = sum(len(r.answered()) for r in wave.shards)
+                print(
+                    f"# 2 processes N={n}: {answered}/{n} answered in"
+                    f" {time.monotonic() - began:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    print(
+        f"/ask across {SHARD_COUNT} nexbot processes (one shard each) on"
+        f" {'PostgreSQL' if args.database_url else 'one SQLite file'}: N/2 in a server on each"
+        f" shard at once; {args.tokens} tokens x {args.chars_per_token} chars at"
+        f" {args.token_delay * 1000:.0f} ms/token, edit interval {args.edit_interval} s,"
+        f" upstream in {args.upstream}, {os.cpu_count()} CPUs\n"
+    )
+    print(sharded_table(waves))
+    total = sum(w.overspend(r) for w in waves for r in w.shards)
+    unanswered = sum(r.unanswered() for w in waves for r in w.shards)
+    print(f"\nOverspend in all: {total} (target 0): {'met' if total == 0 else 'MISSED'}")
+    print(f"Unanswered in all: {unanswered} (target 0): {'met' if unanswered == 0 else 'MISSED'}")
 
 
 def report(waves: list[Wave], hwm: dict[str, float], args: argparse.Namespace) -> None:
@@ -184,6 +226,7 @@ def options(args: argparse.Namespace) -> Options:
         tracemalloc=args.tracemalloc,
         py_spy=args.py_spy,
         log_level=args.log_level,
+        database_url=args.database_url,
     )
 
 
@@ -231,6 +274,20 @@ def build_parser() -> argparse.ArgumentParser:
         default="INFO",
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
         help="nexbot's LOG_LEVEL (the defer-only baseline stays at INFO)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="run nexbot on this PostgreSQL server, in a schema of its own per bot run"
+        " (dropped at the end; default: $BENCH_DATABASE_URL, else a SQLite file)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        choices=(1, SHARD_COUNT),
+        default=1,
+        help="2: nexbot as two processes, one per shard, on one database; each --concurrency"
+        " wave puts half its /ask in a server on each shard (no baseline, no mentions)",
     )
     parser.add_argument("--keep-logs", help="keep the bots' logs and databases in this folder")
     parser.add_argument("--cprofile", help="profile nexbot with cProfile into this file")

@@ -16,7 +16,10 @@ then runs until SIGTERM or SIGINT. ``--cprofile PATH`` writes cProfile stats on 
 ``PATH.rest`` and the one taken when the traced memory was highest (checked every
 ``TRACEMALLOC_EVERY_S``) to ``PATH``, for ``bench.memory_top``.
 
-``--nexai-connection-limit N`` sets the bot's ``NEXAI_MAX_CONNECTIONS`` (default 500).
+``--nexai-connection-limit N`` sets the bot's ``NEXAI_MAX_CONNECTIONS`` (default 500);
+``--database-url`` runs nexbot on PostgreSQL (``DATABASE_URL``) instead of the ``--db`` file;
+``--shard-count`` and ``--shard-ids`` are ``SHARD_COUNT`` and ``SHARD_IDS``, so several of
+these processes can split the shards of one fake Discord.
 """
 
 from __future__ import annotations
@@ -113,6 +116,12 @@ def nexbot_settings(args: argparse.Namespace) -> Settings:
     }
     if args.nexai_connection_limit is not None:
         values["nexai_max_connections"] = args.nexai_connection_limit
+    if args.database_url:
+        values["database_url"] = args.database_url
+    if args.shard_count is not None:
+        values["shard_count"] = args.shard_count
+    if args.shard_ids:
+        values["shard_ids"] = args.shard_ids
     return Settings(_env_file=None, **values)
 
 
@@ -170,6 +179,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nexai-url", default="http://127.0.0.1:9/api/v1")
     parser.add_argument("--nexai-key", default="sk-billing-bench")
     parser.add_argument("--db", default="bench-nexbot.db")
+    parser.add_argument("--database-url", help="PostgreSQL (DATABASE_URL) instead of --db")
+    parser.add_argument("--shard-count", type=int, help="SHARD_COUNT (nexbot only)")
+    parser.add_argument("--shard-ids", help="SHARD_IDS, e.g. 0 or 0-1 (nexbot only)")
     parser.add_argument("--edit-interval", type=float, default=1.0)
     parser.add_argument("--reply", default=BASELINE_REPLY, help="the defer-only bot's answer")
     parser.add_argument("--log-level", default="INFO")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from bench.bot_process import READY_LINE
+from bench.databases import BenchDatabase, scratch_database
 from bench.processes import Child
 from bench.procstat import cpu_seconds
 from bench.recorder import RecordingDiscord
@@ -34,11 +35,11 @@ from bench.upstream import (
 )
 from bot.quota.quotas import Quotas
 from bot.quota.rules import Limit, Scope, window
-from bot.storage.sqlite import SQLiteStore
 from bot.storage.store import Store
-from tests.fakes.nexai import FakeNexai
+from tests.fakes.discord import FakeDiscord
 
 BOT_START_TIMEOUT_S = 60.0
+USAGE_ROWS_PER_TRANSACTION = 1_000
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Options:
     tracemalloc: str | None = None  # nexbot only: the peak snapshot goes here
     py_spy: str | None = None  # nexbot only
     log_level: str = "INFO"  # nexbot's LOG_LEVEL (the defer-only baseline stays at INFO)
+    database_url: str | None = None  # a PostgreSQL server (a schema of its own per bot run)
 
 
 @dataclass
@@ -78,6 +80,67 @@ class Env:
         return cpu_seconds(self.upstream_pid) if self.upstream_pid is not None else 0.0
 
 
+@dataclass(frozen=True)
+class Upstream:
+    """The fake nexai: where the bot finds it, and its process (None: in this process)."""
+
+    url: str
+    key: str
+    pid: int | None
+
+
+@contextlib.asynccontextmanager
+async def upstream_for(options: Options, workdir: Path) -> AsyncIterator[Upstream]:
+    """The fake nexai, in a process of its own unless ``options.upstream`` is "driver"."""
+    if options.upstream == "process":
+        upstream_args = [
+            f"--tokens={options.tokens}",
+            f"--chars-per-token={options.chars_per_token}",
+            f"--token-delay={options.token_delay}",
+        ]
+        log = workdir / "upstream.log"
+        child = await Child.start("bench.upstream", upstream_args, log_path=log, ready=URL_LINE)
+        try:
+            yield Upstream(child.ready_words[0], child.ready_words[1], child.pid)
+        finally:
+            await child.stop()
+        return
+    api = make_fake_nexai(options.tokens, options.chars_per_token, options.token_delay)
+    await api.start()
+    try:
+        yield Upstream(api.base_url, api.api_key, None)
+    finally:
+        await api.close()
+
+
+def bot_args(kind: str, fake: FakeDiscord, upstream: Upstream, options: Options) -> list[str]:
+    """``bench.bot_process``'s arguments, without the database."""
+    args = [
+        f"--kind={kind}",
+        f"--discord-url={fake.url}",
+        f"--token={fake.token}",
+        f"--nexai-url={upstream.url}",
+        f"--nexai-key={upstream.key}",
+        f"--edit-interval={options.edit_interval}",
+        f"--reply={answer_text(options.tokens, options.chars_per_token)}",
+    ]
+    if options.nexai_connection_limit is not None:
+        args.append(f"--nexai-connection-limit={options.nexai_connection_limit}")
+    if kind == "nexbot":
+        args.append(f"--log-level={options.log_level}")
+    if options.cprofile and kind == "nexbot":
+        args.append(f"--cprofile={options.cprofile}")
+    if options.tracemalloc and kind == "nexbot":
+        args.append(f"--tracemalloc={options.tracemalloc}")
+    return args
+
+
+def database_args(database: BenchDatabase) -> list[str]:
+    if database.url:
+        return [f"--database-url={database.url}"]
+    return [f"--db={database.path}"]
+
+
 @contextlib.asynccontextmanager
 async def environment(kind: str, options: Options, workdir: Path) -> AsyncIterator[Env]:
     """Fakes and a bot of ``kind`` (nexbot or defer-only) in its own process."""
@@ -85,76 +148,41 @@ async def environment(kind: str, options: Options, workdir: Path) -> AsyncIterat
     members = [fake.add_member(name=f"member{i}") for i in range(options.members)]
     channels = [fake.add_channel(f"bench-{i}") for i in range(options.channels)]
     await fake.start(install=False)
-    upstream: Child | None = None
-    api: FakeNexai | None = None
     try:
-        if options.upstream == "process":
-            upstream_args = [
-                f"--tokens={options.tokens}",
-                f"--chars-per-token={options.chars_per_token}",
-                f"--token-delay={options.token_delay}",
-            ]
-            log = workdir / "upstream.log"
-            upstream = await Child.start(
-                "bench.upstream", upstream_args, log_path=log, ready=URL_LINE
+        async with (
+            upstream_for(options, workdir) as upstream,
+            scratch_database(options.database_url, workdir, f"{kind}.db") as database,
+        ):
+            if kind == "nexbot":
+                await prepare_database(database, [fake.guild_id], options)
+            bot = await Child.start(
+                "bench.bot_process",
+                [*bot_args(kind, fake, upstream, options), *database_args(database)],
+                log_path=workdir / f"{kind}.log",
+                ready=READY_LINE,
+                timeout_s=BOT_START_TIMEOUT_S,
             )
-            nexai_url, nexai_key = upstream.ready_words[:2]
-        else:
-            api = make_fake_nexai(options.tokens, options.chars_per_token, options.token_delay)
-            await api.start()
-            nexai_url, nexai_key = api.base_url, api.api_key
-        db = workdir / f"{kind}.db"
-        if kind == "nexbot":
-            await prepare_database(db, fake.guild_id, options)
-        bot_args = [
-            f"--kind={kind}",
-            f"--discord-url={fake.url}",
-            f"--token={fake.token}",
-            f"--nexai-url={nexai_url}",
-            f"--nexai-key={nexai_key}",
-            f"--db={db}",
-            f"--edit-interval={options.edit_interval}",
-            f"--reply={answer_text(options.tokens, options.chars_per_token)}",
-        ]
-        if options.nexai_connection_limit is not None:
-            bot_args.append(f"--nexai-connection-limit={options.nexai_connection_limit}")
-        if kind == "nexbot":
-            bot_args.append(f"--log-level={options.log_level}")
-        if options.cprofile and kind == "nexbot":
-            bot_args.append(f"--cprofile={options.cprofile}")
-        if options.tracemalloc and kind == "nexbot":
-            bot_args.append(f"--tracemalloc={options.tracemalloc}")
-        bot = await Child.start(
-            "bench.bot_process",
-            bot_args,
-            log_path=workdir / f"{kind}.log",
-            ready=READY_LINE,
-            timeout_s=BOT_START_TIMEOUT_S,
-        )
-        spy = await start_py_spy(options.py_spy, bot.pid) if kind == "nexbot" else None
-        try:
-            yield Env(fake, bot, upstream.pid if upstream else None, members, channels)
-        finally:
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                await spy.wait()
-            await bot.stop()
+            spy = await start_py_spy(options.py_spy, bot.pid) if kind == "nexbot" else None
+            try:
+                yield Env(fake, bot, upstream.pid, members, channels)
+            finally:
+                if spy is not None:
+                    spy.send_signal(signal.SIGINT)
+                    await spy.wait()
+                await bot.stop()
     finally:
-        if upstream is not None:
-            await upstream.stop()
-        if api is not None:
-            await api.close()
         await fake.close()
 
 
-async def prepare_database(db: Path, guild_id: int, options: Options) -> None:
-    """Limits and earlier usage, written before the bot opens the file."""
-    store = await SQLiteStore.open(db)
+async def prepare_database(database: BenchDatabase, guild_ids: list[int], options: Options) -> None:
+    """The schema, limits and earlier usage of each guild, written before any bot starts."""
+    store = await database.open()
     try:
-        if options.ask_limit is not None:
-            limit = Limit("ask", "day", options.ask_limit, options.ask_limit_scope)
-            await Quotas(store).set_limit(guild_id, limit, set_by=0)
-        await add_usage_rows(store, guild_id, options.usage_rows)
+        for guild_id in guild_ids:
+            if options.ask_limit is not None:
+                limit = Limit("ask", "day", options.ask_limit, options.ask_limit_scope)
+                await Quotas(store).set_limit(guild_id, limit, set_by=0)
+            await add_usage_rows(store, guild_id, options.usage_rows)
     finally:
         await store.close()
 
@@ -168,13 +196,17 @@ async def add_usage_rows(store: Store, guild_id: int, rows: int, *, seed: int = 
     for _ in range(rows):
         at = rng.uniform(start, now)
         values.append((guild_id, 5, 500_000 + rng.randrange(1000), at, at))
-    async with store.transaction() as db:
-        await db.execute_many(
-            "INSERT INTO usage (guild_id, channel_id, user_id, feature, units, tokens, model,"
-            " outcome, created_at, settled_at)"
-            " VALUES (?, ?, ?, 'ask', 1, 300, 'gpt-4o-mini', 'ok', ?, ?)",
-            values,
-        )
+    # A transaction per chunk: on PostgreSQL the counter triggers update the same few rows for
+    # every insert, and one long transaction keeps every old version of them (minutes for
+    # 100,000 rows, past the store's 10 s statement timeout).
+    for start in range(0, len(values), USAGE_ROWS_PER_TRANSACTION):
+        async with store.transaction() as db:
+            await db.execute_many(
+                "INSERT INTO usage (guild_id, channel_id, user_id, feature, units, tokens,"
+                " model, outcome, created_at, settled_at)"
+                " VALUES (?, ?, ?, 'ask', 1, 300, 'gpt-4o-mini', 'ok', ?, ?)",
+                values[start : start + USAGE_ROWS_PER_TRANSACTION],
+            )
 
 
 async def start_py_spy(path: str | None, pid: int) -> asyncio.subprocess.Process | None:

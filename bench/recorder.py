@@ -74,6 +74,13 @@ class RecordingDiscord(FakeDiscord):
         self.rejected_callbacks = 0  # callbacks refused (too late, twice...)
         self._webhook_channels: dict[str, int] = {}
 
+    def add_guild_channel(self, guild_id: int, name: str) -> int:
+        """Another text channel in ``guild_id`` (one made by ``add_guild``), before ``start``."""
+        cid = self.ids.next()
+        position = len(self.guild_channels(guild_id))
+        self.channels[cid] = self._text_channel_payload(cid, name, position, guild_id=guild_id)
+        return cid
+
     def watch(self, channel_ids: list[int]) -> list[Answer]:
         """Start recording these channels (forgetting earlier ones)."""
         self.answers = {cid: Answer(cid) for cid in channel_ids}
