@@ -30,7 +30,7 @@ from bot.ops.metrics import Metrics
 from bot.quota.admission import Admission, ShuttingDown, TooBusy
 from bot.quota.quotas import Ask, Quotas
 from bot.quota.rules import PERIODS, UNIT_NAMES, Caller, Feature, QuotaExceeded, window_at
-from bot.storage.store import Store
+from bot.storage.store import Queries, Store
 
 log = logging.getLogger(__name__)
 
@@ -153,29 +153,34 @@ class Ledger:
             # Other processes' reservations for the same servers wait until this one commits.
             await db.lock(sorted({ask.caller.guild_id or 0 for ask in asks}))
             refusals = await self._quotas.refusals(asks, db) if self._quotas else [None] * len(asks)
-            decisions: list[int | QuotaExceeded] = []
-            for pending, refusal in zip(group, refusals, strict=True):
-                if refusal is not None:
-                    decisions.append(refusal)
-                    continue
-                ask = pending.ask
-                reservation = await db.fetch_value(
-                    "INSERT INTO usage (guild_id, channel_id, user_id, feature, units, model,"
-                    " outcome, created_at, process_id)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 'reserved', ?, ?) RETURNING id",
-                    (
-                        ask.caller.guild_id,
-                        ask.caller.channel_id,
-                        ask.caller.user_id,
-                        ask.feature,
-                        ask.units,
-                        pending.model,
-                        ask.now,
-                        self._process_id,
-                    ),
+            granted = [p for p, refusal in zip(group, refusals, strict=True) if refusal is None]
+            ids = iter(await self._insert(db, granted) if granted else [])
+        return [next(ids) if refusal is None else refusal for refusal in refusals]
+
+    async def _insert(self, db: Queries, granted: list[_Pending]) -> list[int]:
+        """The granted reservations' rows, in one statement (one round trip to a database
+        server however many); their ids in the order given."""
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, 'reserved', ?, ?)"] * len(granted))
+        rows = await db.fetch_all(
+            "INSERT INTO usage (guild_id, channel_id, user_id, feature, units, model, outcome,"
+            f" created_at, process_id) VALUES {values} RETURNING id",
+            [
+                value
+                for pending in granted
+                for value in (
+                    pending.ask.caller.guild_id,
+                    pending.ask.caller.channel_id,
+                    pending.ask.caller.user_id,
+                    pending.ask.feature,
+                    pending.ask.units,
+                    pending.model,
+                    pending.ask.now,
+                    self._process_id,
                 )
-                decisions.append(int(reservation))
-        return decisions
+            ],
+        )
+        # One statement numbers its rows in turn; RETURNING's own order is not promised.
+        return sorted(int(row[0]) for row in rows)
 
     def _refund_abandoned(self, decided: asyncio.Future[int | QuotaExceeded]) -> None:
         if decided.cancelled() or decided.exception() is not None:

@@ -90,3 +90,12 @@ async def test_a_caller_who_gives_up_while_its_group_is_decided_holds_nothing(
     assert await rows_by_outcome(store) == {"reserved": 4, "refunded": 1}
     with pytest.raises(asyncio.CancelledError):
         waiting[0].result()
+
+
+async def test_each_reservation_of_a_group_gets_the_id_of_its_own_row(store: Store) -> None:
+    """Should hand every caller the id of the row written for it (one insert for the group)."""
+    ledger = Ledger(store, Quotas(store), clock=lambda: NOON)
+    callers = [member(u) for u in range(1, 121)]
+    ids = await asyncio.gather(*(ledger.reserve(c, "tts", float(c.user_id), None) for c in callers))
+    rows = {int(i): int(u) for i, u in await store.fetch_all("SELECT id, user_id FROM usage")}
+    assert [rows[i] for i in ids] == [c.user_id for c in callers]
