@@ -93,6 +93,9 @@ class Settings(DatabaseSettings):
     #: While nothing has arrived, the reply shows "Thinking… N s" after this long.
     wait_notice_after_s: float = Field(default=3.0, ge=0)
     stream_edit_interval_s: float = Field(default=1.0, ge=0.05)
+    #: An answer longer than this many messages shows only them, the last ending with a
+    #: note, and the whole answer comes as an attached answer.md.
+    long_answer_parts: int = Field(default=3, ge=1, le=10)
     #: Documents attached to a prompt (text, Markdown, CSV, JSON, code, PDF): larger files
     #: are refused; past the pages or characters, only the start is read (with a note).
     document_max_bytes: int = Field(default=DEFAULT_DOCUMENT_MAX_BYTES, ge=1024)
