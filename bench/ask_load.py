@@ -59,7 +59,7 @@ async def run_wave(
     channels = env.take_channels(n)
     answers = fake.watch(channels)
     expected = answer_text(args.tokens, args.chars_per_token)
-    requests_before = len(fake.requests)
+    requests_before, limited_before = len(fake.requests), len(fake.rate_limited)
     cpu_before, driver_before = cpu_seconds(env.bot.pid), cpu_seconds(os.getpid())
     upstream_before, machine_before = env.upstream_cpu_s(), machine_busy_seconds()
     started = loop.time()
@@ -84,6 +84,7 @@ async def run_wave(
         expected=expected,
         wall_s=wall,
         rest_calls=len(fake.requests) - requests_before,
+        rate_limited=len(fake.rate_limited) - limited_before,
         bot_cpu_s=cpu_seconds(env.bot.pid) - cpu_before,
         peak_rss_mib=rss.peak_mib,
         driver_cpu_s=cpu_seconds(os.getpid()) - driver_before,
@@ -180,6 +181,7 @@ def options(args: argparse.Namespace) -> Options:
         usage_rows=args.usage_rows,
         nexai_connection_limit=args.nexai_connection_limit,
         cprofile=args.cprofile,
+        tracemalloc=args.tracemalloc,
         py_spy=args.py_spy,
         log_level=args.log_level,
     )
@@ -232,6 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--keep-logs", help="keep the bots' logs and databases in this folder")
     parser.add_argument("--cprofile", help="profile nexbot with cProfile into this file")
+    parser.add_argument(
+        "--tracemalloc",
+        help="trace nexbot's allocations; the snapshot at the highest point goes to this file"
+        " (read it with python -m bench.memory_top FILE)",
+    )
     parser.add_argument("--py-spy", help="record nexbot with py-spy (raw format) into this file")
     return parser
 

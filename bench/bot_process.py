@@ -11,7 +11,10 @@ way ``FakeDiscord.install()`` does it (``Route.BASE``, ``DEFAULT_GATEWAY``, and
 ``_set_api_version`` wrapped so it cannot point them back).
 
 Prints ``READY`` on stdout once the bot is ready (and, for nexbot, the model list loaded),
-then runs until SIGTERM or SIGINT. ``--cprofile PATH`` writes cProfile stats on exit.
+then runs until SIGTERM or SIGINT. ``--cprofile PATH`` writes cProfile stats on exit;
+``--tracemalloc PATH`` traces Python's allocations and writes a snapshot at rest (once ready) to
+``PATH.rest`` and the one taken when the traced memory was highest (checked every
+``TRACEMALLOC_EVERY_S``) to ``PATH``, for ``bench.memory_top``.
 
 ``--nexai-connection-limit N`` sets the bot's ``NEXAI_MAX_CONNECTIONS`` (default 500).
 """
@@ -23,8 +26,10 @@ import asyncio
 import contextlib
 import cProfile
 import logging
+import os
 import signal
 import sys
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +52,10 @@ GUILD_READY_TIMEOUT_S = 0.1
 STOP_TIMEOUT_S = 10.0
 #: What the defer-only bot edits its deferred response to, and replies to a mention with.
 BASELINE_REPLY = "ok"
+#: How often --tracemalloc looks whether the traced memory reached a new high.
+TRACEMALLOC_EVERY_S = 0.25
+#: A new snapshot is taken only this far above the last one (snapshots are slow).
+TRACEMALLOC_STEP_BYTES = 256 * 1024
 
 
 def point_discord_at(base_url: str) -> None:
@@ -107,8 +116,21 @@ def nexbot_settings(args: argparse.Namespace) -> Settings:
     return Settings(_env_file=None, **values)
 
 
+async def watch_peak(path: str) -> None:
+    """Keep the snapshot of the highest traced memory so far in ``path``."""
+    best = 0
+    while True:
+        await asyncio.sleep(TRACEMALLOC_EVERY_S)
+        current, _ = tracemalloc.get_traced_memory()
+        if current > best + TRACEMALLOC_STEP_BYTES:
+            best = current
+            tracemalloc.take_snapshot().dump(path)
+            log.info("tracemalloc: %.1f MiB traced, snapshot written", current / 2**20)
+
+
 async def run(args: argparse.Namespace) -> None:
     point_discord_at(args.discord_url)
+    peak_watch = asyncio.create_task(watch_peak(args.tracemalloc)) if args.tracemalloc else None
     bot: commands.Bot | commands.AutoShardedBot
     if args.kind == "nexbot":
         bot = NexBot(nexbot_settings(args), guild_ready_timeout=GUILD_READY_TIMEOUT_S)
@@ -127,10 +149,14 @@ async def run(args: argparse.Namespace) -> None:
         raise SystemExit("the bot stopped before it became ready")
     if isinstance(bot, NexBot):
         await bot.catalog.refresh()
+    if args.tracemalloc:
+        tracemalloc.take_snapshot().dump(args.tracemalloc + ".rest")
     print(READY_LINE, flush=True)
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({runner, stopping}, return_when=asyncio.FIRST_COMPLETED)
     stopping.cancel()
+    if peak_watch is not None:
+        peak_watch.cancel()
     await bot.close()
     with contextlib.suppress(asyncio.CancelledError, TimeoutError):
         await asyncio.wait_for(runner, STOP_TIMEOUT_S)
@@ -149,7 +175,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--cprofile", help="write cProfile stats here on exit")
     parser.add_argument("--nexai-connection-limit", type=int, help="NEXAI_MAX_CONNECTIONS")
+    parser.add_argument("--tracemalloc", help="write the peak tracemalloc snapshot here")
     args = parser.parse_args(argv)
+    if args.tracemalloc:
+        tracemalloc.start(int(os.environ.get("PYTHONTRACEMALLOC_FRAMES", "8")))
     setup_logging(args.log_level)
     profiler = cProfile.Profile() if args.cprofile else None
     if profiler is not None:

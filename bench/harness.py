@@ -55,6 +55,7 @@ class Options:
     usage_rows: int = 0  # settled /ask rows already in the ledger today
     nexai_connection_limit: int | None = None  # NEXAI_MAX_CONNECTIONS
     cprofile: str | None = None  # nexbot only
+    tracemalloc: str | None = None  # nexbot only: the peak snapshot goes here
     py_spy: str | None = None  # nexbot only
     log_level: str = "INFO"  # nexbot's LOG_LEVEL (the defer-only baseline stays at INFO)
 
@@ -121,6 +122,8 @@ async def environment(kind: str, options: Options, workdir: Path) -> AsyncIterat
             bot_args.append(f"--log-level={options.log_level}")
         if options.cprofile and kind == "nexbot":
             bot_args.append(f"--cprofile={options.cprofile}")
+        if options.tracemalloc and kind == "nexbot":
+            bot_args.append(f"--tracemalloc={options.tracemalloc}")
         bot = await Child.start(
             "bench.bot_process",
             bot_args,

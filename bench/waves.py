@@ -29,6 +29,7 @@ class Wave:
     expected: str
     wall_s: float
     rest_calls: int
+    rate_limited: int  # requests the fake Discord refused with a 429 (retries included)
     bot_cpu_s: float
     peak_rss_mib: float
     driver_cpu_s: float  # this process: the fake Discord (and the upstream with --upstream driver)
@@ -97,6 +98,7 @@ def slash_table(waves: Sequence[Wave]) -> str:
             w.unanswered,
             w.late_acks,
             f"{w.rest_calls / w.n:.1f}",
+            w.rate_limited,
             w.edit_pace(),
             w.cpu_per_100(),
             f"{w.peak_rss_mib:.0f}",
@@ -114,6 +116,7 @@ def slash_table(waves: Sequence[Wave]) -> str:
         "unanswered",
         "ack > 3 s or refused",
         "REST/answer",
+        "429s",
         "edits/msg max in 1 s / 5 s (min gap)",
         "bot CPU s/100 answers",
         "peak RSS MiB",
@@ -132,6 +135,7 @@ def mention_table(waves: Sequence[Wave]) -> str:
             p50_95_99(w.times("final")),
             w.unanswered,
             f"{w.rest_calls / w.n:.1f}",
+            w.rate_limited,
             w.edit_pace(),
             w.cpu_per_100(),
             f"{w.peak_rss_mib:.0f}",
@@ -147,6 +151,7 @@ def mention_table(waves: Sequence[Wave]) -> str:
         "final ms p50/p95/p99",
         "unanswered",
         "REST/answer",
+        "429s",
         "edits/msg max in 1 s / 5 s (min gap)",
         "bot CPU s/100 answers",
         "peak RSS MiB",

@@ -39,6 +39,7 @@ from bot.quota.charts import ChartRenderer
 from bot.quota.ledger import Ledger
 from bot.quota.quotas import Quotas
 from bot.render import RateLimitMonitor
+from bot.render.global_budget import GlobalBudget
 from bot.storage.backends import open_store
 from bot.storage.channel_settings import ChannelSettings
 from bot.storage.chat_places import ChatPlaces
@@ -47,6 +48,9 @@ from bot.storage.identify_slots import IdentifySlots
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
+
+#: discord.py's cache of recent messages (None: none).
+MESSAGE_CACHE_SIZE: int | None = None
 
 EXTENSIONS = (
     "cogs.ask",
@@ -94,6 +98,7 @@ class NexBot(commands.AutoShardedBot):
     def __init__(self, settings: Settings, **options: object) -> None:
         self.settings = settings
         self.rate_limits = RateLimitMonitor()
+        self.global_budget = GlobalBudget(settings.discord_requests_per_s)
         self.admission = Admission(settings.max_inflight_per_member)
         self.acks_first = AcksFirst()
         self.metrics = Metrics.from_settings(settings.metrics_port)
@@ -111,7 +116,10 @@ class NexBot(commands.AutoShardedBot):
             help_command=None,
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
-            http_trace=self.rate_limits.trace_config(),
+            http_trace=self.global_budget.attach(self.rate_limits.trace_config()),
+            # The bot never reads discord.py's message cache (events carry what it needs):
+            # 1000 messages by default, each with its author, about 1 MiB per 400.
+            max_messages=MESSAGE_CACHE_SIZE,
             shard_count=settings.shard_count,
             allowed_installs=SERVER_INSTALL,  # a command says when a member may install it
             **options,  # type: ignore[arg-type]

@@ -31,6 +31,7 @@ from bot.nexai.constants import (
     DEFAULT_TOTAL_TIMEOUT_S,
 )
 from bot.quota.rules import LimitSpec, parse_limit_specs
+from bot.render.global_budget import DEFAULT_REQUESTS_PER_S
 
 
 class DatabaseSettings(BaseSettings):
@@ -96,6 +97,9 @@ class Settings(DatabaseSettings):
     #: An answer longer than this many messages shows only them, the last ending with a
     #: note, and the whole answer comes as an attached answer.md.
     long_answer_parts: int = Field(default=3, ge=1, le=10)
+    #: Requests a second the bot allows itself on routes bound by Discord's global limit (50
+    #: per bot token, shared by every process of the bot): urgent ones first when short.
+    discord_requests_per_s: int = Field(default=DEFAULT_REQUESTS_PER_S, ge=1, le=50)
     #: Documents attached to a prompt (text, Markdown, CSV, JSON, code, PDF): larger files
     #: are refused; past the pages or characters, only the start is read (with a note).
     document_max_bytes: int = Field(default=DEFAULT_DOCUMENT_MAX_BYTES, ge=1024)

@@ -214,7 +214,7 @@ class Ask(commands.Cog):
         image = next((a for a in message.attachments if is_image(a.content_type)), None)
         files = [a for a in message.attachments if not is_image(a.content_type)]
         model = setup.persona.model
-        target: ReplyTarget = ReplyChainTarget(message)
+        target: ReplyChainTarget | ChannelTarget = ReplyChainTarget(message)
         try:
             if not prompt:
                 raise InputError("Your prompt is empty. Write something after the mention.")
@@ -224,13 +224,11 @@ class Ask(commands.Cog):
             if files:
                 self.bot.documents.check(document_of(files[0]))  # by Discord's claims
             conversation = place.conversation_id or channel.id
-            answer_in: discord.abc.Messageable = channel
             if in_thread:
                 opened = await self._open_thread_from(message, prompt)
                 if opened is not None:
                     target, conversation = ChannelTarget(opened, opened.id), opened.id
-                    answer_in = opened
-            async with answer_in.typing():
+            async with target.typing():
                 document = await self._read(files[0]) if files else None
                 variables = prompt_variables(message.author, message.guild, channel, locale)
                 request = ChatRequest(

@@ -27,8 +27,10 @@ CORE = (
     "catalog",
 )
 DISCORD_SIDE = {"bot.render.targets"}
-#: Imports inside a function that are there for start-up speed, not to dodge a cycle.
-LATE_IMPORTS = {("bot.__main__", "bot.app")}
+#: Imports inside a function that are there for start-up speed or memory, not to dodge a cycle.
+LATE_IMPORTS = {("bot.__main__", "bot.app"), ("bot.storage.backends", "bot.storage.postgres")}
+#: Libraries a started bot holds only once a feature uses them (each costs MiB of RSS).
+LOADED_WHEN_USED = ("av", "pypdf", "PIL", "asyncpg", "matplotlib", "numpy", "prometheus_client")
 
 
 def module_name(path: Path) -> str:
@@ -124,6 +126,23 @@ def test_the_core_never_loads_discord() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_a_started_bot_loads_heavy_libraries_only_when_used() -> None:
+    """Should import the bot and every cog without PyAV, pypdf, Pillow, asyncpg, matplotlib,
+    numpy, prometheus-client or aiohttp's server: together about 33 MiB of RSS that a bot which
+    never transcodes, reads a PDF, uses PostgreSQL or serves metrics should not hold."""
+    cogs = sorted(path.stem for path in (ROOT / "cogs").glob("*.py") if path.stem != "__init__")
+    code = (
+        "import sys\nimport bot.app\n"
+        f"for c in {cogs!r}: __import__('cogs.' + c)\n"
+        f"loaded = {{m.split('.')[0] for m in sys.modules}} & {set(LOADED_WHEN_USED)!r}\n"
+        "print(sorted(loaded | ({'aiohttp.web'} & set(sys.modules))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.strip() == "[]"
 
 
 def test_no_import_cycles_in_bot() -> None:

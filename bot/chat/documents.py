@@ -22,9 +22,6 @@ import logging
 import time
 from dataclasses import dataclass
 
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
-
 from bot.chat.document_kinds import (
     DEFAULT_DOCUMENT_MAX_CHARS,
     DEFAULT_DOCUMENT_MAX_PAGES,
@@ -41,9 +38,9 @@ log = logging.getLogger(__name__)
 
 #: Byte order marks of UTF-16 (little- and big-endian) text.
 UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
-#: pypdf raises its own errors on most damage, and ordinary ones on the rest.
-_DAMAGED = (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
-            AssertionError, RecursionError, ZeroDivisionError, OverflowError)  # fmt: skip
+#: pypdf raises its own errors (PyPdfError) on most damage, and ordinary ones on the rest.
+_ORDINARY_DAMAGE = (ValueError, KeyError, TypeError, AttributeError, IndexError,
+                    AssertionError, RecursionError, ZeroDivisionError, OverflowError)  # fmt: skip
 
 
 class DocumentError(MediaError):
@@ -192,7 +189,13 @@ def _pdf_text(
     data: bytes, filename: str, max_pages: int, max_chars: int, timeout_s: float
 ) -> tuple[str, int, int]:
     """The text of a PDF's first pages (stopping at `max_pages`, past `max_chars` characters
-    or past `timeout_s`), its page count, and how many pages were read."""
+    or past `timeout_s`), its page count, and how many pages were read.
+
+    pypdf (and the Pillow it brings, about 10 MiB together) is imported on the first PDF, not
+    when the bot starts: most bots never read one."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
     deadline = time.monotonic() + timeout_s
     reader: PdfReader | None = None
     try:
@@ -215,7 +218,7 @@ def _pdf_text(
             chars += len(page_text)
     except DocumentError:
         raise
-    except _DAMAGED as exc:
+    except (PyPdfError, *_ORDINARY_DAMAGE) as exc:
         if reader is not None and reader.is_encrypted:  # e.g. AES without `cryptography`
             raise PdfEncrypted(filename=filename) from exc
         log.info("Could not read PDF %s: %r", filename, exc)

@@ -3,7 +3,8 @@
 Discord plays a voice message from one Ogg Opus attachment whose metadata carries
 `duration_secs` and a `waveform` (base64 of at most 256 one-byte amplitudes). PyAV (whose
 wheels carry FFmpeg) decodes the API's mp3 or wav and encodes Opus; the work runs in a small
-thread pool, since FFmpeg releases the GIL, so the event loop never waits on it.
+thread pool, since FFmpeg releases the GIL, so the event loop never waits on it. PyAV (about
+16 MiB of FFmpeg libraries once loaded) is imported by the first transcode, not at start.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import io
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import av
+if TYPE_CHECKING:
+    import av
 
 OPUS_RATE_HZ = 48_000
 #: A speech bitrate: clear voice at about 240 KB a minute.
@@ -58,6 +61,8 @@ def waveform_of(peaks: list[int], samples: int = MAX_WAVEFORM_SAMPLES) -> str:
 
 def transcode_voice(audio: bytes) -> VoiceClip:
     """`audio` (any format FFmpeg reads) as a voice message clip. Raises TranscodeFailed."""
+    import av
+
     try:
         return _transcode(audio)
     except (av.FFmpegError, IndexError, ValueError) as exc:
@@ -65,6 +70,8 @@ def transcode_voice(audio: bytes) -> VoiceClip:
 
 
 def _transcode(audio: bytes) -> VoiceClip:
+    import av
+
     out = io.BytesIO()
     peaks: list[int] = []
     samples = 0

@@ -4,6 +4,7 @@ Off unless METRICS_PORT is set; they need prometheus-client (`pip install 'nexbo
 Without it every method is a no-op and the bot logs one clear error at start. The ledger
 (`bot.quota.ledger.Ledger`) reports every charged call and refusal, the bot every finished command.
 Each `Metrics` has its own registry, so several bots in one process never collide.
+prometheus-client and aiohttp's server (about 3 MiB) are imported only when metrics are on.
 """
 
 from __future__ import annotations
@@ -12,17 +13,14 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-
 from bot.nexai import _errors as nexai_errors
 
 if TYPE_CHECKING:
+    from aiohttp import web
     from prometheus_client import CollectorRegistry
 
-try:
-    import prometheus_client
-except ImportError:  # the `metrics` extra is optional
-    prometheus_client = None  # type: ignore[assignment]
+#: prometheus_client once imported (None: not installed); imported when metrics are first on.
+prometheus_client: Any = ...
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +30,19 @@ MISSING_CLIENT = (
     "METRICS_PORT is set but prometheus-client is not installed, so there are no metrics: "
     "install it with pip install 'nexbot[metrics]'"
 )
+
+
+def _prometheus() -> Any:
+    """The prometheus_client module, imported on first use; None when it is not installed."""
+    global prometheus_client
+    if prometheus_client is ...:
+        try:
+            import prometheus_client as client
+
+            prometheus_client = client
+        except ImportError:  # the `metrics` extra is optional
+            prometheus_client = None
+    return prometheus_client
 
 
 def outcome_of(error: BaseException | None) -> str:
@@ -58,12 +69,13 @@ class Metrics:
     """What the bot counts; every method is a cheap no-op when metrics are off."""
 
     def __init__(self, *, enabled: bool) -> None:
-        self.enabled = enabled and prometheus_client is not None
+        client = _prometheus() if enabled else None
+        self.enabled = client is not None
         self.registry: CollectorRegistry | None = None
-        if not self.enabled:
+        if client is None:
             return
-        registry = self.registry = prometheus_client.CollectorRegistry()
-        counter = prometheus_client.Counter
+        registry = self.registry = client.CollectorRegistry()
+        counter = client.Counter
         self._commands = counter(
             "nexbot_commands", "Application commands run", ["command", "outcome"], registry=registry
         )
@@ -74,14 +86,14 @@ class Metrics:
             ["feature", "outcome"],
             registry=registry,
         )
-        self._latency = prometheus_client.Histogram(
+        self._latency = client.Histogram(
             "nexbot_api_call_seconds",
             "How long charged API calls took, reservation to settlement",
             ["feature"],
             buckets=LATENCY_BUCKETS_S,
             registry=registry,
         )
-        self._in_flight = prometheus_client.Gauge(
+        self._in_flight = client.Gauge(
             "nexbot_api_calls_in_flight", "Charged API calls running now", registry=registry
         )
         self._tokens = counter(
@@ -103,7 +115,7 @@ class Metrics:
     @classmethod
     def from_settings(cls, port: int | None) -> Metrics:
         """Metrics on when a port is set; says so loudly when the client is missing."""
-        if port is not None and prometheus_client is None:
+        if port is not None and _prometheus() is None:
             log.error(MISSING_CLIENT)
         return cls(enabled=port is not None)
 
@@ -143,7 +155,7 @@ class Metrics:
         """The metrics in Prometheus' text format."""
         if self.registry is None:
             return b""
-        return bytes(prometheus_client.generate_latest(self.registry))
+        return bytes(_prometheus().generate_latest(self.registry))
 
 
 class MetricsServer:
@@ -156,6 +168,8 @@ class MetricsServer:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
+        from aiohttp import web
+
         app = web.Application()
         app.router.add_get("/metrics", self._serve)
         runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -176,11 +190,12 @@ class MetricsServer:
             self._runner = None
 
     async def _serve(self, request: web.Request) -> web.Response:
-        assert prometheus_client is not None  # the server only starts with metrics on
+        from aiohttp import web
+
+        client = _prometheus()
+        assert client is not None  # the server only starts with metrics on
         body = self._metrics.exposition()
-        return web.Response(
-            body=body, headers={"Content-Type": prometheus_client.CONTENT_TYPE_LATEST}
-        )
+        return web.Response(body=body, headers={"Content-Type": client.CONTENT_TYPE_LATEST})
 
 
 def _bound_port(runner: web.AppRunner, asked: int) -> int:

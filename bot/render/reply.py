@@ -17,7 +17,9 @@ note (cut off, stopped...) then goes under the overflow note. ``overflowed`` tel
 that happened.
 
 Each message has one small task that sleeps until its next edit is due, so ``push()`` only
-appends, and the text is laid out again (only the unfinished last piece) once per edit.
+appends, and the text is laid out again (only the unfinished last piece) once per edit. Edits
+while the answer still streams are marked ``STREAM`` for the bot's ``GlobalBudget``: when the
+bot is short of requests, first messages and final edits go before them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import contextlib
 import math
 from typing import Protocol
 
+from bot.render.global_budget import STREAM, URGENT, priority
 from bot.render.rate_monitor import RateLimitMonitor
 from bot.render.splitter import (
     DISCORD_MESSAGE_LIMIT,
@@ -258,14 +261,20 @@ class StreamedReply:
         return wait_s
 
     async def _deliver(self, message: _Message, content: str) -> None:
-        message.last_request_at = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        began = message.last_request_at = loop.time()
         if message.handle is not None:
-            await message.handle.edit(content)
+            # An edit while more text comes can wait for a new message or an answer's end
+            # (under Discord's global limit): it then shows more at once.
+            with priority(URGENT if message.final else STREAM):
+                await message.handle.edit(content)
         elif message.previous is None:
             message.handle = await self._target.send_first(content)
         else:
             assert message.previous.handle is not None  # the pump waited for it
             message.handle = await self._target.send_next(content, message.previous.handle)
+        if loop.time() - began > self._interval_s:  # it waited its turn (a crowd, a 429): the
+            message.last_request_at = loop.time()  # next request still comes an interval later
         message.created.set()
         message.shown = content
 

@@ -8,13 +8,17 @@ editing messages in separate buckets.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime
 import io
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import discord
 
+from bot.render.global_budget import TYPING, priority
 from bot.render.rate_monitor import (
     followup_route,
     message_create_route,
@@ -35,6 +39,11 @@ INTERACTION_TOKEN_SAFE_S = 14 * 60
 #: Discord's limit on follow-up messages of an interaction authorised by a user install alone
 #: (Interactions > Receiving and Responding > Followup Messages).
 USER_INSTALL_MAX_FOLLOWUPS = 5
+#: A reply chain shows Discord's typing indicator only when its first message has not gone out
+#: by then: a quick answer needs none, and each indicator is a request under the global limit.
+TYPING_AFTER_S = 1.0
+#: Discord shows "typing" for 10 s, or until the bot's next message: it is sent again this often.
+TYPING_EVERY_S = 8.0
 
 
 class DiscordMessageHandle:
@@ -284,14 +293,19 @@ class InteractionTarget:
 class ReplyChainTarget:
     """Answer a message with a reply, and continue each piece as a reply to the previous one."""
 
-    def __init__(self, message: discord.Message) -> None:
+    def __init__(self, message: discord.Message, *, typing_after_s: float = TYPING_AFTER_S) -> None:
         self.message = message
         self.route_key = message_create_route(message.channel.id)
         self.max_parts: int | None = None
         #: Buttons under the first piece (the Stop button while the answer streams).
         self.first_view: discord.ui.View | None = None
+        self._typing = DelayedTyping(message.channel, typing_after_s)
+
+    def typing(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._typing.running()
 
     async def send_first(self, content: str) -> DiscordMessageHandle:
+        self._typing.stop()
         return await self._reply(self.message, content, view=self.first_view)
 
     async def send_next(self, content: str, previous: MessageHandle) -> DiscordMessageHandle:
@@ -315,15 +329,26 @@ class ChannelTarget:
     """Answer as new messages in a channel or thread (an answer opened in a new thread), each
     piece after the first a reply to the one before."""
 
-    def __init__(self, channel: discord.abc.Messageable, channel_id: int) -> None:
+    def __init__(
+        self,
+        channel: discord.abc.Messageable,
+        channel_id: int,
+        *,
+        typing_after_s: float = TYPING_AFTER_S,
+    ) -> None:
         self.channel = channel
         self.route_key = message_create_route(channel_id)
         self.max_parts: int | None = None
         self._channel_id = channel_id
         #: Buttons under the first piece (the Stop button while the answer streams).
         self.first_view: discord.ui.View | None = None
+        self._typing = DelayedTyping(channel, typing_after_s)
+
+    def typing(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._typing.running()
 
     async def send_first(self, content: str) -> DiscordMessageHandle:
+        self._typing.stop()
         message = await self.channel.send(
             content, allowed_mentions=NO_MENTIONS, view=self.first_view or discord.utils.MISSING
         )
@@ -336,3 +361,40 @@ class ChannelTarget:
             content, mention_author=False, allowed_mentions=NO_MENTIONS
         )
         return DiscordMessageHandle(message, message_edit_route(self._channel_id))
+
+
+class DelayedTyping:
+    """Discord's typing indicator while nothing of an answer is shown: from ``after_s`` on,
+    again every ``TYPING_EVERY_S``, and never once the first piece is sent (`stop`). It waits
+    last for the bot's global budget, and its failure fails nothing."""
+
+    def __init__(self, channel: discord.abc.Messageable, after_s: float) -> None:
+        self.channel = channel
+        self.after_s = after_s
+        self._stopped = False
+        self._task: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        self._task = asyncio.create_task(self._keep_typing())
+        try:
+            yield
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _keep_typing(self) -> None:
+        await asyncio.sleep(self.after_s)
+        while not self._stopped:
+            try:
+                with priority(TYPING):
+                    await self.channel.typing()
+            except discord.HTTPException as error:
+                log.debug("No typing indicator: %s", error)
+                return
+            await asyncio.sleep(TYPING_EVERY_S)

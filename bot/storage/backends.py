@@ -1,10 +1,13 @@
-"""Which backend the settings select: `open_store`."""
+"""Which backend the settings select: `open_store`.
+
+The PostgreSQL backend (and asyncpg, about 3 MiB) is imported only when `DATABASE_URL`
+selects it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bot.storage.postgres import PostgresStore
 from bot.storage.sqlite import SQLiteStore
 from bot.storage.store import Store
 
@@ -18,6 +21,8 @@ async def open_store(
 ) -> Store:
     """PostgreSQL when `database_url` is set, else the SQLite file at `database_path`."""
     if database_url:
+        from bot.storage.postgres import PostgresStore
+
         pg_options = {"pool_size": pool_size} if pool_size else {}
         return await PostgresStore.open(database_url, **pg_options)
     sqlite_options = {"busy_timeout_ms": busy_timeout_ms} if busy_timeout_ms is not None else {}

@@ -6,9 +6,10 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
@@ -17,6 +18,8 @@ from bot.storage.migrations import MIGRATIONS
 from bot.storage.store import Args, Queries, Row, Store, check_version
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: How long a statement waits for another connection's lock before it fails.
 BUSY_TIMEOUT_MS = 5_000
@@ -69,7 +72,10 @@ class SQLiteStore(_Statements, Store):
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         try:
             await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            await conn.execute("PRAGMA journal_mode = WAL")
+            # Switching a new file to WAL fails at once (no busy wait) while another process
+            # opening it too holds its lock: try again until that process is done.
+            deadline = time.monotonic() + MIGRATION_WAIT_S
+            await _patiently(lambda: conn.execute("PRAGMA journal_mode = WAL"), deadline)
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
             store = cls(conn)
@@ -118,7 +124,7 @@ class SQLiteStore(_Statements, Store):
         version first, so of two processes applying it, the second fails on that row (and
         rolls back) instead of on the migration's tables, and goes on from the new version."""
         deadline = time.monotonic() + MIGRATION_WAIT_S
-        while (current := await self._version_waiting(deadline)) < len(MIGRATIONS):
+        while (current := await _patiently(self.schema_version, deadline)) < len(MIGRATIONS):
             check_version(current, len(MIGRATIONS), where)
             version = current + 1
             try:
@@ -146,15 +152,16 @@ class SQLiteStore(_Statements, Store):
         check_version(current, len(MIGRATIONS), where)
         return len(MIGRATIONS)
 
-    async def _version_waiting(self, deadline: float) -> int:
-        """The schema version, waiting past a busy timeout while another process migrates."""
-        while True:
-            try:
-                return await self.schema_version()
-            except sqlite3.OperationalError as error:
-                if not _locked(error) or time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.05)
+
+async def _patiently(call: Callable[[], Awaitable[T]], deadline: float) -> T:
+    """`call()`, again past a busy timeout while another process opens or migrates the file."""
+    while True:
+        try:
+            return await call()
+        except sqlite3.OperationalError as error:
+            if not _locked(error) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
 
 
 def _locked(error: sqlite3.OperationalError) -> bool:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
 from bot.render.reply import EDIT_INTERVAL_S
+from bot.render.targets import TYPING_AFTER_S
 from tests.e2e.conftest import BotEnv, bot_env
 from tests.fakes.discord import FakeInteraction, FakeMessage
 from tests.fakes.nexai import Reply, count_tokens
@@ -118,3 +120,70 @@ async def test_a_300_token_ask_answer_streams_within_the_interactions_edit_budge
     assert len(message.edits) >= 3
     assert lag_s <= FINAL_TEXT_WITHIN_S
     print(f"/ask: {len(message.edits)} versions, final text {lag_s:.2f} s after the stream")
+
+
+def requests_in(env: BotEnv, channel: int, since: int) -> list[tuple[str, str]]:
+    prefix = f"/channels/{channel}/"
+    return [(m, p) for m, p in env.discord.requests[since:] if p.startswith(prefix)]
+
+
+async def test_a_quick_mention_answer_shows_no_typing_indicator(env: BotEnv) -> None:
+    """Should spend no request on "typing" when the first reply goes out within a second."""
+    channel = env.discord.add_channel("quick")
+    since = len(env.discord.requests)
+    env.api.enqueue("/chat/completions", Reply("Quick answer."))
+    sent = await env.discord.send_message("hi", mentions_bot=True, channel_id=channel)
+    reply = await env.discord.wait_reply(sent)
+    await env.discord.wait_for(lambda: reply.content == "Quick answer.", 5)
+    assert await env.bot.admission.wait_idle(10)
+    requests = requests_in(env, channel, since)
+    assert ("POST", f"/channels/{channel}/typing") not in requests
+    # The reply (with Stop), at most one edit that ends it, and the one that puts the
+    # finished answer's buttons.
+    assert len(requests) <= 3
+
+
+async def test_a_slow_first_token_shows_typing_once_until_the_reply(tmp_path: Path) -> None:
+    async with bot_env(tmp_path / "nexbot.db", time_scale=1.0, nexai_first_byte_timeout_s=5) as env:
+        channel = env.discord.add_channel("slow")
+        since = len(env.discord.requests)
+        env.api.enqueue("/chat/completions", Reply("Slow answer.", think_s=TYPING_AFTER_S + 0.6))
+        sent = await env.discord.send_message("hi", mentions_bot=True, channel_id=channel)
+        reply = await env.discord.wait_reply(sent, timeout=10)
+        await env.discord.wait_for(lambda: reply.content == "Slow answer.", 5)
+        assert await env.bot.admission.wait_idle(10)
+        requests = requests_in(env, channel, since)
+    assert requests.count(("POST", f"/channels/{channel}/typing")) == 1
+    assert requests[0] == ("POST", f"/channels/{channel}/typing")
+
+
+async def test_a_crowd_of_mentions_past_the_global_limit_is_answered_without_a_429(
+    env: BotEnv,
+) -> None:
+    """Should answer 100 mentions at once (about 200 requests under Discord's 50 a second)
+    while staying under the global limit: no 429, so discord.py never gives up on a reply."""
+    crowd = 100
+    channels = [env.discord.add_channel(f"crowd-{i}") for i in range(crowd)]
+    members = [env.discord.add_member(name=f"crowd{i}") for i in range(crowd)]
+    limited = len(env.discord.rate_limited)
+    for _ in channels:
+        env.api.enqueue("/chat/completions", Reply("Crowd answer."))
+    sent = await asyncio.gather(
+        *(
+            env.discord.send_message("hi", mentions_bot=True, channel_id=c, user_id=m)
+            for c, m in zip(channels, members, strict=True)
+        )
+    )
+
+    def answered() -> int:
+        return sum(
+            1
+            for message, channel in zip(sent, channels, strict=True)
+            for reply in env.discord.bot_messages(channel)
+            if (reply.message_reference or {}).get("message_id") == message["id"]
+            and reply.content == "Crowd answer."
+        )
+
+    await env.discord.wait_for(lambda: answered() == crowd, 30)
+    assert await env.bot.admission.wait_idle(10)
+    assert env.discord.rate_limited[limited:] == []

@@ -157,6 +157,34 @@ async def start_process(
     return process, log_path
 
 
+async def start_shard_processes(
+    stack: AsyncExitStack,
+    tmp_path: Path,
+    discord: FakeDiscord,
+    api: FakeNexai,
+    **settings: str,
+) -> dict[int, tuple[asyncio.subprocess.Process, Path]]:
+    """Two `nexbot` processes running shard 0 and shard 1 of 2 with `settings` (e.g. the
+    database), each logged in (its health file written); by shard, the process and its log."""
+    base = {
+        **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME")},
+        "PYTHONPATH": str(REPO),
+        "FAKE_DISCORD_PORT": str(discord.port),
+        "DISCORD_TOKEN": discord.token,
+        "NEXAI_API_KEY": api.api_key,
+        "NEXAI_BASE_URL": api.base_url,
+        "STREAM_EDIT_INTERVAL_S": "0.1",
+        "SHARD_COUNT": "2",
+        **settings,
+    }
+    processes = {}
+    for shard in (0, 1):
+        env = {**base, "SHARD_IDS": str(shard), "HEALTH_FILE": str(tmp_path / f"{shard}.hb")}
+        processes[shard] = await start_process(stack, tmp_path, env, f"shard{shard}")
+    await until(lambda: all((tmp_path / f"{s}.hb").exists() for s in (0, 1)), timeout_s=40)
+    return processes
+
+
 async def test_two_processes_split_the_shards_identify_in_turn_and_answer_their_guilds(
     tmp_path: Path,
 ) -> None:
@@ -167,22 +195,9 @@ async def test_two_processes_split_the_shards_identify_in_turn_and_answer_their_
         channels = {
             shard: discord.add_guild(f"On {shard}", shard=(shard, 2))[1] for shard in (0, 1)
         }
-        base = {
-            **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME")},
-            "PYTHONPATH": str(REPO),
-            "FAKE_DISCORD_PORT": str(discord.port),
-            "DISCORD_TOKEN": discord.token,
-            "NEXAI_API_KEY": api.api_key,
-            "NEXAI_BASE_URL": api.base_url,
-            "DATABASE_PATH": str(db),
-            "STREAM_EDIT_INTERVAL_S": "0.1",
-            "SHARD_COUNT": "2",
-        }
-        processes = {}
-        for shard in (0, 1):
-            env = {**base, "SHARD_IDS": str(shard), "HEALTH_FILE": str(tmp_path / f"{shard}.hb")}
-            processes[shard] = await start_process(stack, tmp_path, env, f"shard{shard}")
-        await until(lambda: all((tmp_path / f"{s}.hb").exists() for s in (0, 1)), timeout_s=40)
+        processes = await start_shard_processes(
+            stack, tmp_path, discord, api, DATABASE_PATH=str(db)
+        )
 
         assert set(discord.sessions) == {0, 1} and discord.identifies == 2
         assert identified_in_turn(discord)

@@ -5,7 +5,6 @@ process killed mid-answer is reconciled by the other without touching its own ca
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from collections import Counter
 from contextlib import AsyncExitStack
@@ -17,8 +16,7 @@ from bot.storage.store import Store
 from tests.databases import Database
 from tests.e2e.moderation_support import outcome, text_of
 from tests.e2e.test_ask import finished
-from tests.e2e.test_operating import until
-from tests.e2e.test_sharding import REPO, start_process
+from tests.e2e.test_sharding import start_shard_processes
 from tests.fakes.discord import FakeDiscord, FakeInteraction
 from tests.fakes.nexai import FakeNexai
 
@@ -61,23 +59,14 @@ async def test_two_processes_on_postgresql_share_exact_limits_and_reap_a_killed_
         for guild_id, _ in limited.values():
             await quotas.set_limit(guild_id, Limit("ask", "day", TOTAL, "total"), set_by=1)
             await quotas.set_limit(guild_id, Limit("ask", "day", PER_MEMBER, "server"), set_by=1)
-        base = {
-            **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME")},
-            "PYTHONPATH": str(REPO),
-            "FAKE_DISCORD_PORT": str(discord.port),
-            "DISCORD_TOKEN": discord.token,
-            "NEXAI_API_KEY": api.api_key,
-            "NEXAI_BASE_URL": api.base_url,
-            "DATABASE_URL": postgres_database.url,
-            "STREAM_EDIT_INTERVAL_S": "0.1",
-            "SHARD_COUNT": "2",
-            "PROCESS_DEAD_AFTER_S": "2",
-        }
-        processes = {}
-        for shard in (0, 1):
-            env = {**base, "SHARD_IDS": str(shard), "HEALTH_FILE": str(tmp_path / f"{shard}.hb")}
-            processes[shard] = await start_process(stack, tmp_path, env, f"shard{shard}")
-        await until(lambda: all((tmp_path / f"{s}.hb").exists() for s in (0, 1)), timeout_s=40)
+        processes = await start_shard_processes(
+            stack,
+            tmp_path,
+            discord,
+            api,
+            DATABASE_URL=postgres_database.url,
+            PROCESS_DEAD_AFTER_S="2",
+        )
 
         # Both servers' members at once, each member more often than the limits allow.
         members = [discord.add_member(name=f"m{i}") for i in range(MEMBERS)]

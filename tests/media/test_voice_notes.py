@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest_asyncio
+import pytest
 
 from bot.media.voice_notes import BoundedTasks, FailureThrottle, VoiceNoteChannels
-from bot.storage.sqlite import SQLiteStore
+from bot.storage.store import Store
+from tests.databases import Database
 
 
-@pytest_asyncio.fixture
-async def channels(tmp_path: Path) -> AsyncIterator[VoiceNoteChannels]:
-    store = await SQLiteStore.open(tmp_path / "nexbot.db")
+@pytest.fixture
+def channels(store: Store) -> VoiceNoteChannels:
+    """On both backends (the `store` fixture)."""
+    return VoiceNoteChannels(store)
+
+
+async def test_two_processes_claim_a_voice_note_once(database: Database) -> None:
+    """Whichever process sees a voice note first transcribes it; the other one never."""
+    first, second = await database.open(), await database.open()
     try:
-        yield VoiceNoteChannels(store)
+        claims = await asyncio.gather(
+            *(VoiceNoteChannels(s).claim(message_id=77, channel_id=1) for s in (first, second))
+        )
+        assert sorted(claims) == [False, True]
     finally:
-        await store.close()
+        await first.close()
+        await second.close()
 
 
 async def test_channels_are_switched_on_and_off_idempotently(

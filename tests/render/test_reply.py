@@ -151,6 +151,22 @@ async def test_edits_of_a_message_are_at_least_the_interval_apart() -> None:
     assert min(gaps(message.times)) >= INTERVAL_S - TOLERANCE_S
 
 
+async def test_an_edit_that_waited_its_turn_is_followed_an_interval_after_it_ended() -> None:
+    """Should count the interval from the end of a request that took longer than it (one that
+    waited for the bot's global budget, or a 429), so two edits never arrive back to back."""
+    latency_s = 3 * INTERVAL_S
+    target = FakeTarget(latency_s=latency_s)
+    reply = StreamedReply(target, limit=2000, edit_interval_s=INTERVAL_S)
+    await stream(reply, "token " * 100, chunk=6, pause_s=0.003)
+    await reply.finish()
+    [message] = target.messages
+    assert len(message.times) >= 3
+    ended = [start + latency_s for start in message.times]
+    assert min(b - a for a, b in zip(ended, message.times[1:], strict=False)) >= (
+        INTERVAL_S - TOLERANCE_S
+    )
+
+
 async def test_each_message_keeps_its_own_pace() -> None:
     """Should start the next message right away instead of waiting on one shared timer."""
     target = FakeTarget()
