@@ -60,7 +60,9 @@ class DiscordMessageHandle:
         await self.message.delete()
 
     async def attach(self, filename: str, data: bytes) -> None:
-        await self.message.edit(attachments=[discord.File(io.BytesIO(data), filename)])
+        await self.message.edit(
+            attachments=[discord.File(io.BytesIO(data), filename)], allowed_mentions=NO_MENTIONS
+        )
 
     @property
     def message_id(self) -> int:
@@ -128,9 +130,11 @@ class InteractionMessageHandle:
         files = [discord.File(io.BytesIO(data), filename)]
         try:
             if self.followup is None:
-                await self.target.interaction.edit_original_response(attachments=files)
+                await self.target.interaction.edit_original_response(
+                    attachments=files, allowed_mentions=NO_MENTIONS
+                )
             else:
-                await self.followup.edit(attachments=files)
+                await self.followup.edit(attachments=files, allowed_mentions=NO_MENTIONS)
             return
         except discord.HTTPException as error:
             channel = self.target.fallback_after(error)
