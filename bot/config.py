@@ -94,6 +94,9 @@ class Settings(DatabaseSettings):
     #: While nothing has arrived, the reply shows "Thinking… N s" after this long.
     wait_notice_after_s: float = Field(default=3.0, ge=0)
     stream_edit_interval_s: float = Field(default=1.0, ge=0.05)
+    #: An answer longer than this many messages shows only them, the last ending with a
+    #: note, and the whole answer comes as an attached answer.md.
+    long_answer_parts: int = Field(default=3, ge=1, le=10)
     #: Requests a second the bot allows itself on routes bound by Discord's global limit (50
     #: per bot token, shared by every process of the bot): urgent ones first when short.
     discord_requests_per_s: int = Field(default=DEFAULT_REQUESTS_PER_S, ge=1, le=50)

@@ -21,6 +21,7 @@ from bot.interactions.answer_buttons import (
     Press,
     answer_with_buttons,
     buttons_view,
+    delete_parts,
     finished_presses,
     is_threadable,
 )
@@ -85,7 +86,8 @@ class Answers(commands.Cog, name=HANDLER_COG):
         await interaction.response.defer()  # the answer ends itself, with its note
 
     async def _regenerate(self, interaction: discord.Interaction, press: Press) -> None:
-        """A new answer to the same prompt replaces this one in place; memory keeps only it."""
+        """A new answer to the same prompt replaces this one in place (a long answer's other
+        parts go, and its answer.md); memory keeps only it."""
         if not await self._allowed(interaction, press, moderators=False):
             return
         with self.bot.acks_first.until_acknowledged():
@@ -93,9 +95,10 @@ class Answers(commands.Cog, name=HANDLER_COG):
             if remembered is None or press.exchange is None:
                 return
             await self.bot.ledger.check(caller_of(interaction), "ask")
-            await interaction.response.edit_message(view=None)
+            await interaction.response.edit_message(view=None, attachments=[])
         await self.bot.acks_first.wait_turn()  # a crowd's other acknowledgements first
         await self.bot.history.remove_exchange(press.exchange)
+        await self._delete_other_parts(interaction, remembered.message_ids)
         request = await self._request(interaction, remembered, remembered.prompt)
         await self._answer(interaction, request, InteractionTarget(interaction))
 
@@ -115,13 +118,23 @@ class Answers(commands.Cog, name=HANDLER_COG):
         await self._answer(interaction, request, target)
 
     async def _delete(self, interaction: discord.Interaction, press: Press) -> None:
-        """The answer goes, and its exchange leaves memory."""
+        """The answer goes (every part of a long one, its answer.md with the last), and its
+        exchange leaves memory. An answer memory does not keep loses only this message."""
         if not await self._allowed(interaction, press, moderators=True):
             return
         await interaction.response.defer()
         if press.exchange is not None:
+            remembered = await self.bot.history.exchange(press.exchange)
             await self.bot.history.remove_exchange(press.exchange)
+            if remembered is not None:
+                await self._delete_other_parts(interaction, remembered.message_ids)
         await interaction.delete_original_response()
+
+    async def _delete_other_parts(
+        self, interaction: discord.Interaction, message_ids: tuple[int, ...]
+    ) -> None:
+        pressed = interaction.message.id if interaction.message else None
+        await delete_parts(self.bot, interaction.channel_id, message_ids, keep=pressed)
 
     async def _thread(self, interaction: discord.Interaction, press: Press) -> None:
         """A thread from the answer, whose memory starts with this exchange."""

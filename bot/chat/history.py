@@ -47,6 +47,8 @@ class Remembered:
     prompt: str
     answer: str
     model: str
+    #: The Discord messages the answer was shown in, in order (empty: not recorded).
+    message_ids: tuple[int, ...] = ()
 
 
 def estimate_tokens(text: str) -> int:
@@ -177,8 +179,8 @@ class History:
     async def exchange(self, exchange: Exchange) -> Remembered | None:
         """The exchange as memory keeps it, or None once forgotten (in part or whole)."""
         rows = await self._store.fetch_all(
-            "SELECT id, channel_id, role, author_id, author_name, content, model FROM messages"
-            " WHERE id IN (?, ?)",
+            "SELECT id, channel_id, role, author_id, author_name, content, model, message_ids"
+            " FROM messages WHERE id IN (?, ?)",
             (exchange.prompt_id, exchange.answer_id),
         )
         by_id = {int(row[0]): row for row in rows}
@@ -195,6 +197,14 @@ class History:
             prompt=str(prompt[5]),
             answer=str(answer[5]),
             model=str(answer[6] or ""),
+            message_ids=tuple(int(i) for i in str(answer[7] or "").split()),
+        )
+
+    async def set_messages(self, exchange: Exchange, message_ids: Sequence[int]) -> None:
+        """Record the Discord messages the exchange's answer was shown in."""
+        await self._store.execute(
+            "UPDATE messages SET message_ids = ? WHERE id = ?",
+            (" ".join(str(i) for i in message_ids), exchange.answer_id),
         )
 
     async def remove_exchange(self, exchange: Exchange) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -37,6 +38,7 @@ REASONING_SPENT_NOTE = (
 )
 CONTENT_FILTER_NOTE = "⚠️ nexai's content filter stopped the answer here."
 STOPPED_BY_MEMBER_NOTE = "⏹️ Stopped."
+LONG_ANSWER_NOTE = "📄 The whole answer is in answer.md."
 THINKING_STATUS = "Thinking… {seconds} s"
 REASONING_STATUS = "Reasoning… {seconds} s"
 #: While nothing has arrived, the status line is updated this often.
@@ -133,6 +135,10 @@ class ChatService:
     ) -> ChatOutcome:
         """Stream the answer to `target`, charged to the caller as one `ask`.
 
+        A long answer shows at most LONG_ANSWER_PARTS messages (fewer where `target` allows
+        fewer); past them the last one ends with a note and the whole answer is attached to
+        it as answer.md when it ends (see `StreamedReply`).
+
         `stop` ends the stream early (the Stop button): the text so far is kept with a note,
         remembered, and the charge settles to the tokens used (estimated).
 
@@ -148,6 +154,8 @@ class ChatService:
             pacer=self._monitor,
             edit_interval_s=self._settings.stream_edit_interval_s,
             empty_text=t("(The model returned an empty answer.)", request.locale),
+            max_parts=self._max_parts(target),
+            overflow_note=subtext(t(LONG_ANSWER_NOTE, request.locale)),
         )
         outcome: ChatOutcome | None = None
         try:
@@ -190,6 +198,20 @@ class ChatService:
             note = None
         handles = await reply.finish(note=note)
         return replace(outcome, messages=tuple(handles))
+
+    async def remember_messages(self, outcome: ChatOutcome, ids: Sequence[int | None]) -> None:
+        """Record the Discord messages a remembered answer of several parts was shown in, so
+        its buttons (under the last) reach every part; a failure is only logged."""
+        if outcome.exchange is None:
+            return
+        try:
+            await self._history.set_messages(outcome.exchange, [i for i in ids if i is not None])
+        except StorageError as error:
+            log.warning("Could not record the messages of a long answer: %s", error)
+
+    def _max_parts(self, target: ReplyTarget) -> int:
+        parts = self._settings.long_answer_parts
+        return parts if target.max_parts is None else min(parts, target.max_parts)
 
     async def _messages(self, request: ChatRequest) -> tuple[list[dict[str, Any]], Attached | None]:
         """The messages for the API, and the attached document as the model sees it (its

@@ -30,6 +30,7 @@ VIETNAMESE: dict[str, str] = {
     "I couldn't save or read my data just now. Please try again in a moment.": "Mình chưa "
     "lưu hoặc đọc được dữ liệu của mình lúc này. Vui lòng thử lại sau giây lát.",
     "⚠️ The answer was cut off before it finished.": "⚠️ Câu trả lời bị ngắt giữa chừng.",
+    "📄 The whole answer is in answer.md.": "📄 Toàn bộ câu trả lời nằm trong answer.md.",
     "✂️ The answer reached its length limit. Ask me to continue.": "✂️ Câu trả lời đã chạm giới "
     "hạn độ dài. Hãy bảo mình viết tiếp.",
     "⚠️ The model spent its whole token budget reasoning and wrote no answer. "

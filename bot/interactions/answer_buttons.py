@@ -177,6 +177,24 @@ def message_id_of(handle: MessageHandle) -> int | None:
     return None
 
 
+async def delete_parts(
+    client: discord.Client, channel_id: int | None, message_ids: Sequence[int], *, keep: int | None
+) -> None:
+    """Delete the other messages of a long answer (all but `keep`, the pressed one) through
+    the channel; one already gone is fine, other failures are only logged."""
+    if channel_id is None:
+        return
+    for message_id in message_ids:
+        if message_id == keep:
+            continue
+        try:
+            await client.http.delete_message(channel_id, message_id)
+        except discord.NotFound:
+            pass
+        except discord.HTTPException as error:
+            log.warning("Could not delete part %s of an answer: %s", message_id, error)
+
+
 async def show_buttons(handle: MessageHandle, view: discord.ui.View | None) -> None:
     """Replace the buttons under a message of the answer; a failure is only logged (the
     answer itself was shown)."""
@@ -202,6 +220,10 @@ class _StoppableTarget:
     @property
     def route_key(self) -> str:
         return self.inner.route_key
+
+    @property
+    def max_parts(self) -> int | None:
+        return self.inner.max_parts
 
     async def send_first(self, content: str) -> MessageHandle:
         handle = await self.inner.send_first(content)
@@ -255,5 +277,6 @@ async def answer_with_buttons(
     if messages:
         if messages[0] is not messages[-1]:
             await show_buttons(messages[0], None)
+            await chat.remember_messages(outcome, [message_id_of(m) for m in messages])
         await show_buttons(messages[-1], buttons_view(presses, request.locale))
     return outcome

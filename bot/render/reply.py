@@ -7,6 +7,15 @@ is finalised once the text after it can no longer change where it is cut (see
 ``bot.render.splitter.Cut.settled``), so the pieces shown at the end are exactly
 ``split_message(text)`` (plus the note, if any).
 
+An answer may be capped at ``max_parts`` messages (a long answer: the setting
+LONG_ANSWER_PARTS). The cap never opens more messages than that, while streaming or after:
+when the text outgrows the last allowed message, that message is cut shorter (the splitter's
+code-block balancing still applies) and ends with a quiet ``overflow_note``; the text that
+arrives after it is kept but not shown, and ``finish()`` attaches the whole answer as
+``answer.md`` (``LONG_ANSWER_FILENAME``) to that last message, in one more edit. An ending
+note (cut off, stopped...) then goes under the overflow note. ``overflowed`` tells whether
+that happened.
+
 Each message has one small task that sleeps until its next edit is due, so ``push()`` only
 appends, and the text is laid out again (only the unfinished last piece) once per edit. Edits
 while the answer still streams are marked ``STREAM`` for the bot's ``GlobalBudget``: when the
@@ -35,6 +44,8 @@ EDIT_INTERVAL_S = 1.0  # per message; Discord allows about 5 edits per 5 s in a 
 CURSOR = " ▌"  # shown at the end while the answer is still coming
 EMPTY_TEXT = "…"  # shown when the answer ends without any visible text
 NOTE_SEPARATOR = "\n\n"
+#: The file that carries the whole of an answer longer than its messages may show.
+LONG_ANSWER_FILENAME = "answer.md"
 
 
 class MessageHandle(Protocol):
@@ -47,6 +58,10 @@ class MessageHandle(Protocol):
 
     async def delete(self) -> None: ...
 
+    async def attach(self, filename: str, data: bytes) -> None:
+        """Add a file to the message (its content and buttons stay)."""
+        ...
+
 
 class ReplyTarget(Protocol):
     """Where the pieces of an answer go."""
@@ -54,6 +69,11 @@ class ReplyTarget(Protocol):
     @property
     def route_key(self) -> str:
         """The rate-limit route the next send uses."""
+        ...
+
+    @property
+    def max_parts(self) -> int | None:
+        """At most this many messages fit here (None: no limit of the target's own)."""
         ...
 
     async def send_first(self, content: str) -> MessageHandle: ...
@@ -92,10 +112,17 @@ class StreamedReply:
         pacer: RateLimitMonitor | None = None,
         cursor: str = CURSOR,
         empty_text: str = EMPTY_TEXT,
+        max_parts: int | None = None,
+        overflow_note: str = "",
     ) -> None:
         if limit - len(cursor) < MIN_LIMIT:
             raise ValueError(f"limit minus the cursor must be at least {MIN_LIMIT}")
+        if max_parts is not None and max_parts < 1:
+            raise ValueError("max_parts must be at least 1")
         self._target = target
+        self._max_parts = max_parts
+        self._overflow_note = overflow_note
+        self._overflowed = False
         self._limit = limit
         self._interval_s = edit_interval_s
         self._pacer = pacer
@@ -117,6 +144,11 @@ class StreamedReply:
         if len(self._parts) > 1:
             self._parts = ["".join(self._parts)]
         return self._parts[0] if self._parts else ""
+
+    @property
+    def overflowed(self) -> bool:
+        """The text outgrew ``max_parts`` messages: the last one ends with the overflow note."""
+        return self._overflowed
 
     async def push(self, delta: str) -> None:
         """Add a delta; the message shows it at its next edit."""
@@ -168,7 +200,10 @@ class StreamedReply:
             self.cancel()
             raise
         self._raise_if_failed()
-        return [m.handle for m in self._messages if m.handle is not None]
+        handles = [m.handle for m in self._messages if m.handle is not None]
+        if self._overflowed and handles:
+            await handles[-1].attach(LONG_ANSWER_FILENAME, self.text.encode())
+        return handles
 
     def cancel(self) -> None:
         """Stop updating the messages, leaving them as they are."""
@@ -260,13 +295,18 @@ class StreamedReply:
                 elif self._finishing:
                     self._settle(message, None)
                 return
+            at_cap = self._max_parts is not None and len(self._messages) >= self._max_parts
+            fits = len(cut.content) + len(self._note_suffix()) <= self._limit
+            if at_cap and not (cut.last and (fits or not self._finishing)):
+                self._overflow(message)
+                return
             if not cut.last and (cut.settled or self._finishing):
                 self._settle(message, cut.content)
                 self._advance(cut)
             elif not self._finishing:
                 message.wanted = self._with_cursor()
                 return
-            elif len(cut.content) + len(self._note_suffix()) <= self._limit:
+            elif fits:
                 self._settle(message, cut.content + self._note_suffix())
                 return
             else:  # the note does not fit: cut earlier, the note goes with the next piece
@@ -275,6 +315,22 @@ class StreamedReply:
                 assert cut is not None
                 self._settle(message, cut.content)
                 self._advance(cut)
+
+    def _overflow(self, message: _Message) -> None:
+        """The last allowed message: as much as fits before the overflow note (and the ending
+        note, once known); final when the answer ends (the file is attached then)."""
+        self._overflowed = True
+        suffix = NOTE_SEPARATOR + self._overflow_note if self._overflow_note else ""
+        if self._finishing and self._note:
+            suffix += "\n" + self._note if suffix else NOTE_SEPARATOR + self._note
+        suffix = suffix[: self._limit - MIN_LIMIT]
+        cut = next_piece(self._tail, 0, self._fence, self._limit - len(suffix))
+        assert cut is not None  # the caller found visible text
+        content = cut.content + suffix
+        if self._finishing:
+            self._settle(message, content)
+        else:
+            message.wanted = content
 
     def _with_cursor(self) -> str:
         cut = next_piece(self._tail, 0, self._fence, self._limit - len(self._cursor))

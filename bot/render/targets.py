@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import io
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -35,6 +36,9 @@ NO_MENTIONS = discord.AllowedMentions.none()
 INVALID_WEBHOOK_TOKEN = 50027
 # The interaction token lives 15 minutes; stop relying on it a minute early.
 INTERACTION_TOKEN_SAFE_S = 14 * 60
+#: Discord's limit on follow-up messages of an interaction authorised by a user install alone
+#: (Interactions > Receiving and Responding > Followup Messages).
+USER_INSTALL_MAX_FOLLOWUPS = 5
 #: A reply chain shows Discord's typing indicator only when its first message has not gone out
 #: by then: a quick answer needs none, and each indicator is a request under the global limit.
 TYPING_AFTER_S = 1.0
@@ -54,6 +58,11 @@ class DiscordMessageHandle:
 
     async def delete(self) -> None:
         await self.message.delete()
+
+    async def attach(self, filename: str, data: bytes) -> None:
+        await self.message.edit(
+            attachments=[discord.File(io.BytesIO(data), filename)], allowed_mentions=NO_MENTIONS
+        )
 
     @property
     def message_id(self) -> int:
@@ -112,6 +121,30 @@ class InteractionMessageHandle:
         else:
             await self.followup.delete()
 
+    async def attach(self, filename: str, data: bytes) -> None:
+        """Add the file through the token (Edit Original Response / Edit Followup Message
+        take files); once the token is invalid, a public piece moves with its file."""
+        if self.moved is not None:
+            await self.moved.attach(filename, data)
+            return
+        files = [discord.File(io.BytesIO(data), filename)]
+        try:
+            if self.followup is None:
+                await self.target.interaction.edit_original_response(
+                    attachments=files, allowed_mentions=NO_MENTIONS
+                )
+            else:
+                await self.followup.edit(attachments=files, allowed_mentions=NO_MENTIONS)
+            return
+        except discord.HTTPException as error:
+            channel = self.target.fallback_after(error)
+        message = await channel.send(
+            file=discord.File(io.BytesIO(data), filename), allowed_mentions=NO_MENTIONS
+        )
+        self.moved = DiscordMessageHandle(
+            message, message_edit_route(self.target.interaction.channel_id)
+        )
+
     @property
     def message_id(self) -> int | None:
         if self.moved is not None:
@@ -158,6 +191,22 @@ class InteractionTarget:
         self._token_deadline = interaction.created_at + lifetime
         self._token_expired = False
         self._first_sent = False
+
+    @property
+    def max_parts(self) -> int | None:
+        """At most this many pieces here (None: no limit of the target's own).
+
+        Where only the token reaches the channel (a user-installed app in a group DM the bot
+        is not in), one piece: a press's token reaches only the pressed message, so Delete
+        and Regenerate could not reach the others. Elsewhere under a user install alone,
+        Discord allows 5 follow-ups: the pieces leave one for an error after the answer.
+        """
+        interaction = self.interaction
+        if interaction.is_guild_integration() or not interaction.is_user_integration():
+            return None
+        if interaction.context.private_channel:
+            return 1
+        return USER_INSTALL_MAX_FOLLOWUPS - 1
 
     @property
     def route_key(self) -> str:
@@ -251,6 +300,7 @@ class ReplyChainTarget:
     def __init__(self, message: discord.Message, *, typing_after_s: float = TYPING_AFTER_S) -> None:
         self.message = message
         self.route_key = message_create_route(message.channel.id)
+        self.max_parts: int | None = None
         #: Buttons under the first piece (the Stop button while the answer streams).
         self.first_view: discord.ui.View | None = None
         self._typing = DelayedTyping(message.channel, typing_after_s)
@@ -292,6 +342,7 @@ class ChannelTarget:
     ) -> None:
         self.channel = channel
         self.route_key = message_create_route(channel_id)
+        self.max_parts: int | None = None
         self._channel_id = channel_id
         #: Buttons under the first piece (the Stop button while the answer streams).
         self.first_view: discord.ui.View | None = None

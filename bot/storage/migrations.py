@@ -301,4 +301,10 @@ MIGRATIONS: tuple[str, ...] = (
         ON CONFLICT (guild_id) DO UPDATE SET chat_mode = excluded.chat_mode;
     DROP TABLE mention_channels;
     """,
+    # 10: the Discord messages a remembered answer was shown in (ids separated by spaces, in
+    # order; NULL: one message, or not known), so its Delete and Regenerate buttons reach
+    # every part of a long answer, after a restart too.
+    """
+    ALTER TABLE messages ADD COLUMN message_ids TEXT;
+    """,
 )

@@ -252,4 +252,8 @@ MIGRATIONS: tuple[str, ...] = (
         ON CONFLICT (guild_id) DO UPDATE SET chat_mode = excluded.chat_mode;
     DROP TABLE mention_channels;
     """,
+    # 10: the Discord messages a remembered answer was shown in (see the SQLite text).
+    """
+    ALTER TABLE messages ADD COLUMN message_ids TEXT;
+    """,
 )

@@ -97,9 +97,13 @@ async def test_long_answer_with_code_continues_in_follow_ups_with_blocks_intact(
     assert len(answer) > 5000
     bare = squash(answer)
     env.api.enqueue("/chat/completions", Reply(answer))
-    inter = await ask(
-        env, "Write a long program", done=lambda i: finished(i) and unfenced(i) == bare
-    )
+    before, env.bot.settings.long_answer_parts = env.bot.settings.long_answer_parts, 10
+    try:  # shown whole, not capped (tests/e2e/test_long_answers.py)
+        inter = await ask(
+            env, "Write a long program", done=lambda i: finished(i) and unfenced(i) == bare
+        )
+    finally:
+        env.bot.settings.long_answer_parts = before
     parts = inter.messages
     assert len(parts) >= 3
     for part in parts:

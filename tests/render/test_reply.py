@@ -53,12 +53,16 @@ class FakeMessage:
     in_flight: int = 0
     max_in_flight: int = 0
     deleted: bool = False
+    files: list[tuple[str, bytes]] = field(default_factory=list)
 
     async def edit(self, content: str) -> None:
         await self.target.request(self, content)
 
     async def delete(self) -> None:
         self.deleted = True
+
+    async def attach(self, filename: str, data: bytes) -> None:
+        self.files.append((filename, data))
 
     @property
     def content(self) -> str:
@@ -69,6 +73,7 @@ class FakeTarget:
     """A reply target that records requests, optionally slowly, failing or feeding a monitor."""
 
     route_key = "channels/1"
+    max_parts: int | None = None
 
     def __init__(
         self,
@@ -658,3 +663,52 @@ async def test_reply_chain_target_replies_to_its_previous_part() -> None:
     assert parts[1].edit.await_args.kwargs["content"] == "two!"
     assert second.route_key == message_edit_route(30)
     assert target.route_key == message_create_route(30)
+
+
+# --- long answers (max_parts) -----------------------------------------------------------------
+
+OVERFLOW = "-# 📄 whole answer in answer.md"
+
+
+async def test_a_long_answer_opens_no_more_than_max_parts_and_attaches_the_whole_text() -> None:
+    """Should never open more than max_parts messages, end the last with the overflow note
+    and attach the whole text as answer.md when the answer ends."""
+    text = five_thousand_char_answer() * 2
+    target = FakeTarget()
+    reply = StreamedReply(target, edit_interval_s=0.005, max_parts=2, overflow_note=OVERFLOW)
+    await stream(reply, text, chunk=40, pause_s=0.0005)
+    assert len(target.messages) <= 2
+    await reply.finish()
+    assert reply.overflowed
+    first, last = target.messages
+    assert first.content == split_message(text)[0]
+    assert last.content.endswith("\n\n" + OVERFLOW)
+    assert all(len(c) <= 2000 for m in target.messages for c in m.contents)
+    assert all(scan_fences(m.content) is None for m in target.messages)
+    assert last.files == [("answer.md", text.encode())]
+    assert first.files == []
+
+
+async def test_a_capped_answer_puts_the_ending_note_under_the_overflow_note() -> None:
+    text = "word " * 1000
+    target = FakeTarget()
+    reply = StreamedReply(target, limit=500, edit_interval_s=0.0, max_parts=1, overflow_note="x")
+    await stream(reply, text, chunk=50)
+    await reply.finish(note="-# cut off")
+    [message] = target.messages
+    assert message.content.endswith("word\n\nx\n-# cut off")
+    assert len(message.content) <= 500
+    assert message.files == [("answer.md", text.encode())]
+
+
+@pytest.mark.parametrize("length", [100, 1900, 3900, 5900])
+async def test_an_answer_within_max_parts_is_unchanged(length: int) -> None:
+    """Should show an answer that fits max_parts messages as before, with no file."""
+    text = ("word " * 1200)[:length].strip()
+    target = FakeTarget()
+    reply = StreamedReply(target, edit_interval_s=0.0, max_parts=3, overflow_note=OVERFLOW)
+    await stream(reply, text, chunk=100)
+    await reply.finish()
+    assert not reply.overflowed
+    assert target.finals == split_message(text)
+    assert not any(m.files for m in target.messages)

@@ -94,3 +94,42 @@ async def test_other_discord_errors_still_fail_the_answer(status: int, code: int
     with pytest.raises(discord.HTTPException):
         await first.edit("one two")
     assert interaction.channel.send.await_count == 0
+
+
+@pytest.mark.parametrize(
+    ("guild_install", "user_install", "context", "parts"),
+    [
+        (True, False, 0, None),  # the bot is in the server: no limit of the target's own
+        (True, True, 2, None),  # installed both ways: the server install's rules
+        (False, True, 1, 4),  # the bot's DM, user install alone: 4 pieces + 1 for an error
+        (False, True, 2, 1),  # a group DM the bot is not in: only the token reaches it
+    ],
+)
+def test_an_interaction_caps_its_pieces_where_discord_limits_follow_ups(
+    guild_install: bool, user_install: bool, context: int, parts: int | None
+) -> None:
+    """Should keep a user install's answer within Discord's 5 follow-ups, and to one piece
+    where a press's token could not reach the others."""
+    interaction = fake_interaction()
+    interaction.is_guild_integration.return_value = guild_install
+    interaction.is_user_integration.return_value = user_install
+    interaction.context = discord.app_commands.AppCommandContext(
+        guild=context == 0, dm_channel=context == 1, private_channel=context == 2
+    )
+    target = InteractionTarget(cast(discord.Interaction, interaction))
+    assert target.max_parts == parts
+
+
+async def test_a_file_is_attached_through_the_token_or_the_moved_message() -> None:
+    """Should add answer.md with an edit through the token (the follow-up's, or the original
+    response's), without touching the content."""
+    interaction = fake_interaction()
+    target = InteractionTarget(cast(discord.Interaction, interaction))
+    first = await target.send_first("one")
+    await first.attach("answer.md", b"# all of it")
+    [call] = [
+        c for c in interaction.edit_original_response.await_args_list if "attachments" in c.kwargs
+    ]
+    [file] = call.kwargs["attachments"]
+    assert file.filename == "answer.md" and file.fp.read() == b"# all of it"
+    assert "content" not in call.kwargs
