@@ -337,14 +337,20 @@ class ChatService:
             await asyncio.sleep(WAIT_STATUS_INTERVAL_S)
 
 
+#: The longest a cancelled answer spends ending visibly (see `end_stopped`).
+END_STOPPED_TIMEOUT_S = 3.0
+
+
 async def end_stopped(reply: StreamedReply, note: str) -> None:
-    """Show what arrived of a cancelled answer, then `note` (alone if nothing arrived)."""
+    """Show what arrived of a cancelled answer, then `note` (alone if nothing arrived); at most
+    END_STOPPED_TIMEOUT_S, so a cancelled answer ends even when Discord makes it wait."""
     try:
-        if reply.text.strip():
-            await reply.finish(note=note)
-        else:
-            await reply.push(note)
-            await reply.finish()
+        async with asyncio.timeout(END_STOPPED_TIMEOUT_S):
+            if reply.text.strip():
+                await reply.finish(note=note)
+            else:
+                await reply.push(note)
+                await reply.finish()
     except Exception:
         log.warning("Could not end a stopped answer", exc_info=True)
         reply.cancel()

@@ -127,17 +127,23 @@ def is_placeholder(message: discord.InteractionMessage) -> bool:
     return not (message.content or message.attachments or message.embeds)
 
 
+#: The longest a cancelled command spends saying so (see `send_stopped`).
+STOPPED_REPLY_TIMEOUT_S = 3.0
+
+
 async def send_stopped(interaction: discord.Interaction) -> None:
     """A command cancelled because the bot is shutting down says so, instead of "thinking…"
     until Discord gives up on it; one that already showed something (a partial answer ending
-    with its own note) is left as it is."""
+    with its own note) is left as it is. Bounded: a cancelled command must end even when
+    Discord makes its requests wait (a rate-limited interaction webhook)."""
     try:
-        shown = interaction.response.is_done() and not is_placeholder(
-            await interaction.original_response()
-        )
-        if not shown:
-            await send_error(interaction, error_message(ShuttingDown(), interaction.locale))
-    except discord.HTTPException:
+        async with asyncio.timeout(STOPPED_REPLY_TIMEOUT_S):
+            shown = interaction.response.is_done() and not is_placeholder(
+                await interaction.original_response()
+            )
+            if not shown:
+                await send_error(interaction, error_message(ShuttingDown(), interaction.locale))
+    except (discord.HTTPException, TimeoutError):
         log.debug("Could not say that the command stopped", exc_info=True)
 
 

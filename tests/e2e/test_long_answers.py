@@ -219,3 +219,20 @@ async def test_a_group_dm_answer_of_seven_messages_stays_within_five_follow_ups(
         message.id, buttons(message)["del"], user_id=member, installs="user"
     )
     await env.discord.wait_for(lambda: message.deleted)
+
+
+@pytest.mark.parametrize(("setting", "parts"), [(PARTS, PARTS), (10, 4)])
+async def test_a_long_answer_in_the_bots_dm_stays_within_five_follow_ups(
+    env: BotEnv, setting: int, parts: int
+) -> None:
+    """Under a user install alone, the bot's DM shows at most 4 parts (the first message and 3
+    follow-ups), whatever LONG_ANSWER_PARTS allows, leaving room for an error message."""
+    member = env.discord.add_member(name=f"dm-long-{setting}")
+    before, env.bot.settings.long_answer_parts = env.bot.settings.long_answer_parts, setting
+    try:
+        answer = long_answer(8, tag=f" (dm {setting})")
+        inter, _ = await long_ask(env, answer, user_id=member, guild=False, installs="user")
+    finally:
+        env.bot.settings.long_answer_parts = before
+    assert_capped(inter.messages, answer, count=parts)
+    assert len([m for m in inter.followups if m is not inter.original]) <= 5
