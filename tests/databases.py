@@ -50,13 +50,6 @@ class Database:
     async def open(self) -> Store:
         return await open_store(self.url, self.path)
 
-    @property
-    def settings(self) -> dict[str, str]:
-        """The bot's settings that select this database."""
-        if self.url:
-            return {"DATABASE_URL": self.url}
-        return {"DATABASE_PATH": str(self.path)}
-
 
 async def create_schema(server_url: str) -> tuple[str, str]:
     """A new empty schema; (its name, a URL whose connections use it)."""

@@ -125,7 +125,6 @@ class SQLiteStore(_Statements, Store):
         rolls back) instead of on the migration's tables, and goes on from the new version."""
         deadline = time.monotonic() + MIGRATION_WAIT_S
         while (current := await _patiently(self.schema_version, deadline)) < len(MIGRATIONS):
-            check_version(current, len(MIGRATIONS), where)
             version = current + 1
             try:
                 await self.conn.executescript(
@@ -135,18 +134,16 @@ class SQLiteStore(_Statements, Store):
                     f"{MIGRATIONS[version - 1]}\n"
                     "COMMIT;"
                 )
-            except sqlite3.IntegrityError:
-                await self.conn.rollback()  # another process applied it meanwhile
-                continue
-            except sqlite3.OperationalError as error:
+            except Exception as error:
                 if self.conn.in_transaction:
                     await self.conn.rollback()
-                if not _locked(error) or time.monotonic() > deadline:
-                    raise
-                continue  # another process is migrating: wait for it, then go on
-            except Exception:
-                if self.conn.in_transaction:
-                    await self.conn.rollback()
+                if isinstance(error, sqlite3.IntegrityError) and (
+                    await self.schema_version() >= version
+                ):
+                    continue  # another process applied it meanwhile
+                waiting = isinstance(error, sqlite3.OperationalError) and _locked(error)
+                if waiting and time.monotonic() <= deadline:
+                    continue  # another process is migrating: wait for it, then go on
                 raise
             log.info("Database migrated to schema version %s", version)
         check_version(current, len(MIGRATIONS), where)

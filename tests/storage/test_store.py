@@ -60,9 +60,12 @@ async def test_opening_twice_applies_nothing_again(database: Database) -> None:
 async def test_a_failing_migration_leaves_no_half_applied_schema(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    known = migrations.MIGRATIONS
+    module, known = (
+        ("bot.storage.postgres", migrations_pg.MIGRATIONS)
+        if database.url
+        else ("bot.storage.sqlite", migrations.MIGRATIONS)
+    )
     broken = (*known, "CREATE TABLE half (x INTEGER); THIS IS NOT SQL;")
-    module = "bot.storage.postgres" if database.url else "bot.storage.sqlite"
     monkeypatch.setattr(f"{module}.MIGRATIONS", broken)
     with pytest.raises((StorageError, aiosqlite.Error)):
         await database.open()
