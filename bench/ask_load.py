@@ -231,7 +231,8 @@ def options(args: argparse.Namespace) -> Options:
 
 
 def parse_counts(text: str) -> list[int]:
-    return [int(part) for part in text.split(",") if part.strip()]
+    """``50,200`` -> [50, 200]; ``0`` or an empty text runs no such wave."""
+    return [int(part) for part in text.split(",") if part.strip() and int(part) > 0]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,8 +27,6 @@ from bot.errors import StorageError
 from bot.nexai import NexaiClient, NexaiError
 from bot.ops.health import check_heartbeat
 from bot.storage.backends import open_store
-from bot.storage.copy import copy_database
-from bot.storage.postgres import PostgresStore
 from bot.storage.sqlite import SQLiteStore
 from bot.storage.store import redact_url
 
@@ -221,6 +219,9 @@ def run_loop(main: Coroutine[Any, Any, T]) -> T:
 
 async def migrate_db(source: Path, target_url: str) -> bool:
     """Copy the SQLite database at `source` into the empty PostgreSQL one at `target_url`."""
+    from bot.storage.copy import copy_database  # asyncpg: only for this command
+    from bot.storage.postgres import PostgresStore
+
     shown = redact_url(target_url)
     try:
         sqlite = await SQLiteStore.open(source)
