@@ -122,6 +122,10 @@ class NexBot(commands.AutoShardedBot):
             max_messages=MESSAGE_CACHE_SIZE,
             shard_count=settings.shard_count,
             allowed_installs=SERVER_INSTALL,  # a command says when a member may install it
+            # Per host, so a shard's gateway connection never waits for REST's.
+            connector=aiohttp.TCPConnector(
+                limit=0, limit_per_host=settings.discord_max_connections
+            ),
             **options,  # type: ignore[arg-type]
         )
 

@@ -31,7 +31,7 @@ from bot.nexai.constants import (
     DEFAULT_TOTAL_TIMEOUT_S,
 )
 from bot.quota.rules import LimitSpec, parse_limit_specs
-from bot.render.global_budget import DEFAULT_REQUESTS_PER_S
+from bot.render.global_budget import DEFAULT_CONNECTIONS, DEFAULT_REQUESTS_PER_S
 
 
 class DatabaseSettings(BaseSettings):
@@ -100,6 +100,8 @@ class Settings(DatabaseSettings):
     #: Requests a second the bot allows itself on routes bound by Discord's global limit (50
     #: per bot token, shared by every process of the bot): urgent ones first when short.
     discord_requests_per_s: int = Field(default=DEFAULT_REQUESTS_PER_S, ge=1, le=50)
+    #: Connections open at once to each Discord host (REST, the CDN); more requests queue.
+    discord_max_connections: int = Field(default=DEFAULT_CONNECTIONS, ge=1)
     #: Documents attached to a prompt (text, Markdown, CSV, JSON, code, PDF): larger files
     #: are refused; past the pages or characters, only the start is read (with a note).
     document_max_bytes: int = Field(default=DEFAULT_DOCUMENT_MAX_BYTES, ge=1024)

@@ -60,6 +60,8 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 DEFAULT_REPLY = "Hello from nexai."
 DEFAULT_REASONING = "The user greets me. I should greet them back."
 SHUTDOWN_TIMEOUT_S = 1.0
+#: Connections waiting to be accepted, as a production server's listen queue allows.
+LISTEN_BACKLOG = 1024
 REFERENCE_MODELS = (
     "gpt-5.5",
     "gpt-4o",
@@ -428,7 +430,9 @@ class FakeNexai:
             app, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S, access_log=None
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        # A real gateway takes 200 streams' connections at once (Linux's default accept queue
+        # is 4096); aiohttp's 128 would delay those past it by a 1 s SYN retransmit.
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=LISTEN_BACKLOG)
         await site.start()
         port = self._runner.addresses[0][1]
         self.base_url = f"http://127.0.0.1:{port}{API_PREFIX}"

@@ -49,10 +49,12 @@ channel / role options take ids, attachment options ``FakeAttachment``s), ``auto
 The bot's doings: ``messages`` / ``bot_messages(channel_id=None)`` (``FakeMessage``s of every
 channel, in order), each ``FakeInteraction``'s ``callbacks``/``original``/``followups``,
 ``requests`` ((method, path after ``/api/v10``) of every call, CDN GETs as
-``/attachments/...``), ``typing``, ``commands``/``command_syncs``; a message's ``edits`` and
+``/attachments/...``), ``connections`` (the client end of every connection REST calls came
+on), ``typing``, ``commands``/``command_syncs``; a message's ``edits`` and
 ``edit_times`` (``time.monotonic()`` of each version). Waiting:
 ``wait_for(predicate)``, ``interaction.wait_done()``, ``wait_reply(message)``,
-``wait_bot_message(predicate)``.
+``wait_bot_message(predicate)``. ``response_delay_s`` makes every REST call take that long,
+as a round trip to Discord does.
 
 Behaviour worth knowing (all as on Discord):
 

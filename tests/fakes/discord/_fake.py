@@ -19,6 +19,9 @@ from aiohttp import web
 from ._interactions import InteractionsMixin
 from ._state import log
 
+#: Connections waiting to be accepted, as a production server's listen queue allows.
+LISTEN_BACKLOG = 1024
+
 
 class FakeDiscord(InteractionsMixin):
     """A loopback Discord for the real discord.py client. See the package docstring."""
@@ -43,7 +46,9 @@ class FakeDiscord(InteractionsMixin):
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        # Discord's servers take a crowd's connections at once; aiohttp's default accept queue
+        # of 128 would drop SYNs past it and delay those connections by a 1 s retransmit.
+        await web.SockSite(self._runner, sock, backlog=LISTEN_BACKLOG).start()
         log.debug("fake Discord listening on %s", self.url)
         if install:
             self.install()

@@ -124,7 +124,11 @@ class RestMixin(ThreadsMixin):
         path = match.group(1) if match else request.path
         method = request.method
         self.requests.append((method, path))
+        if request.transport is not None:
+            self.connections.add(request.transport.get_extra_info("peername")[:2])
         self.notify()
+        if self.response_delay_s:
+            await asyncio.sleep(self.response_delay_s)
         injected: float | None = None
         for rule in self._rate_rules:
             if rule.times > 0 and rule.method in ("*", method) and rule.path.search(path):

@@ -79,6 +79,10 @@ class FakeState:
         self.commands: dict[str | int | None, list[JSON]] = {}
         self.command_syncs: int = 0
         self.requests: list[tuple[str, str]] = []
+        #: the client end (host, port) of every connection a REST call came on
+        self.connections: set[tuple[str, int]] = set()
+        #: seconds every REST call takes before its answer (a round trip to Discord)
+        self.response_delay_s = 0.0
         self.rate_limited: list[tuple[str, str]] = []
         self.unhandled: list[tuple[str, str]] = []
         self.errors: list[str] = []
