@@ -142,6 +142,22 @@ class RateLimitMonitor:
         self._buckets.move_to_end(key)
         while len(self._buckets) > MAX_TRACKED_ROUTES:
             self._buckets.popitem(last=False)
+        self._forget_spent(self._clock())
+
+    def _forget_spent(self, now: float) -> None:
+        """Drop the least recently updated buckets whose window and hold are over (they say
+        nothing any more), and the routes that named them: every answer's interaction token
+        is a route of its own, which would otherwise stay until MAX_TRACKED_ROUTES."""
+        while self._buckets:
+            key, bucket = next(iter(self._buckets.items()))
+            if bucket.reset_at > now or bucket.blocked_until > now:
+                break
+            del self._buckets[key]
+        while self._bucket_of:
+            route, key = next(iter(self._bucket_of.items()))
+            if key in self._buckets:
+                break
+            del self._bucket_of[route]
 
     async def _on_request_end(
         self,

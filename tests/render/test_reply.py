@@ -542,6 +542,24 @@ def test_monitor_forgets_the_oldest_routes(monkeypatch: pytest.MonkeyPatch) -> N
     assert monitor.delay_for("channels/3") == pytest.approx(9)
 
 
+def test_monitor_forgets_buckets_whose_window_is_over() -> None:
+    """Should hold no state for routes whose reset and hold have passed (one per answer's
+    interaction token), yet keep what still holds a route back."""
+    clock = FakeClock()
+    monitor = RateLimitMonitor(clock=clock)
+    for token in range(100):
+        route = f"PATCH /webhooks/1/token{token}/messages/:id"
+        headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "5"}
+        monitor.record(route, 200, {**headers, "X-RateLimit-Bucket": "edit"})
+    monitor.record("POST /channels/7/messages", 429, {"Retry-After": "30"})
+    clock.now += 6
+    monitor.record("POST /channels/8/messages", 200, {"X-RateLimit-Remaining": "4"})
+    assert monitor.delay_for("PATCH /webhooks/1/token0/messages/:id") == 0.0
+    assert monitor.delay_for("POST /channels/7/messages") == pytest.approx(24)
+    assert not any("token" in key for key in monitor._buckets)
+    assert not monitor._bucket_of
+
+
 async def test_trace_config_reads_headers_of_real_responses() -> None:
     """Should record the rate-limit headers of responses that pass through an aiohttp session,
     each for its own route's bucket."""
