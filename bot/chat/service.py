@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -91,6 +91,8 @@ class ChatOutcome:
     exchange: Exchange | None = None
     #: The answer's messages, in order.
     messages: tuple[MessageHandle, ...] = ()
+    #: The `buttons` of `ChatService.answer` came with the last message's final edit.
+    buttons_shown: bool = False
 
     def note(self, locale: str) -> str | None:
         """The quiet line under the answer that says how it ended, if not normally."""
@@ -132,8 +134,13 @@ class ChatService:
         bot_id: int,
         bot_name: str,
         stop: StopSwitch | None = None,
+        buttons: Callable[[ChatOutcome], Awaitable[object]] | None = None,
     ) -> ChatOutcome:
         """Stream the answer to `target`, charged to the caller as one `ask`.
+
+        `buttons` makes the buttons under the ended answer from its outcome (with every
+        message, all sent by then); they come with its last edit (`ChatOutcome.buttons_shown`
+        says whether they could).
 
         A long answer shows at most LONG_ANSWER_PARTS messages (fewer where `target` allows
         fewer); past them the last one ends with a note and the whole answer is attached to
@@ -196,8 +203,14 @@ class ChatService:
         if outcome.stopped and note and not reply.text.strip():  # stopped while it thought
             await reply.push(note)
             note = None
-        handles = await reply.finish(note=note)
-        return replace(outcome, messages=tuple(handles))
+        ended = outcome
+
+        async def ended_buttons(handles: list[MessageHandle]) -> object:
+            assert buttons is not None
+            return await buttons(replace(ended, messages=tuple(handles)))
+
+        handles = await reply.finish(note=note, buttons=ended_buttons if buttons else None)
+        return replace(outcome, messages=tuple(handles), buttons_shown=reply.buttons_shown)
 
     async def remember_messages(self, outcome: ChatOutcome, ids: Sequence[int | None]) -> None:
         """Record the Discord messages a remembered answer of several parts was shown in, so

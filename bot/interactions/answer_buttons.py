@@ -259,9 +259,29 @@ async def answer_with_buttons(
     target.first_view = buttons_view([Press(Action.STOP, asker)], request.locale)
     stoppable = _StoppableTarget(target, chat.stops, switch)
     reply_target: ReplyTarget = stoppable
+
+    parts_recorded = False
+
+    async def ended_view(outcome: ChatOutcome) -> discord.ui.View:
+        """The buttons the ended answer shows (an empty view takes Stop away), once memory
+        knows every part they act on."""
+        nonlocal parts_recorded
+        if len(outcome.messages) > 1 and not parts_recorded:
+            parts_recorded = True
+            await chat.remember_messages(outcome, [message_id_of(m) for m in outcome.messages])
+        presses = finished_presses(
+            asker, outcome, exchange=outcome.exchange, public=public, threadable=threadable
+        )
+        return buttons_view(presses, request.locale) or discord.ui.View(timeout=None)
+
     try:
         outcome = await chat.answer(
-            request, reply_target, bot_id=bot_id, bot_name=bot_name, stop=switch
+            request,
+            reply_target,
+            bot_id=bot_id,
+            bot_name=bot_name,
+            stop=switch,
+            buttons=ended_view,
         )
     except BaseException:
         if stoppable.first is not None:  # a partial answer stays, without its Stop button
@@ -270,13 +290,10 @@ async def answer_with_buttons(
     finally:
         if stoppable.first_id is not None:
             chat.stops.forget(stoppable.first_id)
-    presses = finished_presses(
-        asker, outcome, exchange=outcome.exchange, public=public, threadable=threadable
-    )
     messages = outcome.messages
     if messages:
         if messages[0] is not messages[-1]:
             await show_buttons(messages[0], None)
-            await chat.remember_messages(outcome, [message_id_of(m) for m in messages])
-        await show_buttons(messages[-1], buttons_view(presses, request.locale))
+        if not outcome.buttons_shown:  # the last message showed nothing new at the end
+            await show_buttons(messages[-1], await ended_view(outcome))
     return outcome

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from bot.render.global_budget import STREAM, URGENT, priority
@@ -48,13 +49,20 @@ NOTE_SEPARATOR = "\n\n"
 LONG_ANSWER_FILENAME = "answer.md"
 
 
+#: Makes the buttons under an ended answer from its messages (a view, opaque here).
+ButtonsFor = Callable[[list["MessageHandle"]], Awaitable[object]]
+
+
 class MessageHandle(Protocol):
     """One Discord message the streamer may edit."""
 
     @property
     def route_key(self) -> str: ...
 
-    async def edit(self, content: str) -> None: ...
+    async def edit(self, content: str, buttons: object = None) -> None:
+        """Show `content`; with `buttons` (a view of the Discord side, opaque here), show
+        them under it in the same edit. None leaves the message's buttons as they are."""
+        ...
 
     async def delete(self) -> None: ...
 
@@ -136,6 +144,8 @@ class StreamedReply:
         self._note: str | None = None
         self._status: str | None = None  # shown until the first text: "Thinking… 20 s"
         self._finishing = False
+        self._buttons: ButtonsFor | None = None  # owed to the last message's final edit
+        self.buttons_shown = False
         self._error: BaseException | None = None
 
     @property
@@ -182,12 +192,19 @@ class StreamedReply:
                 with contextlib.suppress(Exception):
                     await message.handle.delete()
 
-    async def finish(self, note: str | None = None) -> list[MessageHandle]:
-        """Show the complete text (with ``note`` at the end) and return every message sent."""
+    async def finish(
+        self, note: str | None = None, buttons: ButtonsFor | None = None
+    ) -> list[MessageHandle]:
+        """Show the complete text (with ``note`` at the end) and return every message sent.
+
+        ``buttons`` makes the buttons of the last message's final edit (one request, not
+        two), given every message of the answer, all sent by then; ``buttons_shown`` says
+        whether they came (not when that message shows nothing)."""
         self._raise_if_failed()
         if self._finishing:
             raise RuntimeError("finish() called twice")
         self._finishing = True
+        self._buttons = buttons
         if note:
             self._note = note[: self._limit - MIN_LIMIT - len(NOTE_SEPARATOR)]
         if not self._messages:
@@ -240,10 +257,21 @@ class StreamedReply:
             if not message.final and message is self._messages[-1]:
                 self._layout()
             content = message.wanted
-            if content is not None and content != message.shown:
+            if content is not None and (content != message.shown or self._owes_buttons(message)):
                 await self._deliver(message, content)
             if message.final and message.shown == message.wanted:
-                return
+                if not self._owes_buttons(message):
+                    return
+                message.wake.set()  # it was sent whole: the buttons come with an edit
+
+    def _owes_buttons(self, message: _Message) -> bool:
+        """The buttons are still to come with this message (the last, ended, not empty)."""
+        return (
+            self._buttons is not None
+            and message.final
+            and message.wanted is not None
+            and message is self._messages[-1]
+        )
 
     async def _pace(self, message: _Message) -> None:
         """Sleep until the message may be sent or edited; the monitor may change its mind."""
@@ -266,8 +294,13 @@ class StreamedReply:
         if message.handle is not None:
             # An edit while more text comes can wait for a new message or an answer's end
             # (under Discord's global limit): it then shows more at once.
+            buttons = None
+            if self._owes_buttons(message) and self._buttons is not None:
+                make, self._buttons = self._buttons, None
+                buttons = await make([m.handle for m in self._messages if m.handle is not None])
             with priority(URGENT if message.final else STREAM):
-                await message.handle.edit(content)
+                await message.handle.edit(content, buttons)
+            self.buttons_shown = self.buttons_shown or buttons is not None
         elif message.previous is None:
             message.handle = await self._target.send_first(content)
         else:

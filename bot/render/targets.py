@@ -14,7 +14,7 @@ import datetime
 import io
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -46,6 +46,15 @@ TYPING_AFTER_S = 1.0
 TYPING_EVERY_S = 8.0
 
 
+def _view(buttons: object) -> Any:
+    """The `view=` of an edit that shows `buttons` (None: MISSING, the message keeps its own)."""
+    if buttons is None:
+        return discord.utils.MISSING
+    if not isinstance(buttons, discord.ui.View):
+        raise TypeError(f"buttons must be a discord.ui.View, not {type(buttons).__name__}")
+    return buttons
+
+
 class DiscordMessageHandle:
     """A message the bot sent in a channel (a reply, or an answer moved there) and may edit."""
 
@@ -53,8 +62,8 @@ class DiscordMessageHandle:
         self.message = message
         self.route_key = route_key  # of an edit
 
-    async def edit(self, content: str) -> None:
-        await self.message.edit(content=content, allowed_mentions=NO_MENTIONS)
+    async def edit(self, content: str, buttons: object = None) -> None:
+        await self.message.edit(content=content, allowed_mentions=NO_MENTIONS, view=_view(buttons))
 
     async def delete(self) -> None:
         await self.message.delete()
@@ -96,22 +105,26 @@ class InteractionMessageHandle:
         interaction = self.target.interaction
         return webhook_edit_route(interaction.application_id, interaction.token)
 
-    async def edit(self, content: str) -> None:
+    async def edit(self, content: str, buttons: object = None) -> None:
         if self.moved is not None:
-            await self.moved.edit(content)
+            await self.moved.edit(content, buttons)
             return
         try:
             if self.followup is None:
                 message = await self.target.interaction.edit_original_response(
-                    content=content, allowed_mentions=NO_MENTIONS
+                    content=content, allowed_mentions=NO_MENTIONS, view=_view(buttons)
                 )
                 self.original_id = message.id
             else:
-                await self.followup.edit(content=content, allowed_mentions=NO_MENTIONS)
+                await self.followup.edit(
+                    content=content, allowed_mentions=NO_MENTIONS, view=_view(buttons)
+                )
             return
         except discord.HTTPException as error:
             channel = self.target.fallback_after(error)
         self.moved = await self.target.send_in_channel(channel, content)
+        if buttons is not None:
+            await self.moved.edit(content, buttons)
 
     async def delete(self) -> None:
         if self.moved is not None:

@@ -54,8 +54,12 @@ class FakeMessage:
     max_in_flight: int = 0
     deleted: bool = False
     files: list[tuple[str, bytes]] = field(default_factory=list)
+    #: (the index of the content shown with them, the buttons) of each edit that showed some
+    buttons: list[tuple[int, object]] = field(default_factory=list)
 
-    async def edit(self, content: str) -> None:
+    async def edit(self, content: str, buttons: object = None) -> None:
+        if buttons is not None:
+            self.buttons.append((len(self.contents), buttons))
         await self.target.request(self, content)
 
     async def delete(self) -> None:
@@ -237,6 +241,45 @@ async def test_cursor_shows_while_streaming_and_is_gone_at_finish() -> None:
     [message] = target.messages
     assert message.contents[0] == "Hello" + CURSOR
     assert message.contents[-1] == "Hello world"
+
+
+async def test_buttons_come_with_the_final_edit_of_the_last_message() -> None:
+    """Should show the buttons in the edit that ends the answer (one request, not two), made
+    from every message of the answer, all sent by then."""
+    target = FakeTarget()
+    reply = StreamedReply(target, edit_interval_s=INTERVAL_S, limit=120)
+    given: list[list[MessageHandle]] = []
+
+    async def buttons(handles: list[MessageHandle]) -> object:
+        given.append(handles)
+        return "the buttons"
+
+    await reply.push("word " * 20)
+    await asyncio.sleep(0)  # the first message shows
+    await reply.push("word " * 20)
+    await reply.finish(buttons=buttons)
+    first, last = target.messages
+    assert given == [[first, last]]
+    assert last.buttons == [(len(last.contents) - 1, "the buttons")]
+    assert not first.buttons
+    assert target.requests == len(first.contents) + len(last.contents)  # no edit of its own
+    assert reply.buttons_shown
+
+
+async def test_an_answer_sent_whole_gets_its_buttons_with_one_edit() -> None:
+    """Should edit the buttons in when the last message was sent complete (it ended before
+    its first send), keeping its text."""
+    target = FakeTarget()
+    reply = StreamedReply(target, edit_interval_s=INTERVAL_S)
+
+    async def buttons(handles: list[MessageHandle]) -> object:
+        return "the buttons"
+
+    await reply.push("Short.")
+    await reply.finish(buttons=buttons)  # before the message was sent
+    [message] = target.messages
+    assert message.contents == ["Short.", "Short."]
+    assert message.buttons == [(1, "the buttons")]
 
 
 async def test_cursor_in_an_open_code_block_sits_before_the_closing_fence() -> None:
