@@ -112,11 +112,13 @@ class RateLimitMonitor:
                 bucket.blocked_until = max(bucket.blocked_until, now + retry_after)
         self._store(key, bucket)
 
-    def delay_for(self, route: str) -> float:
+    def delay_for(self, route: str, *, spare: int = 0) -> float:
         """Seconds to wait before the next request on ``route`` (0 when plenty remains).
 
         At or below ``LOW_REMAINING`` requests left, the rest of the reset window is shared
-        evenly among them and the reset; with none left, the wait is the whole rest.
+        evenly among them and the reset; with none left, the wait is the whole rest. With
+        ``spare``, the last requests of a window are left to others: with that many or fewer
+        left, the wait lasts until the reset.
         """
         now = self._clock()
         delay = 0.0
@@ -124,6 +126,8 @@ class RateLimitMonitor:
             bucket = self._buckets.get(name)
             if bucket is not None:
                 delay = max(delay, _bucket_delay(bucket, now))
+                if bucket.remaining is not None and bucket.remaining <= spare:
+                    delay = max(delay, bucket.reset_at - now)
         return min(delay, MAX_DELAY_S)
 
     def _key(self, route: str, bucket_id: str | None) -> str:

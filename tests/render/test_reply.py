@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import itertools
+import math
 import random
 import time
 from collections.abc import Callable
@@ -394,6 +395,50 @@ async def test_monitor_slows_edits_when_the_bucket_runs_low() -> None:
     assert min(gaps(message.times)) >= 0.1 - TOLERANCE_S
 
 
+class WindowBucket:
+    """Discord's bucket: ``limit`` requests per ``per_s``, the window opening at its first
+    request (Topics > Rate Limits), announced as the headers of each response."""
+
+    def __init__(self, limit: int, per_s: float) -> None:
+        self.limit, self.per_s = limit, per_s
+        self.opened = -math.inf
+        self.used = 0
+
+    def take(self) -> dict[str, str]:
+        now = time.monotonic()
+        if now - self.opened >= self.per_s:
+            self.opened, self.used = now, 0
+        self.used += 1
+        reset_after = self.opened + self.per_s - now
+        remaining = self.limit - self.used
+        return {
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset-After": str(reset_after),
+        }
+
+
+async def test_streaming_edits_leave_a_windows_last_request_to_the_end() -> None:
+    """Should not spend a window's last request on a streaming edit (discord.py would hold that
+    edit, and its response, until the reset); the final edit may take it."""
+    monitor = RateLimitMonitor()
+    bucket = WindowBucket(limit=3, per_s=0.2)
+    spent_by: list[str] = []
+
+    def respond(message: FakeMessage) -> None:
+        headers = bucket.take()
+        monitor.record(message.route_key, 200, headers)
+        if headers["X-RateLimit-Remaining"] == "0":
+            spent_by.append(message.content)
+
+    target = FakeTarget(on_request=respond)
+    reply = StreamedReply(target, edit_interval_s=0.01, pacer=monitor)
+    await stream(reply, "tick " * 120, chunk=5, pause_s=0.005)
+    await reply.finish()
+    [message] = target.messages
+    assert len(message.contents) >= 5  # several windows
+    assert all(not content.endswith(CURSOR) for content in spent_by)
+
+
 async def test_failed_request_is_raised_to_the_caller() -> None:
     """Should stop and raise Discord's error from the next push() or finish()."""
     target = FakeTarget(fail_on_request=2)
@@ -522,6 +567,17 @@ def test_delay_grows_as_the_bucket_runs_low(remaining: str, reset_after: str, de
     monitor.record("channels/1", 200, headers)
     assert monitor.delay_for("channels/1") == pytest.approx(delay)
     assert monitor.delay_for("channels/2") == 0.0
+
+
+def test_spare_requests_wait_for_the_reset() -> None:
+    """Should keep the last `spare` requests of a window for others: wait until the reset."""
+    monitor = RateLimitMonitor(clock=FakeClock())
+    for channel, remaining, reset_after in (("channels/1", "1", "4"), ("channels/2", "2", "3")):
+        headers = {"X-RateLimit-Remaining": remaining, "X-RateLimit-Reset-After": reset_after}
+        monitor.record(channel, 200, headers)
+    assert monitor.delay_for("channels/1") == pytest.approx(2)
+    assert monitor.delay_for("channels/1", spare=1) == pytest.approx(4)
+    assert monitor.delay_for("channels/2", spare=1) == pytest.approx(1)
 
 
 def test_the_pace_is_counted_from_the_response_not_from_each_question() -> None:
