@@ -59,7 +59,7 @@ class ChatStream:
         self._call = call
         self._capabilities = capabilities
         self._wait_s = wait_s
-        self._parts: list[str] = []
+        self._text = ""  # one string: a list of the pieces kept 70 small ones an answer
         self._gen: AsyncGenerator[str, None] | None = None
         self._closed = False
         self._complete = False
@@ -68,7 +68,7 @@ class ChatStream:
     @property
     def text(self) -> str:
         """All visible text delivered so far."""
-        return "".join(self._parts)
+        return self._text
 
     def __aiter__(self) -> ChatStream:
         return self
@@ -106,14 +106,14 @@ class ChatStream:
             ):
                 async for visible in texts:
                     deadline.reschedule(None)
-                    self._parts.append(visible)
+                    self._text += visible
                     yield visible
         except TimeoutError as exc:
             raise AnswerDeadlineError(
                 f"no answer from {self._call.model} within {self._wait_s:g} s", wait_s=self._wait_s
             ) from exc
         except NexaiError as exc:
-            if self._parts:
+            if self.text:
                 raise StreamInterruptedError(
                     f"stream interrupted after {len(self.text)} characters: {exc}",
                     partial=self.text,

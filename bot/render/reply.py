@@ -137,7 +137,7 @@ class StreamedReply:
         self._pacer = pacer
         self._cursor = cursor
         self._empty_text = empty_text[: limit - MIN_LIMIT] or EMPTY_TEXT
-        self._parts: list[str] = []  # everything pushed, joined lazily
+        self._text = ""  # one string: a list of the pieces kept 70 small ones an answer
         self._pending: list[str] = []  # pushed since the last layout
         self._tail = ""  # the text from the start of the unfinished piece
         self._fence: Fence | None = None  # the code block open where the tail starts
@@ -152,9 +152,7 @@ class StreamedReply:
     @property
     def text(self) -> str:
         """Everything pushed so far."""
-        if len(self._parts) > 1:
-            self._parts = ["".join(self._parts)]
-        return self._parts[0] if self._parts else ""
+        return self._text
 
     @property
     def overflowed(self) -> bool:
@@ -168,7 +166,7 @@ class StreamedReply:
             raise RuntimeError("push() after finish()")
         if not delta:
             return
-        self._parts.append(delta)
+        self._text += delta
         self._pending.append(delta)
         if not self._messages:
             self._open_message()
@@ -177,7 +175,7 @@ class StreamedReply:
     def set_status(self, status: str) -> None:
         """Show a quiet line (e.g. "Thinking… 20 s") until the answer's first text arrives;
         it is shown at the message's next edit, and not at all once text has arrived."""
-        if self._parts or self._finishing or self._error is not None:
+        if self.text or self._finishing or self._error is not None:
             return
         self._status = status[: self._limit]
         if not self._messages:
