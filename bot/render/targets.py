@@ -58,8 +58,12 @@ def _view(buttons: object) -> Any:
 class DiscordMessageHandle:
     """A message the bot sent in a channel (a reply, or an answer moved there) and may edit."""
 
-    def __init__(self, message: discord.Message | discord.WebhookMessage, route_key: str) -> None:
-        self.message = message
+    def __init__(self, message: discord.Message, route_key: str) -> None:
+        # Only the id and channel are kept: a whole Message (its author, components...) held
+        # about 2 KiB for as long as the answer streams.
+        self.message: discord.Message | discord.PartialMessage = message
+        if not isinstance(message.channel, discord.GroupChannel):  # where bots never post
+            self.message = message.channel.get_partial_message(message.id)
         self.route_key = route_key  # of an edit
 
     async def edit(self, content: str, buttons: object = None) -> None:
@@ -331,7 +335,11 @@ class ReplyChainTarget:
         return await self._reply(previous.message, content)
 
     async def _reply(
-        self, to: discord.Message, content: str, *, view: discord.ui.View | None = None
+        self,
+        to: discord.Message | discord.PartialMessage,
+        content: str,
+        *,
+        view: discord.ui.View | None = None,
     ) -> DiscordMessageHandle:
         message = await to.reply(
             content,

@@ -768,16 +768,20 @@ async def test_reply_chain_target_replies_to_its_previous_part() -> None:
     question = MagicMock(spec=discord.Message)
     question.channel.id = 30
     parts = [MagicMock(spec=discord.Message) for _ in range(2)]
+    kept = [MagicMock(spec=discord.PartialMessage) for _ in parts]  # what the bot holds
+    for part, partial in zip(parts, kept, strict=True):
+        part.channel = MagicMock(spec=discord.TextChannel)
+        part.channel.get_partial_message.return_value = partial
     question.reply = AsyncMock(return_value=parts[0])
-    parts[0].reply = AsyncMock(return_value=parts[1])
+    kept[0].reply = AsyncMock(return_value=parts[1])
     target = ReplyChainTarget(cast(discord.Message, question))
     first = await target.send_first("one")
     second = await target.send_next("two", first)
     await second.edit("two!")
-    for call in (question.reply.await_args, parts[0].reply.await_args):
+    for call in (question.reply.await_args, kept[0].reply.await_args):
         assert call.kwargs["mention_author"] is False
         assert call.kwargs["allowed_mentions"].to_dict() == NONE_PAYLOAD
-    assert parts[1].edit.await_args.kwargs["content"] == "two!"
+    assert kept[1].edit.await_args.kwargs["content"] == "two!"
     assert second.route_key == message_edit_route(30)
     assert target.route_key == message_create_route(30)
 

@@ -12,6 +12,14 @@ from bot.render.rate_monitor import message_create_route, message_edit_route
 from bot.render.targets import InteractionTarget
 
 
+def sent_message() -> MagicMock:
+    """A message the bot sent in a channel; the bot keeps and edits its partial message."""
+    message = MagicMock(spec=discord.Message)
+    message.channel = MagicMock(spec=discord.TextChannel)
+    message.channel.get_partial_message.return_value = MagicMock(spec=discord.PartialMessage)
+    return message
+
+
 def fake_interaction() -> MagicMock:
     """A public interaction in channel 20, deferred just now."""
     interaction = MagicMock(spec=discord.Interaction)
@@ -20,7 +28,7 @@ def fake_interaction() -> MagicMock:
     interaction.channel_id = 20
     interaction.created_at = discord.utils.utcnow()
     interaction.channel = MagicMock(spec=discord.TextChannel)
-    interaction.channel.send = AsyncMock(return_value=MagicMock(spec=discord.Message))
+    interaction.channel.send = AsyncMock(return_value=sent_message())
     interaction.edit_original_response = AsyncMock()
     interaction.followup = MagicMock()
     interaction.followup.send = AsyncMock(return_value=MagicMock(spec=discord.WebhookMessage))
@@ -44,7 +52,7 @@ async def test_a_piece_whose_token_expired_moves_to_the_channel() -> None:
     interaction.edit_original_response.side_effect = expired()
     await first.edit("one two")
     await first.edit("one two three")
-    moved = interaction.channel.send.return_value
+    moved = interaction.channel.send.return_value.channel.get_partial_message.return_value
     assert interaction.channel.send.await_args.args == ("one two",)
     assert moved.edit.await_args.kwargs["content"] == "one two three"
     assert interaction.edit_original_response.await_count == 2  # never tried again
