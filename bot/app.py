@@ -188,7 +188,9 @@ class NexBot(commands.AutoShardedBot):
         )
         self.alerts = Alerts(self.store, self.guild_settings, self)
         await self.processes.start()
-        self.chat = ChatService(settings, self.nexai, self.history, self.ledger, self.rate_limits)
+        self.chat = ChatService(
+            settings, self.nexai, self.history, self.ledger, self.rate_limits, self.global_budget
+        )
         await self.tree.set_translator(CommandTranslator())
         self.tree.error(self._on_app_command_error)
         for extension in EXTENSIONS:

@@ -25,7 +25,7 @@ from bot.nexai import NexaiClient, StreamInterruptedError
 from bot.ops.tasks import cancel_and_wait
 from bot.quota.ledger import Ledger
 from bot.quota.rules import Caller
-from bot.render import MessageHandle, RateLimitMonitor, ReplyTarget, StreamedReply
+from bot.render import GlobalBudget, MessageHandle, RateLimitMonitor, ReplyTarget, StreamedReply
 from bot.render.subtext import SubtextEscaper, subtext
 
 log = logging.getLogger(__name__)
@@ -117,12 +117,14 @@ class ChatService:
         history: History,
         ledger: Ledger,
         monitor: RateLimitMonitor | None = None,
+        budget: GlobalBudget | None = None,
     ) -> None:
         self._settings = settings
         self._client = client
         self._history = history
         self._ledger = ledger
         self._monitor = monitor
+        self._budget = budget
         #: The answers streaming in this process, for their Stop buttons.
         self.stops = AnswerStops()
 
@@ -159,6 +161,7 @@ class ChatService:
         reply = StreamedReply(
             target,
             pacer=self._monitor,
+            budget=self._budget,
             edit_interval_s=self._settings.stream_edit_interval_s,
             empty_text=t("(The model returned an empty answer.)", request.locale),
             max_parts=self._max_parts(target),

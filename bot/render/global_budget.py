@@ -44,6 +44,18 @@ REQUEST_PRIORITY: ContextVar[int] = ContextVar("request_priority", default=URGEN
 _EXEMPT_PREFIXES = ("/interactions/", "/webhooks/")
 
 
+class _HeldTurn:
+    """A place taken ahead by ``turn()`` for the next request of the block."""
+
+    __slots__ = ("used",)
+
+    def __init__(self) -> None:
+        self.used = False
+
+
+_HELD_TURN: ContextVar[_HeldTurn | None] = ContextVar("held_turn", default=None)
+
+
 @contextlib.contextmanager
 def priority(level: int) -> Iterator[None]:
     """Requests made inside the block (by this task) wait with this priority."""
@@ -95,17 +107,30 @@ class GlobalBudget:
         return config
 
     @contextlib.asynccontextmanager
-    async def turn(self, level: int | None = None) -> AsyncIterator[None]:
-        """Hold a place for one request made inside the block."""
-        await self.take(level)
+    async def turn(
+        self, level: int | None = None, *, hurry: asyncio.Future[None] | None = None
+    ) -> AsyncIterator[None]:
+        """Hold a place for the next request made inside the block, which then starts at once:
+        a request is only built once its turn came, so it carries what is newest by then (a
+        streaming edit that queued with its text showed that text seconds late) and a queue
+        holds futures, not requests. The place is freed when the block ends."""
+        await self.take(level, hurry=hurry)
+        token = _HELD_TURN.set(_HeldTurn())
         try:
             yield
         finally:
+            _HELD_TURN.reset(token)
             self.done()
 
-    async def take(self, level: int | None = None) -> None:
-        """Wait until a request may start, then count it in flight (``done()`` when it ends)."""
+    async def take(
+        self, level: int | None = None, *, hurry: asyncio.Future[None] | None = None
+    ) -> None:
+        """Wait until a request may start, then count it in flight (``done()`` when it ends).
+        Once ``hurry`` is done, a wait goes on as URGENT (an answer's end while its edit
+        waited at STREAM)."""
         level = REQUEST_PRIORITY.get() if level is None else level
+        if hurry is not None and hurry.done():
+            level = URGENT
         if not self._waiting and self._room():
             self._in_flight += 1
             return
@@ -113,6 +138,14 @@ class GlobalBudget:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (level, next(self._order), future))
         self._schedule()
+
+        def urgent(_: object) -> None:
+            if not future.done():  # the earlier entry is skipped once this one is served
+                heapq.heappush(self._waiting, (URGENT, next(self._order), future))
+                self._schedule()
+
+        if hurry is not None and level != URGENT:
+            hurry.add_done_callback(urgent)
         try:
             await future
         except asyncio.CancelledError:
@@ -120,6 +153,9 @@ class GlobalBudget:
                 self._in_flight -= 1  # it never went, so the place goes to another
                 self._grant()
             raise
+        finally:
+            if hurry is not None:
+                hurry.remove_done_callback(urgent)
 
     def done(self) -> None:
         """A request counted by ``take()`` ended: its place frees ``window_s`` from now."""
@@ -129,7 +165,7 @@ class GlobalBudget:
 
     @property
     def waiting(self) -> int:
-        return sum(1 for *_, future in self._waiting if not future.done())
+        return len({id(future) for *_, future in self._waiting if not future.done()})
 
     def _room(self) -> bool:
         now = self._clock()
@@ -166,9 +202,14 @@ class GlobalBudget:
         context: SimpleNamespace,
         params: aiohttp.TraceRequestStartParams,
     ) -> None:
-        if globally_limited(params.url.path):
-            await self.take()
-            context.global_turn = True
+        if not globally_limited(params.url.path):
+            return
+        held = _HELD_TURN.get()
+        if held is not None and not held.used:  # its place was taken ahead (turn())
+            held.used = True
+            return
+        await self.take()
+        context.global_turn = True
 
     async def _on_request_done(
         self, session: aiohttp.ClientSession, context: SimpleNamespace, params: object

@@ -30,7 +30,7 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from bot.render.global_budget import STREAM, URGENT, priority
+from bot.render.global_budget import STREAM, URGENT, GlobalBudget, globally_limited, priority
 from bot.render.rate_monitor import RateLimitMonitor
 from bot.render.splitter import (
     DISCORD_MESSAGE_LIMIT,
@@ -119,6 +119,7 @@ class StreamedReply:
         limit: int = DISCORD_MESSAGE_LIMIT,
         edit_interval_s: float = EDIT_INTERVAL_S,
         pacer: RateLimitMonitor | None = None,
+        budget: GlobalBudget | None = None,
         cursor: str = CURSOR,
         empty_text: str = EMPTY_TEXT,
         max_parts: int | None = None,
@@ -135,6 +136,8 @@ class StreamedReply:
         self._limit = limit
         self._interval_s = edit_interval_s
         self._pacer = pacer
+        self._budget = budget
+        self._ended: asyncio.Future[None] | None = None  # done at finish(): edits hurry
         self._cursor = cursor
         self._empty_text = empty_text[: limit - MIN_LIMIT] or EMPTY_TEXT
         self._text = ""  # one string: a list of the pieces kept 70 small ones an answer
@@ -204,6 +207,8 @@ class StreamedReply:
             raise RuntimeError("finish() called twice")
         self._finishing = True
         self._buttons = buttons
+        if self._ended is not None:
+            self._ended.set_result(None)
         if note:
             self._note = note[: self._limit - MIN_LIMIT - len(NOTE_SEPARATOR)]
         if not self._messages:
@@ -252,16 +257,31 @@ class StreamedReply:
         while True:
             await message.wake.wait()
             await self._pace(message)
-            message.wake.clear()
-            if not message.final and message is self._messages[-1]:
-                self._layout()
-            content = message.wanted
-            if content is not None and (content != message.shown or self._owes_buttons(message)):
-                await self._deliver(message, content)
+            async with self._turn(message):
+                message.wake.clear()
+                if not message.final and message is self._messages[-1]:
+                    self._layout()
+                content = message.wanted
+                if content is not None and (
+                    content != message.shown or self._owes_buttons(message)
+                ):
+                    await self._deliver(message, content)
             if message.final and message.shown == message.wanted:
                 if not self._owes_buttons(message):
                     return
                 message.wake.set()  # it was sent whole: the buttons come with an edit
+
+    def _turn(self, message: _Message) -> contextlib.AbstractAsyncContextManager[None]:
+        """Wait for the global budget before an edit of a streaming message is laid out, so
+        it shows what came meanwhile (not what was there when it queued)."""
+        handle = message.handle
+        if self._budget is None or handle is None or message.final or self._finishing:
+            return contextlib.nullcontext()  # first sends and the end go as URGENT requests
+        if not globally_limited(handle.route_key.partition(" ")[2]):
+            return contextlib.nullcontext()  # an interaction's webhook: outside the limit
+        if self._ended is None:
+            self._ended = asyncio.get_running_loop().create_future()
+        return self._budget.turn(STREAM, hurry=self._ended)
 
     def _owes_buttons(self, message: _Message) -> bool:
         """The buttons are still to come with this message (the last, ended, not empty)."""

@@ -160,3 +160,63 @@ async def test_every_request_of_a_traced_session_takes_its_turn() -> None:
             assert budget.waited == 1
     finally:
         await runner.cleanup()
+
+
+async def test_a_request_inside_a_turn_uses_its_place() -> None:
+    """Should let the first request made inside ``turn()`` start at once on the place taken
+    ahead (counted once), and a second one take a place of its own."""
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", ok)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/v10/channels/1/messages/2"
+    budget = GlobalBudget(2, window_s=WINDOW_S)
+    trace = budget.attach(aiohttp.TraceConfig())
+    loop = asyncio.get_running_loop()
+    try:
+        async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+            began = loop.time()
+            async with budget.turn(STREAM):
+                async with session.patch(url) as response:  # on the held place
+                    await response.read()
+                async with session.patch(url) as response:  # the second place
+                    await response.read()
+            assert loop.time() - began < WINDOW_S / 2
+            assert budget.waited == 0
+            async with session.patch(url) as response:  # both places are in the window
+                await response.read()
+            assert budget.waited == 1
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_waiting_stream_edit_hurries_once_its_answer_ends() -> None:
+    """Should serve a STREAM wait as URGENT once ``hurry`` is done (the answer's end), before
+    URGENT requests that came after it, and count it once."""
+    budget = GlobalBudget(1, window_s=WINDOW_S)
+    async with budget.turn():  # the window is full for a while
+        pass
+    ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    order: list[str] = []
+
+    async def request(name: str, level: int, hurry: asyncio.Future[None] | None = None) -> None:
+        async with budget.turn(level, hurry=hurry):
+            order.append(name)
+
+    edit = asyncio.create_task(request("final edit", STREAM, ended))
+    await asyncio.sleep(0)
+    typing = asyncio.create_task(request("typing", TYPING))
+    await asyncio.sleep(0)
+    ended.set_result(None)
+    reply = asyncio.create_task(request("reply", URGENT))
+    await asyncio.sleep(0)
+    assert budget.waiting == 3
+    await asyncio.wait_for(asyncio.gather(edit, typing, reply), 10 * WINDOW_S)
+    assert order == ["final edit", "reply", "typing"]
+    assert budget.waiting == 0

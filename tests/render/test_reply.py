@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.render import rate_monitor
+from bot.render.global_budget import GlobalBudget
 from bot.render.rate_monitor import (
     GLOBAL_KEY,
     RateLimitMonitor,
@@ -242,6 +243,27 @@ async def test_cursor_shows_while_streaming_and_is_gone_at_finish() -> None:
     [message] = target.messages
     assert message.contents[0] == "Hello" + CURSOR
     assert message.contents[-1] == "Hello world"
+
+
+async def test_an_edit_waiting_for_the_global_budget_shows_what_came_meanwhile() -> None:
+    """Should lay an edit out only once the budget lets it go: text pushed while it waited
+    goes with it, and the end goes at once, not behind streaming edits."""
+    budget = GlobalBudget(1, window_s=0.3)
+    target = FakeTarget()
+    reply = StreamedReply(target, edit_interval_s=0.01, budget=budget)
+    await reply.push("one")
+    await asyncio.sleep(0.02)  # the first message is sent (an urgent request, not budgeted)
+    async with budget.turn():  # someone else's request fills the window
+        pass
+    await reply.push(" two")
+    await asyncio.sleep(0.05)  # the edit waits for its turn
+    await reply.push(" three")
+    await asyncio.sleep(0.4)
+    await reply.push(" four")
+    await reply.finish()
+    [message] = target.messages
+    assert message.contents[:2] == ["one" + CURSOR, "one two three" + CURSOR]
+    assert message.contents[-1] == "one two three four"
 
 
 async def test_buttons_come_with_the_final_edit_of_the_last_message() -> None:
