@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -18,6 +20,24 @@ from bot.render.global_budget import (
 )
 
 WINDOW_S = 0.2
+
+
+@contextlib.asynccontextmanager
+async def ok_server() -> AsyncIterator[str]:
+    """A loopback server answering every request with 200; yields its ``/api/v10`` base URL."""
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", ok)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/api/v10"
+    finally:
+        await runner.cleanup()
 
 
 @pytest.mark.parametrize(
@@ -132,68 +152,42 @@ async def test_every_request_of_a_traced_session_takes_its_turn() -> None:
     """Should hold aiohttp's requests (those discord.py makes) in on_request_start, except
     interaction endpoints."""
 
-    async def ok(request: web.Request) -> web.Response:
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", ok)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
     budget = GlobalBudget(2, window_s=WINDOW_S)
     trace = budget.attach(aiohttp.TraceConfig())
     loop = asyncio.get_running_loop()
-    try:
-        async with aiohttp.ClientSession(trace_configs=[trace]) as session:
-            base = f"http://127.0.0.1:{port}/api/v10"
-            began = loop.time()
-            for _ in range(4):  # interaction callbacks: never held
-                async with session.post(f"{base}/interactions/1/tok/callback") as response:
-                    await response.read()
-            assert loop.time() - began < WINDOW_S / 2
-            for _ in range(3):  # the third waits for the window
-                async with session.post(f"{base}/channels/1/messages") as response:
-                    await response.read()
-            assert loop.time() - began >= WINDOW_S * 0.95
-            assert budget.waited == 1
-    finally:
-        await runner.cleanup()
+    async with ok_server() as base, aiohttp.ClientSession(trace_configs=[trace]) as session:
+        began = loop.time()
+        for _ in range(4):  # interaction callbacks: never held
+            async with session.post(f"{base}/interactions/1/tok/callback") as response:
+                await response.read()
+        assert loop.time() - began < WINDOW_S / 2
+        for _ in range(3):  # the third waits for the window
+            async with session.post(f"{base}/channels/1/messages") as response:
+                await response.read()
+        assert loop.time() - began >= WINDOW_S * 0.95
+        assert budget.waited == 1
 
 
 async def test_a_request_inside_a_turn_uses_its_place() -> None:
     """Should let the first request made inside ``turn()`` start at once on the place taken
     ahead (counted once), and a second one take a place of its own."""
 
-    async def ok(request: web.Request) -> web.Response:
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", ok)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/v10/channels/1/messages/2"
     budget = GlobalBudget(2, window_s=WINDOW_S)
     trace = budget.attach(aiohttp.TraceConfig())
     loop = asyncio.get_running_loop()
-    try:
-        async with aiohttp.ClientSession(trace_configs=[trace]) as session:
-            began = loop.time()
-            async with budget.turn(STREAM):
-                async with session.patch(url) as response:  # on the held place
-                    await response.read()
-                async with session.patch(url) as response:  # the second place
-                    await response.read()
-            assert loop.time() - began < WINDOW_S / 2
-            assert budget.waited == 0
-            async with session.patch(url) as response:  # both places are in the window
+    async with ok_server() as base, aiohttp.ClientSession(trace_configs=[trace]) as session:
+        url = f"{base}/channels/1/messages/2"
+        began = loop.time()
+        async with budget.turn(STREAM):
+            async with session.patch(url) as response:  # on the held place
                 await response.read()
-            assert budget.waited == 1
-    finally:
-        await runner.cleanup()
+            async with session.patch(url) as response:  # the second place
+                await response.read()
+        assert loop.time() - began < WINDOW_S / 2
+        assert budget.waited == 0
+        async with session.patch(url) as response:  # both places are in the window
+            await response.read()
+        assert budget.waited == 1
 
 
 async def test_a_waiting_stream_edit_hurries_once_its_answer_ends() -> None:
