@@ -307,7 +307,8 @@ class StreamedReply:
             # A streaming edit leaves a window's last request to the answer's end or next
             # part: taking it, discord.py would hold the edit (and its response) until the
             # reset, and a crowd's 200 edits held so cost 3 MiB (bench/).
-            spare = 0 if self._finishing else STREAM_SPARE
+            editing = message.handle is not None and not self._finishing
+            spare = STREAM_SPARE if editing else 0
             wait_s = max(wait_s, self._pacer.delay_for(route, spare=spare))
         return wait_s
 

@@ -461,6 +461,27 @@ async def test_streaming_edits_leave_a_windows_last_request_to_the_end() -> None
     assert all(not content.endswith(CURSOR) for content in spent_by)
 
 
+async def test_a_new_part_may_take_a_windows_last_request() -> None:
+    """Should send the next part of a long answer at the usual spacing (the reset window
+    shared by the requests left), not keep the window's last request from it: only edits of
+    a streaming message leave that one."""
+    monitor = RateLimitMonitor()
+    last_one = {"X-RateLimit-Remaining": "1", "X-RateLimit-Reset-After": "1.0"}  # spacing 0.5
+
+    def respond(message: FakeMessage) -> None:
+        if not message.content.endswith(CURSOR):  # the first part, settled: one request left
+            monitor.record("channels/1", 200, last_one)
+
+    target = FakeTarget(on_request=respond)
+    reply = StreamedReply(target, edit_interval_s=0.01, pacer=monitor, limit=120)
+    await reply.push("word " * 10)
+    await asyncio.sleep(0.05)
+    await reply.push("word " * 30)
+    await asyncio.sleep(0.75)  # past the spacing, before the reset
+    assert len(target.messages) == 2
+    await reply.finish()
+
+
 async def test_failed_request_is_raised_to_the_caller() -> None:
     """Should stop and raise Discord's error from the next push() or finish()."""
     target = FakeTarget(fail_on_request=2)
