@@ -194,6 +194,8 @@ def report(waves: list[Wave], hwm: dict[str, float], args: argparse.Namespace) -
         )
     if args.nexai_connection_limit is not None:
         print(f"NEXAI_MAX_CONNECTIONS={args.nexai_connection_limit}")
+    if args.history:
+        print(f"Memory: {args.history} earlier exchanges in every channel")
     print()
     slash = [w for w in waves if w.mode == "slash"]
     if slash:
@@ -221,6 +223,7 @@ def options(args: argparse.Namespace) -> Options:
         ask_limit=args.ask_limit,
         ask_limit_scope="total" if args.ask_limit_total else "server",
         usage_rows=args.usage_rows,
+        history=args.history,
         nexai_connection_limit=args.nexai_connection_limit,
         cprofile=args.cprofile,
         tracemalloc=args.tracemalloc,
@@ -264,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--usage-rows", type=int, default=0, help="settled /ask rows in the ledger today"
+    )
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="exchanges already in each channel's memory (a warm crowd: each answer sends them)",
     )
     parser.add_argument(
         "--cold",

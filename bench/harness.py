@@ -15,7 +15,7 @@ import random
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -33,6 +33,7 @@ from bench.upstream import (
     answer_text,
     make_fake_nexai,
 )
+from bot.chat.history import History
 from bot.quota.quotas import Quotas
 from bot.quota.rules import Limit, Scope, window
 from bot.storage.store import Store
@@ -54,6 +55,7 @@ class Options:
     ask_limit: int | None = None  # a daily /ask limit for the server (nexbot only)
     ask_limit_scope: Scope = "server"  # per member ("server") or all members ("total")
     usage_rows: int = 0  # settled /ask rows already in the ledger today
+    history: int = 0  # exchanges already in each channel's memory (each /ask sends them)
     nexai_connection_limit: int | None = None  # NEXAI_MAX_CONNECTIONS
     cprofile: str | None = None  # nexbot only
     tracemalloc: str | None = None  # nexbot only: the peak snapshot goes here
@@ -154,7 +156,7 @@ async def environment(kind: str, options: Options, workdir: Path) -> AsyncIterat
             scratch_database(options.database_url, workdir, f"{kind}.db") as database,
         ):
             if kind == "nexbot":
-                await prepare_database(database, [fake.guild_id], options)
+                await prepare_database(database, [fake.guild_id], options, channels)
             bot = await Child.start(
                 "bench.bot_process",
                 [*bot_args(kind, fake, upstream, options), *database_args(database)],
@@ -174,8 +176,14 @@ async def environment(kind: str, options: Options, workdir: Path) -> AsyncIterat
         await fake.close()
 
 
-async def prepare_database(database: BenchDatabase, guild_ids: list[int], options: Options) -> None:
-    """The schema, limits and earlier usage of each guild, written before any bot starts."""
+async def prepare_database(
+    database: BenchDatabase,
+    guild_ids: list[int],
+    options: Options,
+    channel_ids: Sequence[int] = (),
+) -> None:
+    """The schema, limits and earlier usage of each guild, and the memory of each channel,
+    written before any bot starts."""
     store = await database.open()
     try:
         for guild_id in guild_ids:
@@ -183,8 +191,28 @@ async def prepare_database(database: BenchDatabase, guild_ids: list[int], option
                 limit = Limit("ask", "day", options.ask_limit, options.ask_limit_scope)
                 await Quotas(store).set_limit(guild_id, limit, set_by=0)
             await add_usage_rows(store, guild_id, options.usage_rows)
+        await add_history(store, channel_ids, options)
     finally:
         await store.close()
+
+
+async def add_history(store: Store, channel_ids: Sequence[int], options: Options) -> None:
+    """``options.history`` earlier exchanges in each channel's memory: a question and an
+    answer as long as the bench's (what a busy channel's /ask sends along)."""
+    history = History(store)
+    answer = answer_text(options.tokens, options.chars_per_token)
+    for channel_id in channel_ids:
+        for turn in range(options.history):
+            await history.add_exchange(
+                channel_id,
+                author_id=500_000 + turn,
+                author_name=f"member {turn}",
+                prompt=f"Earlier question {turn}: tell me about the bench, in detail please.",
+                answer=answer,
+                model="gpt-4o-mini",
+                bot_id=1,
+                bot_name="nexbot",
+            )
 
 
 async def add_usage_rows(store: Store, guild_id: int, rows: int, *, seed: int = 1) -> None:
