@@ -292,15 +292,20 @@ class ChatService:
         )
         escaper = SubtextEscaper()  # only the bot's own notes may look like subtext
         status = REASONING_STATUS if capabilities.reasons else THINKING_STATUS
-        waiting = asyncio.create_task(self._show_waiting(reply, status, request.locale))
+        waiting: asyncio.Task[None] | None = asyncio.create_task(
+            self._show_waiting(reply, status, request.locale)
+        )
         complete = True
         stopped = False
         if stop is not None:
             stop.arm()
         try:
             async for delta in stream:
-                if not waiting.done():
-                    waiting.cancel()
+                if waiting is not None:  # text came: no more "Thinking… 20 s"
+                    # A cancelled task keeps its error and traceback: let it go, not keep it
+                    # for the whole answer (about 2 KiB an answer).
+                    await cancel_and_wait(waiting)
+                    waiting = None
                 await reply.push(escaper.feed(delta))
         except StreamInterruptedError:
             log.warning("Answer in channel %s was cut off midway", request.channel_id)
