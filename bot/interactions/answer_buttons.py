@@ -227,6 +227,7 @@ class _StoppableTarget:
 
     async def send_first(self, content: str) -> MessageHandle:
         handle = await self.inner.send_first(content)
+        self.inner.first_view = None  # sent with it: not kept for the whole answer
         self.first = handle
         self.first_id = message_id_of(handle)
         if self.first_id is not None:
