@@ -26,6 +26,7 @@ from bot.ops.tasks import cancel_and_wait
 from bot.quota.ledger import Ledger
 from bot.quota.rules import Caller
 from bot.render import GlobalBudget, MessageHandle, RateLimitMonitor, ReplyTarget, StreamedReply
+from bot.render.reply import ButtonsFor
 from bot.render.subtext import SubtextEscaper, subtext
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,19 @@ class ChatOutcome:
         else:
             return None
         return subtext(t(text, locale))
+
+
+def _with_messages(
+    buttons: Callable[[ChatOutcome], Awaitable[object]] | None, outcome: ChatOutcome
+) -> ButtonsFor | None:
+    """`buttons` as the reply asks for them: from the messages of the ended answer."""
+    if buttons is None:
+        return None
+
+    async def make(handles: list[MessageHandle]) -> object:
+        return await buttons(replace(outcome, messages=tuple(handles)))
+
+    return make
 
 
 class ChatService:
@@ -206,13 +220,7 @@ class ChatService:
         if outcome.stopped and note and not reply.text.strip():  # stopped while it thought
             await reply.push(note)
             note = None
-        ended = outcome
-
-        async def ended_buttons(handles: list[MessageHandle]) -> object:
-            assert buttons is not None
-            return await buttons(replace(ended, messages=tuple(handles)))
-
-        handles = await reply.finish(note=note, buttons=ended_buttons if buttons else None)
+        handles = await reply.finish(note=note, buttons=_with_messages(buttons, outcome))
         return replace(outcome, messages=tuple(handles), buttons_shown=reply.buttons_shown)
 
     async def remember_messages(self, outcome: ChatOutcome, ids: Sequence[int | None]) -> None:

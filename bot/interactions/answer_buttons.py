@@ -261,14 +261,10 @@ async def answer_with_buttons(
     stoppable = _StoppableTarget(target, chat.stops, switch)
     reply_target: ReplyTarget = stoppable
 
-    parts_recorded = False
-
     async def ended_view(outcome: ChatOutcome) -> discord.ui.View:
         """The buttons the ended answer shows (an empty view takes Stop away), once memory
-        knows every part they act on."""
-        nonlocal parts_recorded
-        if len(outcome.messages) > 1 and not parts_recorded:
-            parts_recorded = True
+        knows every part they act on. Called once: by the last edit, or after it showed none."""
+        if len(outcome.messages) > 1:
             await chat.remember_messages(outcome, [message_id_of(m) for m in outcome.messages])
         presses = finished_presses(
             asker, outcome, exchange=outcome.exchange, public=public, threadable=threadable

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from bot.storage.cache import LoadingCache
 from bot.storage.store import Store
@@ -29,16 +29,7 @@ Column = Literal[
     "aside_prefix",
     "answer_in_threads",
 ]
-COLUMNS: tuple[Column, ...] = (
-    "chat_model",
-    "image_model",
-    "system_prompt",
-    "alert_channel_id",
-    "chat_mode",
-    "temperature",
-    "aside_prefix",
-    "answer_in_threads",
-)
+COLUMNS: tuple[Column, ...] = get_args(Column)
 
 
 @dataclass(frozen=True)
