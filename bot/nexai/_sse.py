@@ -1,12 +1,12 @@
-"""Server-Sent Events: the `data` of each event, however the bytes were split into reads."""
+"""Server-Sent Events: the `data` of each event, however the bytes were split into reads.
+
+The event stream format: https://html.spec.whatwg.org/multipage/server-sent-events.html
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator
 from typing import Any
-
-import aiohttp
 
 from bot.nexai._errors import MalformedResponseError
 from bot.nexai.constants import MAX_SSE_LINE_BYTES
@@ -14,42 +14,51 @@ from bot.nexai.constants import MAX_SSE_LINE_BYTES
 SSE_DONE = "[DONE]"
 
 
-async def sse_batches(content: aiohttp.StreamReader) -> AsyncGenerator[list[str], None]:
-    """The `data` of each Server-Sent Event, however the bytes were split into reads: one list
-    per read, of the events that read completed (reads that complete none yield nothing)."""
-    pending = b""
-    data: list[str] = []
-    async for chunk in content.iter_any():
-        pending += chunk
+class SseReader:
+    """Feed it each read of an event stream; it returns the `data` of the events that read
+    completed and keeps only the unfinished line and event (a plain object, not a generator,
+    so nothing of a read stays referenced while the stream waits for the next one)."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+        self._data: list[str] = []
+        self.ended = False
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """The payloads `chunk` completed; an empty chunk is the end of the stream, which
+        completes an event left without its blank line."""
+        if not chunk:
+            self.ended = True
+            if self._pending:
+                self._take_line(self._pending)
+                self._pending = b""
+            return [self._event()] if self._data else []
         if b"\n" not in chunk:
-            if len(pending) > MAX_SSE_LINE_BYTES:
+            self._pending += chunk
+            if len(self._pending) > MAX_SSE_LINE_BYTES:
                 raise MalformedResponseError("event stream line too long")
-            continue
-        *lines, pending = pending.split(b"\n")
-        batch = [payload for raw in lines if (payload := _take_line(raw, data)) is not None]
-        if batch:
-            yield batch
-    if pending:
-        _take_line(pending, data)
-    if data:
-        yield ["\n".join(data)]
+            return []
+        *lines, self._pending = (self._pending + chunk).split(b"\n")
+        return [payload for raw in lines if (payload := self._take_line(raw)) is not None]
 
+    def _take_line(self, raw: bytes) -> str | None:
+        """Add one line to the event; a blank line ends it and returns its payload."""
+        try:
+            line = raw.rstrip(b"\r").decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedResponseError("event stream is not UTF-8") from exc
+        if not line:
+            return self._event() if self._data else None
+        if line.startswith("data:"):
+            value = line[5:]
+            self._data.append(value[1:] if value.startswith(" ") else value)
+        # comments (":...") and the event/id/retry fields are not needed
+        return None
 
-def _take_line(raw: bytes, data: list[str]) -> str | None:
-    """Add one SSE line to the event in `data`; a blank line ends it and returns its payload."""
-    try:
-        line = raw.rstrip(b"\r").decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise MalformedResponseError("event stream is not UTF-8") from exc
-    if not line:
-        payload = "\n".join(data) if data else None
-        data.clear()
+    def _event(self) -> str:
+        payload = "\n".join(self._data)
+        self._data.clear()
         return payload
-    if line.startswith("data:"):
-        value = line[5:]
-        data.append(value[1:] if value.startswith(" ") else value)
-    # comments (":...") and the event/id/retry fields are not needed
-    return None
 
 
 def load_event(payload: str) -> dict[str, Any]:

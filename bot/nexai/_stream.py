@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ from bot.nexai._errors import (
     make_stream_error,
 )
 from bot.nexai._payloads import ApiCall, Usage, estimate_usage, parse_usage
-from bot.nexai._sse import SSE_DONE, load_event, sse_batches
+from bot.nexai._sse import SSE_DONE, SseReader, load_event
 from bot.nexai.capabilities import ModelCapabilities
 from bot.nexai.constants import STREAM_READ_INTERVAL_S
 from bot.nexai.reasoning import ThinkFilter
@@ -62,7 +62,8 @@ class ChatStream:
         self._text = ""  # one string: a list of the pieces kept 70 small ones an answer
         self._gen: AsyncGenerator[str, None] | None = None
         self._closed = False
-        self._complete = False
+        self._complete = False  # the answer is whole: the stream may end now
+        self._done = False  # its last event came: nothing more to read
         self._usage_seen = False
 
     @property
@@ -121,20 +122,56 @@ class ChatStream:
             raise
 
     async def _answer(self, resp: aiohttp.ClientResponse) -> AsyncGenerator[str, None]:
-        """One attempt: the visible text of the 2xx event stream, reasoning filtered out."""
+        """One attempt: the visible text of the 2xx event stream, reasoning filtered out; sets
+        `usage` and `finish_reason`; checks the stream completed.
+
+        The text of the events one read brings is one piece; once text has come, reads are
+        STREAM_READ_INTERVAL_S apart, so a piece holds every token that arrived in between (a
+        few per read at a model's pace, instead of one wake-up per token). Nothing of a read
+        is kept while waiting for the next but the text it gave."""
         think = ThinkFilter(inline=self._capabilities.reasoning == "inline")
+        responses = self._capabilities.endpoint == "responses"
+        read = self._responses_event if responses else self._chat_event
+        events = SseReader()
         self.usage = Usage()
-        self._usage_seen = False
+        self._usage_seen = self._complete = self._done = False
         started = time.monotonic()
-        async with contextlib.aclosing(self._pieces(resp)) as pieces:
-            async for piece in pieces:
-                if visible := think.feed(piece):
-                    yield visible
+        text_came = False
+        while not (self._done or events.ended):
+            text, failure = self._text_of(events.feed(await resp.content.readany()), read)
+            if visible := think.feed(text):
+                yield visible
+            if failure is not None:
+                raise failure
+            text_came = text_came or bool(text)
+            if text_came and not (self._done or events.ended):
+                await asyncio.sleep(STREAM_READ_INTERVAL_S)
+        if not self._complete:
+            raise NexaiConnectionError(
+                "the event stream ended before the answer was complete", answered=True
+            )
         if tail := think.flush(truncated=self.finish_reason == "length"):
             yield tail
         if not self._usage_seen:
             self.usage = self._estimated_usage()
         self._transport.log_call(self._call, resp.status, started, self.usage)
+
+    def _text_of(
+        self, payloads: list[str], read: Callable[[dict[str, Any]], str | None]
+    ) -> tuple[str, NexaiError | None]:
+        """The text of one read's events, and the error event that cut it short, if one did
+        (the text before it still counts)."""
+        texts: list[str] = []
+        for payload in payloads:
+            if payload == SSE_DONE:
+                self._complete = self._done = True
+                break
+            try:
+                if text := read(load_event(payload)):
+                    texts.append(text)
+            except NexaiError as error:
+                return "".join(texts), error
+        return "".join(texts), None
 
     def _estimated_usage(self) -> Usage:
         """Usage counted here, for a stream that came without it (some gateways drop
@@ -144,44 +181,6 @@ class ChatStream:
             _UNMETERED_MODELS.add(model)
             log.warning("%s streams came without token usage: the ledger records estimates", model)
         return estimate_usage(self._call.json, self.text)
-
-    async def _pieces(self, resp: aiohttp.ClientResponse) -> AsyncGenerator[str, None]:
-        """Raw answer text from the event stream; sets `usage`; checks the stream completed.
-
-        The text of the events one read brings is one piece; once text has been handed on,
-        reads are STREAM_READ_INTERVAL_S apart, so a piece holds every token that arrived in
-        between (a few per read at a model's pace, instead of one wake-up per token)."""
-        responses = self._capabilities.endpoint == "responses"
-        read = self._responses_event if responses else self._chat_event
-        self._complete = False
-        shown = False
-        async with contextlib.aclosing(sse_batches(resp.content)) as batches:
-            async for batch in batches:
-                texts: list[str] = []
-                failure: NexaiError | None = None
-                for payload in batch:
-                    if payload == SSE_DONE:
-                        self._complete = True
-                        break
-                    try:
-                        if text := read(load_event(payload)):
-                            texts.append(text)
-                    except NexaiError as error:  # the text before it still counts
-                        failure = error
-                        break
-                if texts:
-                    yield "".join(texts)
-                    shown = True
-                if failure is not None:
-                    raise failure
-                if self._complete:
-                    break
-                if shown:
-                    await asyncio.sleep(STREAM_READ_INTERVAL_S)
-        if not self._complete:
-            raise NexaiConnectionError(
-                "the event stream ended before the answer was complete", answered=True
-            )
 
     def _chat_event(self, event: dict[str, Any]) -> str | None:
         """A /chat/completions chunk: `choices[0].delta.content`; reasoning fields are skipped."""
@@ -215,7 +214,7 @@ class ChatStream:
                 if kind == "response.incomplete":
                     reason = (response.get("incomplete_details") or {}).get("reason")
                     self.finish_reason = INCOMPLETE_REASONS.get(str(reason), str(reason))
-                self._complete = True
+                self._complete = self._done = True
             case "response.failed":
                 raise make_stream_error((event.get("response") or {}).get("error"))
             case "error":

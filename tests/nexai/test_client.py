@@ -836,3 +836,15 @@ async def test_a_failed_image_generation_is_still_retried(
     fake.enqueue("/images/generations", Error(500))
     assert len(await client.generate_images("gpt-image-2", "a cat")) == 1
     assert len(fake.calls("/images/generations")) == 2
+
+
+async def test_stream_reads_the_usage_chunk_that_comes_after_the_finish_reason(
+    client: NexaiClient, fake: FakeNexai
+) -> None:
+    """The usage comes in its own last chunk (`choices: []`) after the one that carries the
+    `finish_reason`; a read that ends with the finish must not end the stream's reading."""
+    fake.chunk_delay_s = 0.15  # every event in a read of its own
+    stream = client.stream_chat("gpt-4o", HELLO)
+    assert "".join(await collect(stream)) == DEFAULT_REPLY
+    assert stream.finish_reason == "stop"
+    assert stream.usage == Usage(prompt_tokens=2, completion_tokens=3)
