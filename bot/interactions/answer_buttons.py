@@ -195,6 +195,15 @@ async def delete_parts(
             log.warning("Could not delete part %s of an answer: %s", message_id, error)
 
 
+def release(view: discord.ui.View | None) -> None:
+    """Unlink a view that was sent from its buttons. discord.py links them both ways, and
+    such a cycle waits for a full garbage collection: a crowd of answers kept every view
+    until then (bench/). Our buttons need no view once sent: a press finds its handler by
+    the custom_id's template."""
+    if view is not None:
+        view.clear_items()
+
+
 async def show_buttons(handle: MessageHandle, view: discord.ui.View | None) -> None:
     """Replace the buttons under a message of the answer; a failure is only logged (the
     answer itself was shown)."""
@@ -227,7 +236,8 @@ class _StoppableTarget:
 
     async def send_first(self, content: str) -> MessageHandle:
         handle = await self.inner.send_first(content)
-        self.inner.first_view = None  # sent with it: not kept for the whole answer
+        release(self.inner.first_view)  # sent with it: not kept for the whole answer
+        self.inner.first_view = None
         self.first = handle
         self.first_id = message_id_of(handle)
         if self.first_id is not None:
@@ -258,6 +268,7 @@ async def answer_with_buttons(
     asker = request.caller.user_id
     switch = StopSwitch()
     target.first_view = buttons_view([Press(Action.STOP, asker)], request.locale)
+    made = [target.first_view]  # every view of this answer, released at its end
     stoppable = _StoppableTarget(target, chat.stops, switch)
     reply_target: ReplyTarget = stoppable
 
@@ -269,28 +280,34 @@ async def answer_with_buttons(
         presses = finished_presses(
             asker, outcome, exchange=outcome.exchange, public=public, threadable=threadable
         )
-        return buttons_view(presses, request.locale) or discord.ui.View(timeout=None)
+        view = buttons_view(presses, request.locale) or discord.ui.View(timeout=None)
+        made.append(view)
+        return view
 
     try:
-        outcome = await chat.answer(
-            request,
-            reply_target,
-            bot_id=bot_id,
-            bot_name=bot_name,
-            stop=switch,
-            buttons=ended_view,
-        )
-    except BaseException:
-        if stoppable.first is not None:  # a partial answer stays, without its Stop button
-            await show_buttons(stoppable.first, None)
-        raise
+        try:
+            outcome = await chat.answer(
+                request,
+                reply_target,
+                bot_id=bot_id,
+                bot_name=bot_name,
+                stop=switch,
+                buttons=ended_view,
+            )
+        except BaseException:
+            if stoppable.first is not None:  # a partial answer stays, without its Stop button
+                await show_buttons(stoppable.first, None)
+            raise
+        finally:
+            if stoppable.first_id is not None:
+                chat.stops.forget(stoppable.first_id)
+        messages = outcome.messages
+        if messages:
+            if messages[0] is not messages[-1]:
+                await show_buttons(messages[0], None)
+            if not outcome.buttons_shown:  # the last message showed nothing new at the end
+                await show_buttons(messages[-1], await ended_view(outcome))
     finally:
-        if stoppable.first_id is not None:
-            chat.stops.forget(stoppable.first_id)
-    messages = outcome.messages
-    if messages:
-        if messages[0] is not messages[-1]:
-            await show_buttons(messages[0], None)
-        if not outcome.buttons_shown:  # the last message showed nothing new at the end
-            await show_buttons(messages[-1], await ended_view(outcome))
+        for view in made:
+            release(view)
     return outcome

@@ -4,8 +4,10 @@ pressed by the asker, a moderator or someone else, and after a restart of the bo
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.chat.history import Turn
@@ -74,6 +76,29 @@ async def test_stop_shows_while_streaming_and_the_others_once_it_ends(env: BotEn
     assert list(shown) == ["regen", "del", "thread", "read"]
     assert all(len(custom_id) <= 100 for custom_id in shown.values())
     assert all(custom_id.split(":")[2] == str(member) for custom_id in shown.values())
+
+
+async def test_an_ended_answers_views_are_freed_without_the_cycle_collector(
+    env: BotEnv,
+) -> None:
+    """Should leave no view of Stop or of the ended buttons for the garbage collector: a
+    view and its buttons link each other, and a crowd's views stayed until a full collection.
+    """
+    gc.collect()
+    gc.disable()
+    try:
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        inter = await env.discord.invoke("ask", {"prompt": "a story"})
+        await inter.wait_done()
+        await with_buttons(env, answered(inter))
+        await asyncio.sleep(0.05)  # the answer's task ends after its last edit
+        gc.collect()
+        views = [o for o in gc.garbage if isinstance(o, discord.ui.View)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert views == []
 
 
 async def test_stop_by_the_asker_keeps_the_text_and_settles_the_charge(env: BotEnv) -> None:
