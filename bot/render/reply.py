@@ -90,18 +90,46 @@ class ReplyTarget(Protocol):
     async def send_next(self, content: str, previous: MessageHandle) -> MessageHandle: ...
 
 
+class _Signal:
+    """`asyncio.Event` for one waiter: asyncio's keeps a deque for many (0.6 KiB, and a
+    crowd's answers held two per message)."""
+
+    __slots__ = ("_set", "_waiter")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        self._set = True
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> None:
+        if self._set:
+            return
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+
 class _Message:
     """One piece of the answer, and the task that keeps its Discord message up to date."""
 
     def __init__(self, previous: _Message | None) -> None:
         self.previous = previous
         self.handle: MessageHandle | None = None
-        self.created = asyncio.Event()
+        self.created = _Signal()  # awaited by the next message's task alone
         self.wanted: str | None = None  # what the message should show next
         self.shown: str | None = None
         self.final = False  # ``wanted`` will not change any more
         self.last_request_at = -math.inf  # loop time of the last send or edit
-        self.wake = asyncio.Event()
+        self.wake = _Signal()  # awaited by this message's task alone
         self.task: asyncio.Task[None] | None = None
 
 

@@ -31,7 +31,7 @@ from bot.render.rate_monitor import (
     route_key,
     webhook_edit_route,
 )
-from bot.render.reply import CURSOR, MessageHandle, StreamedReply
+from bot.render.reply import CURSOR, MessageHandle, StreamedReply, _Signal
 from bot.render.splitter import scan_fences, split_message
 from bot.render.targets import InteractionTarget, ReplyChainTarget
 from tests.render.test_splitter import five_thousand_char_answer
@@ -876,3 +876,22 @@ async def test_an_answer_within_max_parts_is_unchanged(length: int) -> None:
     assert not reply.overflowed
     assert target.finals == split_message(text)
     assert not any(m.files for m in target.messages)
+
+
+async def test_a_signal_wakes_its_waiter_and_stays_set_until_cleared() -> None:
+    signal = _Signal()
+    waiter = asyncio.create_task(signal.wait())
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    signal.set()
+    await asyncio.wait_for(waiter, 1)
+    await asyncio.wait_for(signal.wait(), 1)  # still set: returns at once
+    signal.clear()
+    again = asyncio.create_task(signal.wait())
+    await asyncio.sleep(0.01)
+    assert not again.done()
+    again.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await again
+    signal.set()  # after a cancelled wait: nothing to wake, no error
+    await asyncio.wait_for(signal.wait(), 1)
