@@ -268,7 +268,7 @@ async def answer_with_buttons(
     asker = request.caller.user_id
     switch = StopSwitch()
     target.first_view = buttons_view([Press(Action.STOP, asker)], request.locale)
-    made = [target.first_view]  # every view of this answer, released at its end
+    ended: list[discord.ui.View] = []  # released once shown
     stoppable = _StoppableTarget(target, chat.stops, switch)
     reply_target: ReplyTarget = stoppable
 
@@ -281,7 +281,7 @@ async def answer_with_buttons(
             asker, outcome, exchange=outcome.exchange, public=public, threadable=threadable
         )
         view = buttons_view(presses, request.locale) or discord.ui.View(timeout=None)
-        made.append(view)
+        ended.append(view)
         return view
 
     try:
@@ -308,6 +308,7 @@ async def answer_with_buttons(
             if not outcome.buttons_shown:  # the last message showed nothing new at the end
                 await show_buttons(messages[-1], await ended_view(outcome))
     finally:
-        for view in made:
+        release(target.first_view)  # still here when the first message never went out
+        for view in ended:
             release(view)
     return outcome
