@@ -169,8 +169,7 @@ class StreamedReply:
         self._cursor = cursor
         self._empty_text = empty_text[: limit - MIN_LIMIT] or EMPTY_TEXT
         self._text = ""  # one string: a list of the pieces kept 70 small ones an answer
-        self._pending: list[str] = []  # pushed since the last layout
-        self._tail = ""  # the text from the start of the unfinished piece
+        self._tail_start = 0  # where the unfinished piece starts in the text
         self._fence: Fence | None = None  # the code block open where the tail starts
         self._messages: list[_Message] = []
         self._note: str | None = None
@@ -198,7 +197,6 @@ class StreamedReply:
         if not delta:
             return
         self._text += delta
-        self._pending.append(delta)
         if not self._messages:
             self._open_message()
         self._messages[-1].wake.set()
@@ -365,12 +363,9 @@ class StreamedReply:
 
     def _layout(self) -> None:
         """Cut settled pieces off the tail and set what the open message should show."""
-        if self._pending:
-            self._tail += "".join(self._pending)
-            self._pending.clear()
         while True:
             message = self._messages[-1]
-            cut = next_piece(self._tail, 0, self._fence, self._limit)
+            cut = next_piece(self._text, self._tail_start, self._fence, self._limit)
             if cut is None:  # no visible text yet (a settled cut always leaves some)
                 if not self._finishing and self._status is not None:
                     message.wanted = self._status
@@ -396,7 +391,7 @@ class StreamedReply:
                 return
             else:  # the note does not fit: cut earlier, the note goes with the next piece
                 limit = self._limit - len(self._note_suffix())
-                cut = next_piece(self._tail, 0, self._fence, limit)
+                cut = next_piece(self._text, self._tail_start, self._fence, limit)
                 assert cut is not None
                 self._settle(message, cut.content)
                 self._advance(cut)
@@ -409,7 +404,7 @@ class StreamedReply:
         if self._finishing and self._note:
             suffix += "\n" + self._note if suffix else NOTE_SEPARATOR + self._note
         suffix = suffix[: self._limit - MIN_LIMIT]
-        cut = next_piece(self._tail, 0, self._fence, self._limit - len(suffix))
+        cut = next_piece(self._text, self._tail_start, self._fence, self._limit - len(suffix))
         assert cut is not None  # the caller found visible text
         content = cut.content + suffix
         if self._finishing:
@@ -418,7 +413,7 @@ class StreamedReply:
             message.wanted = content
 
     def _with_cursor(self) -> str:
-        cut = next_piece(self._tail, 0, self._fence, self._limit - len(self._cursor))
+        cut = next_piece(self._text, self._tail_start, self._fence, self._limit - len(self._cursor))
         assert cut is not None  # the caller found visible text
         content = cut.opener + cut.body + self._cursor + cut.closer
         # A cursor after a closing fence line would stop it from closing: leave it out then.
@@ -433,6 +428,6 @@ class StreamedReply:
         message.wake.set()
 
     def _advance(self, cut: Cut) -> None:
-        self._tail = self._tail[cut.end :]
+        self._tail_start = cut.end
         self._fence = cut.fence
         self._open_message()
