@@ -9,16 +9,13 @@ fresh ``bench_<hex>`` schema, so the bot's migrations and every row land there.
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
-
-import asyncpg
 
 from bot.storage.backends import open_store
 from bot.storage.store import Store, redact_url
+from tests.databases import create_schema, drop_schema
 
 SCHEMA_PREFIX = "bench_"
 
@@ -46,13 +43,6 @@ class BenchDatabase:
         return await open_store(self.url, self.path)
 
 
-def with_search_path(url: str, schema: str) -> str:
-    """``url`` whose connections use ``schema`` (asyncpg passes ``search_path`` on)."""
-    parts = urlsplit(url)
-    query = "&".join(q for q in (parts.query, urlencode({"search_path": schema})) if q)
-    return urlunsplit(parts._replace(query=query))
-
-
 async def open_target(target: str) -> Store:
     """A worker's store: a PostgreSQL URL, else a SQLite file path."""
     if target.startswith(("postgresql://", "postgres://")):
@@ -69,17 +59,8 @@ async def scratch_database(
     if not server_url:
         yield BenchDatabase(path)
         return
-    schema = f"{SCHEMA_PREFIX}{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(server_url)
+    schema, url = await create_schema(server_url, prefix=SCHEMA_PREFIX)
     try:
-        await conn.execute(f"CREATE SCHEMA {schema}")
+        yield BenchDatabase(path, url)
     finally:
-        await conn.close()
-    try:
-        yield BenchDatabase(path, with_search_path(server_url, schema))
-    finally:
-        conn = await asyncpg.connect(server_url)
-        try:
-            await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        finally:
-            await conn.close()
+        await drop_schema(server_url, schema)

@@ -51,9 +51,9 @@ class Database:
         return await open_store(self.url, self.path)
 
 
-async def create_schema(server_url: str) -> tuple[str, str]:
+async def create_schema(server_url: str, prefix: str = "test_") -> tuple[str, str]:
     """A new empty schema; (its name, a URL whose connections use it)."""
-    schema = f"test_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(server_url)
     try:
         await conn.execute(f"CREATE SCHEMA {schema}")

@@ -137,14 +137,16 @@ class ChatStream:
         self._usage_seen = self._complete = self._done = False
         started = time.monotonic()
         text_came = False
-        while not (self._done or events.ended):
+        while True:
             text, failure = self._text_of(events.feed(await resp.content.readany()), read)
             if visible := think.feed(text):
                 yield visible
             if failure is not None:
                 raise failure
+            if self._done or events.ended:
+                break
             text_came = text_came or bool(text)
-            if text_came and not (self._done or events.ended):
+            if text_came:
                 await asyncio.sleep(STREAM_READ_INTERVAL_S)
         if not self._complete:
             raise NexaiConnectionError(
