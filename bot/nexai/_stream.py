@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 
@@ -21,12 +20,10 @@ from bot.nexai._errors import (
 )
 from bot.nexai._payloads import ApiCall, Usage, estimate_usage, parse_usage
 from bot.nexai._sse import SSE_DONE, SseReader, load_event
+from bot.nexai._transport import Transport, release
 from bot.nexai.capabilities import ModelCapabilities
 from bot.nexai.constants import STREAM_READ_INTERVAL_S
 from bot.nexai.reasoning import ThinkFilter
-
-if TYPE_CHECKING:
-    from bot.nexai._transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +41,9 @@ class ChatStream:
     `bot.nexai._transport.retry_reason`); no visible text within `wait_s` raises
     `AnswerDeadlineError`.
     Call `aclose()` (or use `async with`) when stopping early, to release the connection.
+
+    A plain object with the state of the read (no async generators): 200 answers in flight
+    kept about 2 KiB each of generator frames, context managers and finalizer hooks.
     """
 
     def __init__(
@@ -60,8 +60,16 @@ class ChatStream:
         self._capabilities = capabilities
         self._wait_s = wait_s
         self._text = ""  # one string: a list of the pieces kept 70 small ones an answer
-        self._gen: AsyncGenerator[str, None] | None = None
+        self._started = False
         self._closed = False
+        # The attempt being read (set again by each one, see `_attempt`):
+        self._resp: aiohttp.ClientResponse | None = None
+        self._opened_at = 0.0
+        self._events = SseReader()
+        self._think = ThinkFilter()
+        self._failure: NexaiError | None = None  # an error event after the text of its read
+        self._text_came = False
+        self._finished = False  # the end was read and checked: no more pieces
         self._complete = False  # the answer is whole: the stream may end now
         self._done = False  # its last event came: nothing more to read
         self._usage_seen = False
@@ -75,16 +83,28 @@ class ChatStream:
         return self
 
     async def __anext__(self) -> str:
-        if self._gen is None:
-            if self._closed:
-                raise StopAsyncIteration
-            self._gen = self._run()
-        return await self._gen.__anext__()
+        if self._closed:
+            raise StopAsyncIteration
+        try:
+            if not self._started:
+                self._started = True
+                piece = await self._first_piece()
+            else:
+                piece = await self._next_piece()
+        except BaseException:
+            await self.aclose()
+            raise
+        if piece is None:
+            await self.aclose()
+            raise StopAsyncIteration
+        self._text += piece
+        return piece
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._gen is not None:
-            await self._gen.aclose()
+        resp, self._resp = self._resp, None
+        if resp is not None:
+            await release(resp)
 
     async def __aenter__(self) -> ChatStream:
         return self
@@ -97,23 +117,59 @@ class ChatStream:
     ) -> None:
         await self.aclose()
 
-    async def _run(self) -> AsyncGenerator[str, None]:
-        """The transport's attempts, within the wait limit until the first visible text; the
-        limit's timer is gone before anything is yielded, so it never fires outside here."""
+    async def _first_piece(self) -> str | None:
+        """The first visible text, within the wait limit and the transport's retries."""
         try:
-            async with (
-                asyncio.timeout(self._wait_s) as deadline,
-                contextlib.aclosing(self._transport.attempts(self._call, self._answer)) as texts,
-            ):
-                async for visible in texts:
-                    deadline.reschedule(None)
-                    self._text += visible
-                    yield visible
+            async with asyncio.timeout(self._wait_s):
+                return await self._transport.retrying(self._call, self._attempt)
         except TimeoutError as exc:
             raise AnswerDeadlineError(
                 f"no answer from {self._call.model} within {self._wait_s:g} s", wait_s=self._wait_s
             ) from exc
+
+    async def _attempt(self) -> str | None:
+        """Send the call and read up to its first visible text (None: an answer without any);
+        a failure closes the response, for a retry."""
+        capabilities = self._capabilities
+        self._opened_at = time.monotonic()
+        self._resp = await self._transport.open(self._call)
+        self._events = SseReader()
+        self._think = ThinkFilter(inline=capabilities.reasoning == "inline")
+        self.usage = Usage()
+        self._failure = None
+        self._text_came = self._finished = self._usage_seen = False
+        self._complete = self._done = False
+        try:
+            return await self._next_piece()
+        except BaseException:
+            resp, self._resp = self._resp, None
+            if resp is not None:
+                await release(resp)
+            raise
+
+    async def _next_piece(self) -> str | None:
+        """The visible text of the next reads that bring some (reasoning filtered out), or
+        None at the end; sets `usage` and `finish_reason`, and checks the stream completed.
+
+        The text of the events one read brings is one piece; once text has come, reads are
+        STREAM_READ_INTERVAL_S apart, so a piece holds every token that arrived in between (a
+        few per read at a model's pace, instead of one wake-up per token). Nothing of a read
+        is kept while waiting for the next but the text it gave."""
+        try:
+            while True:
+                if self._failure is not None:
+                    raise self._failure
+                if self._finished:
+                    return None
+                if self._done or self._events.ended:
+                    self._finished = True
+                    return self._end()
+                if self._text_came:
+                    await asyncio.sleep(STREAM_READ_INTERVAL_S)
+                if visible := await self._read():
+                    return visible
         except NexaiError as exc:
+            exc.model = exc.model or self._call.model
             if self.text:
                 raise StreamInterruptedError(
                     f"stream interrupted after {len(self.text)} characters: {exc}",
@@ -121,42 +177,31 @@ class ChatStream:
                 ) from exc
             raise
 
-    async def _answer(self, resp: aiohttp.ClientResponse) -> AsyncGenerator[str, None]:
-        """One attempt: the visible text of the 2xx event stream, reasoning filtered out; sets
-        `usage` and `finish_reason`; checks the stream completed.
+    async def _read(self) -> str:
+        """One read of the response: the visible text its events completed."""
+        assert self._resp is not None
+        try:
+            chunk = await self._resp.content.readany()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise self._transport.failure(self._call, exc, self._opened_at, answered=True) from exc
+        read = self._responses_event if self._capabilities.endpoint == "responses" else None
+        text, self._failure = self._text_of(self._events.feed(chunk), read or self._chat_event)
+        self._text_came = self._text_came or bool(text)
+        return self._think.feed(text)
 
-        The text of the events one read brings is one piece; once text has come, reads are
-        STREAM_READ_INTERVAL_S apart, so a piece holds every token that arrived in between (a
-        few per read at a model's pace, instead of one wake-up per token). Nothing of a read
-        is kept while waiting for the next but the text it gave."""
-        think = ThinkFilter(inline=self._capabilities.reasoning == "inline")
-        responses = self._capabilities.endpoint == "responses"
-        read = self._responses_event if responses else self._chat_event
-        events = SseReader()
-        self.usage = Usage()
-        self._usage_seen = self._complete = self._done = False
-        started = time.monotonic()
-        text_came = False
-        while True:
-            text, failure = self._text_of(events.feed(await resp.content.readany()), read)
-            if visible := think.feed(text):
-                yield visible
-            if failure is not None:
-                raise failure
-            if self._done or events.ended:
-                break
-            text_came = text_came or bool(text)
-            if text_came:
-                await asyncio.sleep(STREAM_READ_INTERVAL_S)
+    def _end(self) -> str | None:
+        """After the last read: the text the reasoning filter held back (None if there is
+        none), once the stream proved complete."""
+        assert self._resp is not None
         if not self._complete:
             raise NexaiConnectionError(
                 "the event stream ended before the answer was complete", answered=True
             )
-        if tail := think.flush(truncated=self.finish_reason == "length"):
-            yield tail
+        tail = self._think.flush(truncated=self.finish_reason == "length")
         if not self._usage_seen:
             self.usage = self._estimated_usage()
-        self._transport.log_call(self._call, resp.status, started, self.usage)
+        self._transport.log_call(self._call, self._resp.status, self._opened_at, self.usage)
+        return tail or None
 
     def _text_of(
         self, payloads: list[str], read: Callable[[dict[str, Any]], str | None]

@@ -1,19 +1,19 @@
 """The one way requests reach the API: the session, headers, timeouts, and ONE retry loop.
 
-`Transport.attempts` sends a call and hands its 2xx response to a body that yields results;
-a failure before the body yielded anything is retried when it cannot have been billed
-(`retry_reason`), after the wait the server asked for or a jittered backoff. Plain calls
-(`request`) and streams (`ChatStream`) both go through it.
+`Transport.retrying` awaits one attempt of a call (`open` sends it, the attempt reads the 2xx
+response) and awaits it again after a failure that cannot have been billed (`retry_reason`),
+after the wait the server asked for or a jittered backoff. Plain calls (`request`) and streams
+(`ChatStream`, until their first visible text) both go through it. Plain coroutines, not
+async generators: a crowd of streams keeps no generator frames, wrappers or finalizer hooks.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import aiohttp
@@ -61,7 +61,7 @@ def retry_reason(exc: NexaiError) -> str | None:
 
 
 class Transport:
-    """Holds the bot's one aiohttp session for the API; every call goes through `attempts`."""
+    """Holds the bot's one aiohttp session for the API; every call goes through `retrying`."""
 
     def __init__(
         self,
@@ -81,23 +81,17 @@ class Transport:
         self._max_retry_wait_s = max_retry_wait_s
         self._rng = random.Random()
 
-    async def attempts(
-        self, call: ApiCall, body: Callable[[aiohttp.ClientResponse], AsyncGenerator[T, None]]
-    ) -> AsyncGenerator[T, None]:
-        """What `body` yields from the call's 2xx response; the call is sent again after a
-        retryable failure, as long as `body` has yielded nothing."""
-        attempt = 0
+    async def retrying(self, call: ApiCall, attempt: Callable[[], Awaitable[T]]) -> T:
+        """What `attempt()` returns; it is awaited again after a retryable failure (see
+        `retry_reason`). An attempt must not have delivered anything when it fails: a stream
+        retries only until its first visible text."""
+        tries = 0
         while True:
-            delivered = False
             try:
-                async with self._open(call) as resp, contextlib.aclosing(body(resp)) as results:
-                    async for result in results:
-                        delivered = True
-                        yield result
-                return
+                return await attempt()
             except NexaiError as exc:
                 exc.model = exc.model or call.model
-                why = None if delivered or not call.retryable else self._retry(exc, attempt)
+                why = self._retry(exc, tries) if call.retryable else None
                 if why is None:
                     raise
             reason, delay = why
@@ -106,29 +100,32 @@ class Transport:
                 call.method,
                 call.path,
                 call.model,
-                attempt + 1,
+                tries + 1,
                 self._max_retries,
                 delay,
                 reason,
             )
             await asyncio.sleep(delay)
-            attempt += 1
+            tries += 1
 
     async def request(
         self, call: ApiCall, read: Callable[[aiohttp.ClientResponse], Awaitable[T]]
     ) -> T:
         """A plain call: `read` turns the 2xx response into the result."""
 
-        async def once(resp: aiohttp.ClientResponse) -> AsyncGenerator[T, None]:
+        async def once() -> T:
             started = time.monotonic()
-            result = await read(resp)
+            resp = await self.open(call)
+            try:
+                result = await read(resp)
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                raise self.failure(call, exc, started, answered=True) from exc
+            finally:
+                await release(resp)
             self.log_call(call, resp.status, started, getattr(result, "usage", None))
-            yield result
+            return result
 
-        async with contextlib.aclosing(self.attempts(call, once)) as results:
-            async for result in results:
-                return result
-        raise AssertionError("a call's body yields once or raises")  # pragma: no cover
+        return await self.retrying(call, once)
 
     def _retry(self, exc: NexaiError, attempt: int) -> tuple[str, float] | None:
         """(why, seconds to wait) before retrying after `exc`, or None to give up."""
@@ -141,18 +138,14 @@ class Transport:
         cap = min(DEFAULT_MAX_BACKOFF_S, self._max_retry_wait_s)
         return reason, retry_delay(attempt, hint, self._rng, base_s=self._backoff_base_s, max_s=cap)
 
-    @contextlib.asynccontextmanager
-    async def _open(self, call: ApiCall) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Send the call once; yield a 2xx response. Transport failures become NexaiErrors;
-        a connection that breaks while the 2xx answer is read is `answered`."""
+    async def open(self, call: ApiCall) -> aiohttp.ClientResponse:
+        """Send the call once: its 2xx response, for the caller to `release`. An error status,
+        a timeout or a failed connection raises a NexaiError."""
         headers = {"Authorization": f"Bearer {self._api_key}", "User-Agent": USER_AGENT}
         if call.stream:
             headers["Accept"] = "text/event-stream"
         started = time.monotonic()
-        answered = False
         try:
-            # Awaited, then entered: `async with session.request()` keeps the finished request
-            # coroutine (0.9 KiB) for as long as the answer streams.
             resp = await self._session.request(
                 call.method,
                 self._base_url + call.path,
@@ -161,24 +154,29 @@ class Transport:
                 headers=headers,
                 timeout=call.timeout,
             )
-            async with resp:
-                if resp.status >= 400:
-                    body = await resp.read()
-                    self.log_call(call, resp.status, started)
-                    raise make_status_error(
-                        resp.status, body, resp.headers, secrets=(self._api_key,)
-                    )
-                answered = True
-                yield resp
-        except TimeoutError as exc:
+            if resp.status < 400:
+                return resp
+            try:
+                body = await resp.read()
+            finally:
+                await release(resp)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise self.failure(call, exc, started, answered=False) from exc
+        self.log_call(call, resp.status, started)
+        raise make_status_error(resp.status, body, resp.headers, secrets=(self._api_key,))
+
+    def failure(
+        self, call: ApiCall, exc: BaseException, started: float, *, answered: bool
+    ) -> NexaiError:
+        """The NexaiError for a timeout or an aiohttp error of `call`; `answered`: it came
+        while a 2xx answer was read (a broken connection is then not retried)."""
+        if isinstance(exc, TimeoutError):
             self.log_call(call, "timeout", started)
-            raise NexaiTimeoutError(f"{call.method} {call.path} timed out") from exc
-        except aiohttp.ClientError as exc:
-            self.log_call(call, "connection error", started)
-            raise NexaiConnectionError(
-                f"{call.method} {call.path} failed: {type(exc).__name__}: {exc}",
-                answered=answered,
-            ) from exc
+            return NexaiTimeoutError(f"{call.method} {call.path} timed out")
+        self.log_call(call, "connection error", started)
+        return NexaiConnectionError(
+            f"{call.method} {call.path} failed: {type(exc).__name__}: {exc}", answered=answered
+        )
 
     @staticmethod
     def log_call(
@@ -195,3 +193,10 @@ class Transport:
             usage.prompt_tokens if usage else "-",
             usage.completion_tokens if usage else "-",
         )
+
+
+async def release(resp: aiohttp.ClientResponse) -> None:
+    """Give the response's connection back (closed instead if its body was not read to the
+    end), as leaving `async with resp` does."""
+    resp.release()
+    await resp.wait_for_close()
