@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 
 from bot.errors import UserFacingError
 
@@ -68,21 +67,23 @@ class Admission:
         if self._by_member[user_id] >= self.per_member:
             raise TooBusy(self.per_member)
 
-    @contextmanager
-    def admit(self, user_id: int) -> Iterator[None]:
-        """Hold one of `user_id`'s places for the block; refused as `check` says."""
+    def admit(self, user_id: int) -> AdmissionPlace:
+        """Hold one of `user_id`'s places for a `with` block; refused as `check` says."""
+        return AdmissionPlace(self, user_id)
+
+    def enter(self, user_id: int) -> None:
+        """Take one of `user_id`'s places (refused as `check` says); `leave` gives it back."""
         self.check(user_id)
         self._by_member[user_id] += 1
         task = _current_task()
         if task is not None and task not in self._tasks:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        try:
-            yield
-        finally:
-            self._by_member[user_id] -= 1
-            if self._by_member[user_id] <= 0:
-                del self._by_member[user_id]
+
+    def leave(self, user_id: int) -> None:
+        self._by_member[user_id] -= 1
+        if self._by_member[user_id] <= 0:
+            del self._by_member[user_id]
 
     def drain(self) -> None:
         """Refuse every new call from now on; the work admitted goes on."""
@@ -114,3 +115,24 @@ def _current_task() -> asyncio.Task[object] | None:
         return asyncio.current_task()
     except RuntimeError:  # no event loop: nothing to wait for or cancel
         return None
+
+
+class AdmissionPlace:
+    """`Admission.admit`'s block: a plain object, not a generator (one per call in flight)."""
+
+    __slots__ = ("_admission", "_user_id")
+
+    def __init__(self, admission: Admission, user_id: int) -> None:
+        self._admission = admission
+        self._user_id = user_id
+
+    def __enter__(self) -> None:
+        self._admission.enter(self._user_id)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._admission.leave(self._user_id)

@@ -22,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable
+from types import TracebackType
 
 from bot.errors import StorageError, UserFacingError
 from bot.ops.metrics import Metrics
@@ -283,51 +283,87 @@ class Ledger:
             log.warning("Refunded %s reservations left open by a stopped process", refunded)
         return refunded
 
-    @asynccontextmanager
-    async def charge(
+    def charge(
         self, caller: Caller, feature: Feature, units: float, model: str | None = None
-    ) -> AsyncIterator[Charge]:
-        """Admit and reserve `units`; settle when the block ends normally, refund when it raises.
+    ) -> Charging:
+        """Admit and reserve `units` for an `async with` block (it gets the `Charge`); settle
+        when the block ends normally, refund when it raises.
 
         Refusals (`TooBusy`, `ShuttingDown`, `QuotaExceeded`) come before any API call.
         """
-        metrics = self._metrics
-        with self._admitted(caller, feature):
-            try:
-                charge = Charge(await self.reserve(caller, feature, units, model), units)
-            except UserFacingError as refusal:
-                metrics.refused(feature, refusal_reason(refusal))
-                raise
-            metrics.call_started()
-            started = time.monotonic()
-            try:
-                yield charge
-            except BaseException as error:
-                metrics.call_ended(feature, time.monotonic() - started, error)
-                await self.refund(charge.id)
-                raise
-            await self.settle(charge.id, charge.units, charge.tokens, charge.tokens_estimated)
+        return Charging(self, caller, feature, units, model)
+
+    def _admit(self, caller: Caller, feature: Feature) -> None:
+        """Take one of the caller's places in flight (see `bot.quota.admission`)."""
+        if self._admission is None:
+            return
+        try:
+            self._admission.enter(caller.user_id)
+        except UserFacingError as refusal:
+            self._metrics.refused(feature, refusal_reason(refusal))
+            raise
+
+    def _release(self, caller: Caller) -> None:
+        if self._admission is not None:
+            self._admission.leave(caller.user_id)
+
+
+class Charging:
+    """`Ledger.charge`'s block. A plain object, not an async generator: every answer in flight
+    holds one (with the generator's frame, wrapper and finalizer hook, 1.2 KiB more each)."""
+
+    __slots__ = ("_caller", "_charge", "_feature", "_ledger", "_model", "_started", "_units")
+
+    def __init__(
+        self, ledger: Ledger, caller: Caller, feature: Feature, units: float, model: str | None
+    ) -> None:
+        self._ledger = ledger
+        self._caller = caller
+        self._feature: Feature = feature
+        self._units = units
+        self._model = model
+        self._charge: Charge | None = None
+        self._started = 0.0
+
+    async def __aenter__(self) -> Charge:
+        ledger, feature = self._ledger, self._feature
+        ledger._admit(self._caller, feature)
+        try:
+            reservation = await ledger.reserve(self._caller, feature, self._units, self._model)
+        except BaseException as error:
+            ledger._release(self._caller)
+            if isinstance(error, UserFacingError):
+                ledger._metrics.refused(feature, refusal_reason(error))
+            raise
+        self._charge = Charge(reservation, self._units)
+        ledger._metrics.call_started()
+        self._started = time.monotonic()
+        return self._charge
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        ledger, feature, charge = self._ledger, self._feature, self._charge
+        assert charge is not None  # entered
+        metrics = ledger._metrics
+        try:
+            if exc is not None:
+                metrics.call_ended(feature, time.monotonic() - self._started, exc)
+                await ledger.refund(charge.id)
+                return
+            await ledger.settle(charge.id, charge.units, charge.tokens, charge.tokens_estimated)
             metrics.call_ended(
                 feature,
-                time.monotonic() - started,
+                time.monotonic() - self._started,
                 units=charge.units,
                 unit=UNIT_NAMES[feature],
                 tokens=charge.tokens,
             )
-
-    @contextmanager
-    def _admitted(self, caller: Caller, feature: Feature) -> Iterator[None]:
-        """One of the caller's places in flight for the block (see `bot.quota.admission`)."""
-        if self._admission is None:
-            yield
-            return
-        try:
-            self._admission.check(caller.user_id)
-        except UserFacingError as refusal:
-            self._metrics.refused(feature, refusal_reason(refusal))
-            raise
-        with self._admission.admit(caller.user_id):
-            yield
+        finally:
+            ledger._release(self._caller)
 
 
 def refusal_reason(error: BaseException) -> str:

@@ -13,7 +13,7 @@ import contextlib
 import datetime
 import io
 import logging
-from collections.abc import AsyncIterator
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -323,7 +323,7 @@ class ReplyChainTarget:
         self._typing = DelayedTyping(message.channel, typing_after_s)
 
     def typing(self) -> contextlib.AbstractAsyncContextManager[None]:
-        return self._typing.running()
+        return self._typing
 
     async def send_first(self, content: str) -> DiscordMessageHandle:
         self._typing.stop()
@@ -370,7 +370,7 @@ class ChannelTarget:
         self._typing = DelayedTyping(channel, typing_after_s)
 
     def typing(self) -> contextlib.AbstractAsyncContextManager[None]:
-        return self._typing.running()
+        return self._typing
 
     async def send_first(self, content: str) -> DiscordMessageHandle:
         self._typing.stop()
@@ -399,13 +399,17 @@ class DelayedTyping:
         self._stopped = False
         self._task: asyncio.Task[None] | None = None
 
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
+    async def __aenter__(self) -> None:
+        """Start: an `async with` block (a plain object, no generator, for each answer)."""
         self._task = asyncio.create_task(self._keep_typing())
-        try:
-            yield
-        finally:
-            self.stop()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
     def stop(self) -> None:
         self._stopped = True
