@@ -23,6 +23,8 @@ CODE_FENCE = "```"
 
 _SUBTEXT_START = re.compile(r"[ \t]*-#")
 _MAYBE_SUBTEXT_START = re.compile(r"[ \t]*-?")  # could still become one
+#: How a fence line starts (see `bot.render.splitter`): a line that starts otherwise is prose.
+_MAYBE_FENCE_START = re.compile(r"[ \t]*(?:[`~]|$)")
 
 
 def subtext(text: str) -> str:
@@ -34,12 +36,16 @@ class SubtextEscaper:
     """Escape subtext in streamed text: `feed` each delta, then `flush` at the end.
 
     The start of a line is held back only while it could still become ``-#`` (a few blanks
-    and a dash at most); everything else passes through at once.
+    and a dash at most); everything else passes through at once. Of a line that cannot be a
+    fence line, only whether it holds ``` is kept, not its text (a paragraph can be the
+    whole answer).
     """
 
     def __init__(self) -> None:
-        self._line = ""  # the current line so far
+        self._line = ""  # the current line so far (of prose: its last two characters)
         self._decided = False  # whether the start of the current line has been passed on
+        self._prose = False  # the current line is decided and cannot be a fence line
+        self._has_fence = False  # the current prose line holds ```
         self._fence: Fence | None = None  # the code block open, as Markdown sees it
         self._unsure = False  # a stray ``` was seen: Discord may see blocks differently
 
@@ -47,12 +53,17 @@ class SubtextEscaper:
         *ended, rest = delta.split("\n")
         out = [self._extend(line) + self._end_line() for line in ended]
         out.append(self._extend(rest))
+        if self._decided and (self._prose or not _MAYBE_FENCE_START.match(self._line)):
+            self._prose = True
+            self._has_fence = self._has_fence or CODE_FENCE in self._line
+            self._line = self._line[-2:]  # a ``` may still start there
         return "".join(out)
 
     def flush(self) -> str:
         """What is still held back of the last line."""
         held = "" if self._decided else self._line
         self._line, self._decided = "", False
+        self._prose = self._has_fence = False
         return held
 
     def _extend(self, text: str) -> str:
@@ -75,6 +86,11 @@ class SubtextEscaper:
         line = self._line
         held = "" if self._decided else line
         self._line, self._decided = "", False
+        if self._prose:  # neither opens nor closes a block: only a ``` in it matters
+            if self._has_fence or CODE_FENCE in line:
+                self._unsure = True
+            self._prose = self._has_fence = False
+            return "\n"
         before, self._fence = self._fence, scan_fences(line, self._fence)
         opened = before is None and _is_code(self._fence)
         closed = _is_code(before) and self._fence is None
