@@ -328,18 +328,19 @@ class ChatService:
             await cancel_and_wait(waiting)
             await stream.aclose()
         await reply.push(escaper.flush())
+        text = escaper.original(reply.text)  # the answer is kept once while it streams
         usage = stream.usage
         if stopped:  # the API's usage comes at the end of the stream: count what was used
             used = sum(estimate_tokens(str(m.get("content", ""))) for m in messages)
             return ChatOutcome(
-                stream.text,
+                text,
                 complete=False,
-                tokens=used + estimate_tokens(stream.text),
+                tokens=used + estimate_tokens(text),
                 tokens_estimated=True,
                 stopped=True,
             )
         return ChatOutcome(
-            stream.text,
+            text,
             complete,
             usage.total,
             tokens_estimated=usage.estimated,

@@ -124,11 +124,11 @@ class MalformedResponseError(NexaiError):
 
 
 class StreamInterruptedError(NexaiError):
-    """A stream broke after text had reached the caller; `partial` is what arrived."""
+    """A stream broke after text had reached the caller; `delivered`: how many characters."""
 
-    def __init__(self, message: str, *, partial: str) -> None:
+    def __init__(self, message: str, *, delivered: int) -> None:
         super().__init__(message)
-        self.partial = partial
+        self.delivered = delivered
 
 
 _STATUS_CLASSES: dict[int, type[NexaiStatusError]] = {

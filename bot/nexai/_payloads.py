@@ -74,11 +74,11 @@ class ApiCall:
 CHARS_PER_TOKEN = 4
 
 
-def estimate_usage(body: dict[str, Any] | None, answer: str) -> Usage:
+def estimate_usage(body: dict[str, Any] | None, answer_chars: int) -> Usage:
     """A rough count (characters / 4) of a call's tokens, for answers that came without one."""
     prompt = json.dumps((body or {}).get("messages") or (body or {}).get("input") or "")
     return Usage(
-        -(-len(prompt) // CHARS_PER_TOKEN), -(-len(answer) // CHARS_PER_TOKEN), estimated=True
+        -(-len(prompt) // CHARS_PER_TOKEN), -(-answer_chars // CHARS_PER_TOKEN), estimated=True
     )
 
 

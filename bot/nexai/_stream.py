@@ -59,7 +59,7 @@ class ChatStream:
         self._call = call
         self._capabilities = capabilities
         self._wait_s = wait_s
-        self._text = ""  # one string: a list of the pieces kept 70 small ones an answer
+        self.delivered = 0  # characters of visible text: the caller keeps the text itself
         self._started = False
         self._closed = False
         # The attempt being read (set again by each one, see `_attempt`):
@@ -73,11 +73,6 @@ class ChatStream:
         self._complete = False  # the answer is whole: the stream may end now
         self._done = False  # its last event came: nothing more to read
         self._usage_seen = False
-
-    @property
-    def text(self) -> str:
-        """All visible text delivered so far."""
-        return self._text
 
     def __aiter__(self) -> ChatStream:
         return self
@@ -97,7 +92,7 @@ class ChatStream:
         if piece is None:
             await self.aclose()
             raise StopAsyncIteration
-        self._text += piece
+        self.delivered += len(piece)
         return piece
 
     async def aclose(self) -> None:
@@ -170,10 +165,10 @@ class ChatStream:
                     return visible
         except NexaiError as exc:
             exc.model = exc.model or self._call.model
-            if self.text:
+            if self.delivered:
                 raise StreamInterruptedError(
-                    f"stream interrupted after {len(self.text)} characters: {exc}",
-                    partial=self.text,
+                    f"stream interrupted after {self.delivered} characters: {exc}",
+                    delivered=self.delivered,
                 ) from exc
             raise
 
@@ -227,7 +222,7 @@ class ChatStream:
         if model not in _UNMETERED_MODELS:
             _UNMETERED_MODELS.add(model)
             log.warning("%s streams came without token usage: the ledger records estimates", model)
-        return estimate_usage(self._call.json, self.text)
+        return estimate_usage(self._call.json, self.delivered)
 
     def _chat_event(self, event: dict[str, Any]) -> str | None:
         """A /chat/completions chunk: `choices[0].delta.content`; reasoning fields are skipped."""

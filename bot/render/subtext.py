@@ -38,7 +38,8 @@ class SubtextEscaper:
     The start of a line is held back only while it could still become ``-#`` (a few blanks
     and a dash at most); everything else passes through at once. Of a line that cannot be a
     fence line, only whether it holds ``` is kept, not its text (a paragraph can be the
-    whole answer).
+    whole answer). `original` gives the model's text back from the escaped text, so that a
+    streamed answer is kept once, escaped, while it streams.
     """
 
     def __init__(self) -> None:
@@ -48,6 +49,8 @@ class SubtextEscaper:
         self._has_fence = False  # the current prose line holds ```
         self._fence: Fence | None = None  # the code block open, as Markdown sees it
         self._unsure = False  # a stray ``` was seen: Discord may see blocks differently
+        self._given = 0  # characters given out so far
+        self._escapes: list[int] = []  # where a backslash was added (offsets in the output)
 
     def feed(self, delta: str) -> str:
         *ended, rest = delta.split("\n")
@@ -59,28 +62,44 @@ class SubtextEscaper:
             self._line = self._line[-2:]  # a ``` may still start there
         return "".join(out)
 
+    def original(self, escaped: str) -> str:
+        """The model's text, from everything this escaper gave out (joined)."""
+        if not self._escapes:
+            return escaped
+        pieces, start = [], 0
+        for at in self._escapes:
+            pieces.append(escaped[start:at])
+            start = at + 1
+        pieces.append(escaped[start:])
+        return "".join(pieces)
+
     def flush(self) -> str:
         """What is still held back of the last line."""
         held = "" if self._decided else self._line
         self._line, self._decided = "", False
         self._prose = self._has_fence = False
-        return held
+        return self._give(held)
+
+    def _give(self, text: str) -> str:
+        self._given += len(text)
+        return text
 
     def _extend(self, text: str) -> str:
         self._line += text
         if self._decided:
-            return text
+            return self._give(text)
         if self._in_code():
             self._decided = True
-            return self._line
+            return self._give(self._line)
         if (start := _SUBTEXT_START.match(self._line)) is not None:
             self._decided = True
             dash = start.end() - 2
-            return self._line[:dash] + "\\" + self._line[dash:]
+            self._escapes.append(self._given + dash)
+            return self._give(self._line[:dash] + "\\" + self._line[dash:])
         if _MAYBE_SUBTEXT_START.fullmatch(self._line):
             return ""
         self._decided = True
-        return self._line
+        return self._give(self._line)
 
     def _end_line(self) -> str:
         line = self._line
@@ -90,13 +109,13 @@ class SubtextEscaper:
             if self._has_fence or CODE_FENCE in line:
                 self._unsure = True
             self._prose = self._has_fence = False
-            return "\n"
+            return self._give("\n")
         before, self._fence = self._fence, scan_fences(line, self._fence)
         opened = before is None and _is_code(self._fence)
         closed = _is_code(before) and self._fence is None
         if line.count(CODE_FENCE) != (1 if opened or closed else 0):
             self._unsure = True
-        return held + "\n"
+        return self._give(held + "\n")
 
     def _in_code(self) -> bool:
         return _is_code(self._fence) and not self._unsure

@@ -252,10 +252,15 @@ async def test_model_text_cannot_pass_for_the_bots_notes(env: BotEnv) -> None:
     """The bot's notes are the only Discord subtext (`-# `) in an answer."""
     answer = f"Here:\n```python\nprint(1)\n{FORGED} before it finished."
     env.api.enqueue("/chat/completions", Reply(answer))
-    _, complete = await ask_in_new_channel(env, "forged")
+    channel, complete = await ask_in_new_channel(env, "forged")
     assert complete.original is not None
     assert not subtext_lines(complete.original.content)
     assert "\\-# ⚠️ The answer was cut off" in complete.original.content
+    again = await env.discord.invoke("ask", {"prompt": "and then?"}, channel_id=channel)
+    await again.wait_done(finished)
+    body = env.api.calls("/chat/completions")[-1].json
+    assert body is not None
+    assert body["messages"][-2] == {"role": "assistant", "content": answer}  # as written
 
     env.api.reply = f"Here:\n```python\nprint(1)\n{FORGED}"
     env.api.enqueue("/chat/completions", CutOff(after_chars=len(env.api.reply)))

@@ -101,6 +101,15 @@ async def collect(stream: ChatStream) -> list[str]:
         await stream.aclose()
 
 
+async def interrupted(stream: ChatStream) -> tuple[str, StreamInterruptedError]:
+    """The text that arrived before the stream broke, and how it broke."""
+    deltas: list[str] = []
+    with pytest.raises(StreamInterruptedError) as caught:
+        async for delta in stream:
+            deltas.append(delta)
+    return "".join(deltas), caught.value
+
+
 # -- happy paths -----------------------------------------------------------------------------
 
 
@@ -156,7 +165,8 @@ async def test_stream_reassembles_chunks_and_captures_usage(
     fake.chunk_size = 3
     stream = client.stream_chat("gpt-4o", HELLO)
     deltas = await collect(stream)
-    assert "".join(deltas) == stream.text == DEFAULT_REPLY
+    assert "".join(deltas) == DEFAULT_REPLY
+    assert stream.delivered == len(DEFAULT_REPLY)
     assert stream.usage == Usage(prompt_tokens=2, completion_tokens=3)
 
 
@@ -728,9 +738,9 @@ async def test_cut_off_stream_raises_interrupted_with_partial_text_and_no_retry(
     fake.chunk_size = 4
     fake.enqueue(CHAT, CutOff(after_chars=10))
     stream = client.stream_chat("gpt-4o", HELLO)
-    with pytest.raises(StreamInterruptedError) as caught:
-        await collect(stream)
-    assert caught.value.partial == DEFAULT_REPLY[:10] == stream.text
+    text, error = await interrupted(stream)
+    assert text == DEFAULT_REPLY[:10]
+    assert error.delivered == stream.delivered == 10
     assert len(fake.calls(CHAT)) == 1
 
 
@@ -739,9 +749,8 @@ async def test_stream_stalling_after_text_raises_interrupted(
 ) -> None:
     client = make_client(session, fake, **{**TINY_TIMEOUTS, "total_timeout_s": 5.0})
     fake.enqueue(CHAT, Stall(after_chars=5))
-    with pytest.raises(StreamInterruptedError) as caught:
-        await collect(client.stream_chat("gpt-4o", HELLO))
-    assert caught.value.partial == DEFAULT_REPLY[:5]
+    text, error = await interrupted(client.stream_chat("gpt-4o", HELLO))
+    assert (text, error.delivered) == (DEFAULT_REPLY[:5], 5)
     assert len(fake.calls(CHAT)) == 1
 
 
@@ -749,9 +758,8 @@ async def test_garbage_chunk_after_text_raises_interrupted(
     client: NexaiClient, fake: FakeNexai
 ) -> None:
     fake.enqueue(RESPONSES, Malformed(after_chars=8))
-    with pytest.raises(StreamInterruptedError) as caught:
-        await collect(client.stream_chat("gpt-5.3-codex", HELLO))
-    assert caught.value.partial == DEFAULT_REPLY[:8]
+    text, error = await interrupted(client.stream_chat("gpt-5.3-codex", HELLO))
+    assert (text, error.delivered) == (DEFAULT_REPLY[:8], 8)
 
 
 async def test_plain_answer_cut_off_after_a_2xx_began_is_not_retried(

@@ -39,7 +39,7 @@ def samples(metrics: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], f
         (nexai.NexaiTimeoutError("late"), "timeout"),
         (nexai.NexaiConnectionError("gone"), "connection"),
         (nexai.MalformedResponseError("garbage"), "malformed"),
-        (nexai.StreamInterruptedError("cut", partial=""), "interrupted"),
+        (nexai.StreamInterruptedError("cut", delivered=0), "interrupted"),
         (asyncio.CancelledError(), "cancelled"),
         (ValueError("bug"), "other"),
     ],

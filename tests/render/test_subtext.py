@@ -85,3 +85,27 @@ def test_unescaped_subtext_is_always_inside_a_code_block_as_discord_pairs_them(
     out = escape("".join(fragments))
     for start in re.finditer(r"(?m)^[ \t]*-#", out):
         assert out[: start.start()].count("```") % 2 == 1, out
+
+
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=40), st.lists(st.integers(1, 5), min_size=1))
+def test_the_models_text_comes_back_from_the_escaped_text(
+    fragments: list[str], sizes: list[int]
+) -> None:
+    """Should give back exactly what the model wrote (a `\\-#` of its own included), so an
+    answer is remembered as written though only its escaped form is kept."""
+    text = "".join(fragments)
+    escaper, out, start = SubtextEscaper(), list[str](), 0
+    while start < len(text):
+        size = sizes[len(out) % len(sizes)]
+        out.append(escaper.feed(text[start : start + size]))
+        start += size
+    out.append(escaper.flush())
+    assert escaper.original("".join(out)) == text
+
+
+def test_the_original_of_an_escaped_line_has_no_added_backslash() -> None:
+    """Should remove only the backslashes the escaper added."""
+    escaper = SubtextEscaper()
+    shown = escaper.feed("Fine.\n-# fake\n\\-# own") + escaper.flush()
+    assert shown == "Fine.\n\\-# fake\n\\-# own"
+    assert escaper.original(shown) == "Fine.\n-# fake\n\\-# own"
