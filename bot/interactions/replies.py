@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from types import TracebackType
 
 import discord
 from discord import app_commands
@@ -147,19 +146,39 @@ async def send_stopped(interaction: discord.Interaction) -> None:
         log.debug("Could not say that the command stopped", exc_info=True)
 
 
-@asynccontextmanager
-async def failures_told(interaction: discord.Interaction, alerts: Alerts) -> AsyncIterator[None]:
-    """Run a command's body so that a `UserFacingError` becomes an ephemeral, localised reply
-    (and an alert to moderators when the bot's key or credits are the problem), and a
-    cancellation at shutdown tells the user the bot is restarting."""
-    try:
-        yield
-    except UserFacingError as error:
-        await alerts.report(interaction.guild_id, error)
-        await send_error(interaction, error_message(error, interaction.locale))
-    except asyncio.CancelledError:
-        await send_stopped(interaction)
-        raise
+def failures_told(interaction: discord.Interaction, alerts: Alerts) -> FailuresTold:
+    """Run a command's body (`async with`) so that a `UserFacingError` becomes an ephemeral,
+    localised reply (and an alert to moderators when the bot's key or credits are the problem),
+    and a cancellation at shutdown tells the user the bot is restarting."""
+    return FailuresTold(interaction, alerts)
+
+
+class FailuresTold:
+    """`failures_told`'s block: a plain object, not a generator (one per answer in flight)."""
+
+    __slots__ = ("_alerts", "_interaction")
+
+    def __init__(self, interaction: discord.Interaction, alerts: Alerts) -> None:
+        self._interaction = interaction
+        self._alerts = alerts
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        interaction = self._interaction
+        if isinstance(error, UserFacingError):
+            await self._alerts.report(interaction.guild_id, error)
+            await send_error(interaction, error_message(error, interaction.locale))
+            return True
+        if isinstance(error, asyncio.CancelledError):
+            await send_stopped(interaction)
+        return False
 
 
 async def on_app_command_error(
