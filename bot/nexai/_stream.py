@@ -175,8 +175,8 @@ class ChatStream:
     async def _pause(self) -> None:
         """Wait STREAM_READ_INTERVAL_S without reading the connection: the tokens sent
         meanwhile wait in the socket and the next read takes them at once, instead of a wake-up
-        of the loop, the HTTP parser and the read timer for each (a third of a crowd's CPU).
-        Over TLS the bytes are still received, but decrypted and parsed at once."""
+        of the loop, the HTTP parser and the read timer for each (15 -> 12 ms of CPU an answer
+        in bench/). Over TLS the bytes are still received, but decrypted and parsed at once."""
         assert self._resp is not None
         connection = self._resp.connection  # None once the response was read to its end
         transport = connection.transport if connection is not None else None
@@ -196,8 +196,9 @@ class ChatStream:
             chunk = await self._resp.content.readany()
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise self._transport.failure(self._call, exc, self._opened_at, answered=True) from exc
-        read = self._responses_event if self._capabilities.endpoint == "responses" else None
-        text, self._failure = self._text_of(self._events.feed(chunk), read or self._chat_event)
+        responses = self._capabilities.endpoint == "responses"
+        read = self._responses_event if responses else self._chat_event
+        text, self._failure = self._text_of(self._events.feed(chunk), read)
         self._text_came = self._text_came or bool(text)
         return self._think.feed(text)
 
