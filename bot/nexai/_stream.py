@@ -97,6 +97,10 @@ class ChatStream:
 
     async def aclose(self) -> None:
         self._closed = True
+        await self._release()
+
+    async def _release(self) -> None:
+        """Give the attempt's connection back (closed if its answer was not read whole)."""
         resp, self._resp = self._resp, None
         if resp is not None:
             await release(resp)
@@ -137,9 +141,7 @@ class ChatStream:
         try:
             return await self._next_piece()
         except BaseException:
-            resp, self._resp = self._resp, None
-            if resp is not None:
-                await release(resp)
+            await self._release()
             raise
 
     async def _next_piece(self) -> str | None:

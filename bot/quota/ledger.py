@@ -293,15 +293,10 @@ class Ledger:
         """
         return Charging(self, caller, feature, units, model)
 
-    def _admit(self, caller: Caller, feature: Feature) -> None:
+    def _admit(self, caller: Caller) -> None:
         """Take one of the caller's places in flight (see `bot.quota.admission`)."""
-        if self._admission is None:
-            return
-        try:
+        if self._admission is not None:
             self._admission.enter(caller.user_id)
-        except UserFacingError as refusal:
-            self._metrics.refused(feature, refusal_reason(refusal))
-            raise
 
     def _release(self, caller: Caller) -> None:
         if self._admission is not None:
@@ -327,13 +322,15 @@ class Charging:
 
     async def __aenter__(self) -> Charge:
         ledger, feature = self._ledger, self._feature
-        ledger._admit(self._caller, feature)
         try:
-            reservation = await ledger.reserve(self._caller, feature, self._units, self._model)
-        except BaseException as error:
-            ledger._release(self._caller)
-            if isinstance(error, UserFacingError):
-                ledger._metrics.refused(feature, refusal_reason(error))
+            ledger._admit(self._caller)
+            try:
+                reservation = await ledger.reserve(self._caller, feature, self._units, self._model)
+            except BaseException:
+                ledger._release(self._caller)
+                raise
+        except UserFacingError as refusal:  # busy, shutting down, over a limit
+            ledger._metrics.refused(feature, refusal_reason(refusal))
             raise
         self._charge = Charge(reservation, self._units)
         ledger._metrics.call_started()

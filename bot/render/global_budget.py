@@ -25,9 +25,9 @@ import heapq
 import itertools
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextvars import ContextVar
-from types import SimpleNamespace
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar, Token
+from types import SimpleNamespace, TracebackType
 
 import aiohttp
 
@@ -44,16 +44,37 @@ REQUEST_PRIORITY: ContextVar[int] = ContextVar("request_priority", default=URGEN
 _EXEMPT_PREFIXES = ("/interactions/", "/webhooks/")
 
 
-class _HeldTurn:
-    """A place taken ahead by ``turn()`` for the next request of the block."""
+class Turn:
+    """``GlobalBudget.turn()``'s block: a place taken ahead for the next request made inside
+    it (a plain object, not a generator: a crowd's streaming edits wait in these)."""
 
-    __slots__ = ("used",)
+    __slots__ = ("_budget", "_hurry", "_level", "_token", "used")
 
-    def __init__(self) -> None:
-        self.used = False
+    def __init__(
+        self, budget: GlobalBudget, level: int | None, hurry: asyncio.Future[None] | None
+    ) -> None:
+        self._budget = budget
+        self._level = level
+        self._hurry = hurry
+        self._token: Token[Turn | None] | None = None
+        self.used = False  # the request it was taken for has started
+
+    async def __aenter__(self) -> None:
+        await self._budget.take(self._level, hurry=self._hurry)
+        self._token = _HELD_TURN.set(self)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._token is not None  # entered
+        _HELD_TURN.reset(self._token)
+        self._budget.done()
 
 
-_HELD_TURN: ContextVar[_HeldTurn | None] = ContextVar("held_turn", default=None)
+_HELD_TURN: ContextVar[Turn | None] = ContextVar("held_turn", default=None)
 
 
 @contextlib.contextmanager
@@ -106,21 +127,12 @@ class GlobalBudget:
         config.on_request_exception.append(self._on_request_done)
         return config
 
-    @contextlib.asynccontextmanager
-    async def turn(
-        self, level: int | None = None, *, hurry: asyncio.Future[None] | None = None
-    ) -> AsyncIterator[None]:
+    def turn(self, level: int | None = None, *, hurry: asyncio.Future[None] | None = None) -> Turn:
         """Hold a place for the next request made inside the block, which then starts at once:
         a request is only built once its turn came, so it carries what is newest by then (a
         streaming edit that queued with its text showed that text seconds late) and a queue
         holds futures, not requests. The place is freed when the block ends."""
-        await self.take(level, hurry=hurry)
-        token = _HELD_TURN.set(_HeldTurn())
-        try:
-            yield
-        finally:
-            _HELD_TURN.reset(token)
-            self.done()
+        return Turn(self, level, hurry)
 
     async def take(
         self, level: int | None = None, *, hurry: asyncio.Future[None] | None = None

@@ -345,8 +345,8 @@ class StreamedReply:
             # An edit while more text comes can wait for a new message or an answer's end
             # (under Discord's global limit): it then shows more at once.
             buttons = None
-            if self._owes_buttons(message) and self._buttons is not None:
-                make, self._buttons = self._buttons, None
+            if (make := self._buttons) is not None and self._owes_buttons(message):
+                self._buttons = None
                 buttons = await make([m.handle for m in self._messages if m.handle is not None])
             with priority(URGENT if message.final else STREAM):
                 await message.handle.edit(content, buttons)
